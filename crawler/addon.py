@@ -1,0 +1,43 @@
+"""The Scrapy add-on that wires the archiver's components at fixed priorities."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from crawler.storage_uri import archive_root_uri
+
+PIPELINES = {
+    "crawler.pipelines.clean.CleanTextPipeline": 100,
+    "crawler.pipelines.dates.DatesPipeline": 200,
+    "crawler.pipelines.validate.ValidationPipeline": 300,
+    "crawler.pipelines.validate.DeduplicationPipeline": 400,
+    "crawler.pipelines.stamp.StampPipeline": 500,
+}
+EXTENSIONS = {
+    "crawler.extensions.crawl_run.CrawlRunExtension": 100,
+}
+
+
+def new_crawl_id(now: datetime | None = None) -> str:
+    """``<UTC yyyymmddhhmmss>-<6 hex>``: sorts by time, unique across workers."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+
+
+class ArchiverAddon:
+    def update_settings(self, settings) -> None:
+        if not settings.get("CRAWL_ID"):
+            settings.set("CRAWL_ID", new_crawl_id(), priority="addon")
+        for path, priority in PIPELINES.items():
+            settings["ITEM_PIPELINES"][path] = priority
+        for path, priority in EXTENSIONS.items():
+            settings["EXTENSIONS"][path] = priority
+        if settings.getbool("ITEMS_FEED_ENABLED"):
+            root = archive_root_uri(settings.get("ARCHIVE_URI"))
+            uri = f"{root}/items/{settings.get('CRAWL_ID')}.jsonl.gz"
+            settings["FEEDS"][uri] = {
+                "format": "jsonlines",
+                "encoding": "utf-8",
+                "postprocessing": ["scrapy.extensions.postprocessing.GzipPlugin"],
+            }

@@ -1,0 +1,122 @@
+"""Typed configuration, read once from Scrapy settings.
+
+Every ``PORTAL_*`` / ``ITEMS_*`` setting is defined and documented in
+``settings/default.py``; this module only parses and checks them, rejecting
+nonsense with a message that names the setting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from crawler.extract.rules import ExtractionRules
+from crawler.urls import PortalUrls, host_key
+
+
+class ConfigError(ValueError):
+    """A setting has a value the crawler cannot work with."""
+
+
+def _regex(name: str, value: str) -> re.Pattern[str]:
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise ConfigError(f"{name}: not a valid regular expression ({exc}): {value!r}") from exc
+
+
+def _http_url(name: str, value: str) -> str:
+    parts = urlsplit(value or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name}: expected an http(s) URL, got {value!r}")
+    return value if parts.path else value + "/"
+
+
+def _str_list(name: str, value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [v for v in value.split(",")]
+    items = tuple(str(v).strip() for v in value if str(v).strip())
+    return items
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    """Which portal to crawl, what is in scope and how far to go."""
+
+    url: str
+    urls: PortalUrls
+    sections: tuple[str, ...]
+    max_listing_pages: int
+    follow_related: bool
+    seed_sitemap: bool
+    seed_feeds: bool
+    rules: ExtractionRules = field(repr=False)
+
+    @classmethod
+    def from_settings(cls, settings) -> PortalConfig:
+        url = _http_url("PORTAL_URL", settings.get("PORTAL_URL"))
+        hosts = {host_key(url)}
+        for extra in _str_list("PORTAL_EXTRA_HOSTS", settings.getlist("PORTAL_EXTRA_HOSTS")):
+            hosts.add(extra.lower())
+        max_pages = settings.getint("PORTAL_MAX_LISTING_PAGES")
+        if max_pages < 1:
+            raise ConfigError(f"PORTAL_MAX_LISTING_PAGES: must be >= 1, got {max_pages}")
+        sections = tuple(
+            _http_url("PORTAL_SECTIONS", s)
+            for s in _str_list("PORTAL_SECTIONS", settings.getlist("PORTAL_SECTIONS"))
+        )
+        urls = PortalUrls(
+            hosts=frozenset(hosts),
+            article_path=_regex("PORTAL_ARTICLE_PATH", settings.get("PORTAL_ARTICLE_PATH")),
+            tracking_params=tuple(p.lower() for p in settings.getlist("PORTAL_TRACKING_PARAMS")),
+        )
+        return cls(
+            url=urls.canonical(url),
+            urls=urls,
+            sections=tuple(urls.canonical(s) for s in sections),
+            max_listing_pages=max_pages,
+            follow_related=settings.getbool("PORTAL_FOLLOW_RELATED"),
+            seed_sitemap=settings.getbool("PORTAL_SEED_SITEMAP"),
+            seed_feeds=settings.getbool("PORTAL_SEED_FEEDS"),
+            rules=rules_from_settings(settings),
+        )
+
+
+def rules_from_settings(settings) -> ExtractionRules:
+    """The extraction cues and per-portal selectors."""
+    tz_name = settings.get("PORTAL_TIMEZONE")
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"PORTAL_TIMEZONE: unknown time zone {tz_name!r}") from exc
+    selectors = settings.getdict("PORTAL_SELECTORS")
+    unknown = set(selectors) - set(ExtractionRules.SELECTOR_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"PORTAL_SELECTORS: unknown keys {sorted(unknown)}; "
+            f"known: {list(ExtractionRules.SELECTOR_KEYS)}"
+        )
+    return ExtractionRules(
+        timezone=tz_name,
+        content_end_markers=_str_list(
+            "PORTAL_CONTENT_END_MARKERS", settings.getlist("PORTAL_CONTENT_END_MARKERS")
+        ),
+        related_headings=_str_list(
+            "PORTAL_RELATED_HEADINGS", settings.getlist("PORTAL_RELATED_HEADINGS")
+        ),
+        source_prefixes=_str_list(
+            "PORTAL_SOURCE_PREFIXES", settings.getlist("PORTAL_SOURCE_PREFIXES")
+        ),
+        original_link_texts=_str_list(
+            "PORTAL_ORIGINAL_LINK_TEXTS", settings.getlist("PORTAL_ORIGINAL_LINK_TEXTS")
+        ),
+        furniture_patterns=tuple(
+            _regex("PORTAL_FURNITURE_PATTERNS", p)
+            for p in settings.getlist("PORTAL_FURNITURE_PATTERNS")
+        ),
+        selectors={k: v for k, v in selectors.items() if v},
+    )

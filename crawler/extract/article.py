@@ -1,0 +1,277 @@
+"""Extract an article page into raw fields.
+
+The page is read as a sequence of blocks (see ``blocks.py``): the headline,
+the date line that follows it, then sapo, body paragraphs, images with their
+captions and the author line, up to the first furniture marker ("Tiện ích
+thông tin"). Head metadata (canonical link, og:/article: tags, JSON-LD,
+shortlink) is used when present and never required.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from crawler.extract import head
+from crawler.extract.blocks import ImageRef, TextBlock, contains, linearise
+from crawler.extract.images import caption_for, image_url
+from crawler.extract.links import related_links, section_link
+from crawler.extract.rules import ExtractionRules
+from crawler.extract.text import clean_text, fold
+from crawler.urls import PortalUrls
+
+# "31/03/2023 07:45", optionally "31/03/2023 - 07:45" or "07:45 31/03/2023".
+DATE_LINE = re.compile(
+    r"(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})\s*(?:[-,|]\s*)?(?P<H>\d{1,2})[:h](?P<M>\d{2})"
+    r"|(?P<H2>\d{1,2})[:h](?P<M2>\d{2})\s*(?:[-,|]\s*)?(?P<d2>\d{1,2})/(?P<m2>\d{1,2})/(?P<y2>\d{4})"
+)
+# A short line that ends like a sentence is body text, not an author's name.
+_SENTENCE_END = re.compile(r"[!?…;:]$|[^A-ZĐ\s]\.$")
+_AUTHOR_MAX_CHARS = 60
+_AUTHOR_MAX_WORDS = 8
+# How many blocks after the headline the date line may be.
+_DATE_LINE_WINDOW = 8
+_HEADING_TAGS = ("h1", "h2", "h3")
+
+
+class ExtractionError(ValueError):
+    """The document cannot be read as HTML at all."""
+
+
+@dataclass
+class RawArticle:
+    """What the page shows, before cleaning and date parsing."""
+
+    url: str
+    post_id: int | None = None
+    title: str | None = None
+    sapo: str | None = None
+    paragraphs: list[str] = field(default_factory=list)
+    author: str | None = None
+    source: str | None = None
+    published: str | None = None
+    modified: str | None = None
+    images: list[dict] = field(default_factory=list)
+    related: list[dict] = field(default_factory=list)
+    section: dict | None = None
+
+
+def parse_html(html: str) -> lxml_html.HtmlElement:
+    if not html or not html.strip():
+        raise ExtractionError("empty document")
+    # NFD pages: compose before matching cue texts such as "Tiện ích thông tin".
+    html = unicodedata.normalize("NFC", html)
+    try:
+        return lxml_html.document_fromstring(html)
+    except (etree.ParserError, ValueError) as exc:
+        raise ExtractionError(f"unparseable HTML: {exc}") from exc
+
+
+def extract_article(html: str, url: str, urls: PortalUrls, rules: ExtractionRules) -> RawArticle:
+    """Raw fields of the article page ``html`` fetched from ``url``."""
+    doc = parse_html(html)
+    doc.make_links_absolute(head.base_href(doc, url), resolve_base_href=True)
+    meta = head.read(doc)
+    article = RawArticle(url=_article_url(meta, url, urls))
+    article.post_id = meta.post_id
+    article.published = meta.published
+    article.modified = meta.modified
+
+    events = linearise(doc.body if doc.find("body") is not None else doc)
+    title_index, article.title = _title(doc, events, meta, rules)
+    date_index = _date_line(events, title_index)
+    if date_index is not None:
+        date_block = events[date_index]
+        article.published = article.published or _date_text(date_block.text)
+        article.source = _original_link(date_block.element, rules)
+    start = (date_index if date_index is not None else title_index) + 1
+    body_events = _content_range(doc, events, start, rules)
+    _fill_content(article, body_events, url, urls, rules)
+    article.related = related_links(doc, rules, urls)
+    article.section = section_link(doc, meta, urls, rules, article.url)
+    return article
+
+
+def _article_url(meta: head.HeadMeta, url: str, urls: PortalUrls) -> str:
+    for candidate in (meta.canonical, meta.og_url):
+        if candidate and urls.is_article(urls.canonical(candidate)):
+            return urls.canonical(candidate)
+    return urls.canonical(url)
+
+
+def _title(doc, events, meta: head.HeadMeta, rules: ExtractionRules):
+    """Headline text and the index of its block (-1 when not in the body)."""
+    element = None
+    if "title" in rules.selectors:
+        found = doc.cssselect(rules.selectors["title"])
+        element = found[0] if found else None
+    if element is None:
+        element = _headline_element(events, meta)
+    if element is not None:
+        for index, event in enumerate(events):
+            if isinstance(event, TextBlock) and contains(element, event.element):
+                return index, clean_text(element.text_content())
+    fallback = meta.og_title or meta.ld_headline or _strip_site_name(meta.title)
+    return -1, fallback or None
+
+
+def _headline_element(events, meta: head.HeadMeta):
+    """The block whose text the <title>/og:title begins with, longest first."""
+    references = [fold(t) for t in (meta.og_title, meta.ld_headline, meta.title) if t]
+    best, best_len = None, 0
+    for event in events:
+        if not isinstance(event, TextBlock):
+            continue
+        text = fold(event.text)
+        if len(text) <= best_len or len(text) < 8:
+            continue
+        if any(ref.startswith(text) for ref in references):
+            best, best_len = event.element, len(text)
+    if best is None:
+        h1 = [e for e in events if isinstance(e, TextBlock) and e.element.tag == "h1"]
+        if len(h1) == 1:
+            best = h1[0].element
+    return best
+
+
+def _strip_site_name(title: str | None) -> str | None:
+    if not title:
+        return None
+    for separator in (" – ", " | ", " - ", " — "):
+        if separator in title:
+            return title.rsplit(separator, 1)[0]
+    return title
+
+
+def _date_line(events, title_index: int) -> int | None:
+    stop = len(events) if title_index < 0 else title_index + 1 + _DATE_LINE_WINDOW
+    for index in range(title_index + 1, min(stop, len(events))):
+        event = events[index]
+        if isinstance(event, TextBlock) and DATE_LINE.search(event.text):
+            return index
+    return None
+
+
+def _date_text(text: str) -> str | None:
+    match = DATE_LINE.search(text)
+    if not match:
+        return None
+    g = match.groupdict()
+    if g["d"]:
+        return f"{g['d']}/{g['m']}/{g['y']} {g['H']}:{g['M']}"
+    return f"{g['d2']}/{g['m2']}/{g['y2']} {g['H2']}:{g['M2']}"
+
+
+def _original_link(element, rules: ExtractionRules) -> str | None:
+    """The "Gốc" link of the date line (it may sit in a sibling element)."""
+    wanted = {fold(t) for t in rules.original_link_texts}
+    for scope in (element, element.getparent()):
+        if scope is None:
+            continue
+        for link in scope.iter("a"):
+            if fold(link.text_content()) in wanted and link.get("href"):
+                return link.get("href").strip()
+    return None
+
+
+def _content_range(doc, events, start: int, rules: ExtractionRules):
+    """Events from the first block after the date line to the furniture."""
+    if "content" in rules.selectors:
+        found = doc.cssselect(rules.selectors["content"])
+        if found:
+            return [e for e in events[start:] if contains(found[0], e.element)]
+    markers = [fold(m) for m in rules.content_end_markers]
+    for end in range(start, len(events)):
+        event = events[end]
+        if isinstance(event, TextBlock) and any(fold(event.text).startswith(m) for m in markers):
+            return events[start:end]
+    # No furniture marker: stay inside the container that holds the first
+    # paragraph after the date line, so sidebars and footers stay out.
+    container = _paragraph_container(events, start)
+    if container is None:
+        return events[start:]
+    return [e for e in events[start:] if contains(container, e.element)]
+
+
+def _paragraph_container(events, start: int):
+    for event in events[start:]:
+        if isinstance(event, TextBlock) and event.element.tag == "p":
+            parent = event.element.getparent()
+            while parent is not None and parent.tag not in (
+                "div",
+                "article",
+                "section",
+                "main",
+                "td",
+                "body",
+            ):
+                parent = parent.getparent()
+            return parent
+    return None
+
+
+def _fill_content(article: RawArticle, events, page_url, urls: PortalUrls, rules) -> None:
+    captions: set[int] = set()
+    texts: list[TextBlock] = []
+    for index, event in enumerate(events):
+        if isinstance(event, ImageRef):
+            src = image_url(event.element, page_url, urls)
+            if not src:
+                continue
+            caption_index = caption_for(events, index)
+            caption = None
+            if caption_index is not None:
+                captions.add(caption_index)
+                caption = events[caption_index].text
+            article.images.append({"url": src, "caption": caption})
+        elif index not in captions and not _is_header_leftover(event, rules):
+            texts.append(event)
+    paragraphs = [t.text for i, t in enumerate(texts)]
+    if "sapo" in rules.selectors:
+        article.sapo = _selected_text(events, rules.selectors["sapo"])
+        paragraphs = [p for p in paragraphs if p != article.sapo]
+    elif paragraphs:
+        article.sapo = paragraphs.pop(0)
+    source_line = _source_line(paragraphs, rules)
+    if source_line is not None:
+        paragraphs.pop()
+        article.source = article.source or source_line
+    if paragraphs and _looks_like_author(paragraphs[-1]):
+        article.author = paragraphs.pop()
+    article.paragraphs = [
+        p for p in paragraphs if not any(rx.search(p) for rx in rules.furniture_patterns)
+    ]
+
+
+def _selected_text(events, selector: str) -> str | None:
+    for event in events:
+        if isinstance(event, TextBlock) and event.element.cssselect(f"{selector}"):
+            return event.text
+    return None
+
+
+def _is_header_leftover(event, rules: ExtractionRules) -> bool:
+    """A link-only crumb of the date line, e.g. a lone "Gốc" or "Print"."""
+    wanted = {fold(t) for t in rules.original_link_texts} | {"print", "in bài", "in"}
+    return fold(event.text) in wanted
+
+
+def _source_line(paragraphs: list[str], rules: ExtractionRules) -> str | None:
+    if not paragraphs:
+        return None
+    for prefix in rules.source_prefixes:
+        match = re.match(rf"^{re.escape(prefix)}\s*[.:：]\s*(.+)$", paragraphs[-1], re.IGNORECASE)
+        if match and len(paragraphs[-1]) <= 200:
+            return match.group(1).strip()
+    return None
+
+
+def _looks_like_author(text: str) -> bool:
+    """A name or initials alone on the last line: short, no sentence ending."""
+    if len(text) > _AUTHOR_MAX_CHARS or len(text.split()) > _AUTHOR_MAX_WORDS:
+        return False
+    return not _SENTENCE_END.search(text)

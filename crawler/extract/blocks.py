@@ -1,0 +1,121 @@
+"""Linearise an HTML tree into text blocks and images, in reading order.
+
+Themes differ in classes and nesting, but every theme shows the article as a
+sequence of blocks (headline, date line, paragraphs, images with captions,
+author line). Working on that sequence rather than on class names is what
+makes the extractor survive a markup change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import html as lxml_html
+
+from crawler.extract.text import clean_text
+
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote body center dd details div dl dt fieldset "
+    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre "
+    "section table tbody td tfoot th thead tr ul".split()
+)
+SKIP_TAGS = frozenset(
+    "script style noscript template svg iframe button select input textarea head "
+    "object embed canvas video audio map".split()
+)
+EMPHASIS_TAGS = frozenset("em i small cite".split())
+_BR = "\x00"
+_BR_RUN = re.compile(r"\x00[\s\x00]*\x00")
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    text: str
+    element: lxml_html.HtmlElement
+    emphasised: bool  # every character sits inside <em>/<i>/<small>: caption-like
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    element: lxml_html.HtmlElement
+
+
+Event = TextBlock | ImageRef
+
+
+def linearise(root: lxml_html.HtmlElement) -> list[Event]:
+    """Text blocks and images of ``root`` in document order.
+
+    Text belongs to its nearest block ancestor; a run of two or more ``<br>``
+    splits a block (legacy markup that writes paragraphs that way).
+    """
+    walker = _Walker()
+    walker.walk(root, emphasis=0)
+    walker.flush()
+    return walker.events
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._parts: list[tuple[str, bool]] = []
+        self._owner: lxml_html.HtmlElement | None = None
+
+    def flush(self) -> None:
+        if self._owner is None or not self._parts:
+            self._parts = []
+            return
+        segments: list[list[tuple[str, bool]]] = [[]]
+        for text, emph in self._parts:
+            pieces = _BR_RUN.split(text)
+            segments[-1].append((pieces[0], emph))
+            for piece in pieces[1:]:
+                segments.append([(piece, emph)])
+        for segment in segments:
+            text = clean_text("".join(t for t, _ in segment).replace(_BR, " "))
+            if not text:
+                continue
+            emphasised = all(emph for t, emph in segment if t.replace(_BR, "").strip())
+            self.events.append(TextBlock(text, self._owner, emphasised))
+        self._parts = []
+
+    def _add(self, text: str | None, emphasis: int) -> None:
+        if text:
+            self._parts.append((text, emphasis > 0))
+
+    def walk(self, element, emphasis: int) -> None:
+        tag = element.tag if isinstance(element.tag, str) else None
+        if tag is None or tag in SKIP_TAGS or element.get("hidden") is not None:
+            return
+        if tag == "br":
+            self._parts.append((_BR, emphasis > 0))
+            return
+        if tag == "img":
+            self.events.append(ImageRef(element))
+            return
+        is_block = tag in BLOCK_TAGS
+        if tag in EMPHASIS_TAGS:
+            emphasis += 1
+        if is_block:
+            self.flush()
+            outer_owner, self._owner = self._owner, element
+        self._add(element.text, emphasis)
+        for child in element:
+            self.walk(child, emphasis)
+            if is_block and isinstance(child.tag, str) and child.tag in BLOCK_TAGS:
+                # Text after a nested block is a new block of this element.
+                self._owner = element
+            self._add(child.tail, emphasis)
+        if is_block:
+            self.flush()
+            self._owner = outer_owner
+
+
+def contains(ancestor, element) -> bool:
+    """True when ``element`` is ``ancestor`` or one of its descendants."""
+    while element is not None:
+        if element is ancestor:
+            return True
+        element = element.getparent()
+    return False

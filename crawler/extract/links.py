@@ -1,0 +1,165 @@
+"""Links a page offers: the menu's sections, listings' articles and next
+pages, an article's "Tin khác" list and its section."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from crawler.extract.rules import ExtractionRules
+from crawler.extract.text import clean_text, fold
+from crawler.urls import PortalUrls, listing_base, listing_page_number
+
+_HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
+# WordPress menus: <nav>, ul.menu, #menu-*, .main-navigation …
+_MENU_XPATH = (
+    "//nav//a[@href]"
+    " | //*[contains(concat(' ', normalize-space(@class), ' '), ' menu ')]//a[@href]"
+    " | //*[starts-with(@id, 'menu') or contains(@class, 'navigation')"
+    " or contains(@class, 'navbar')]//a[@href]"
+)
+_BREADCRUMB_XPATH = (
+    "//*[contains(translate(@class, 'BREADCUMB', 'breadcumb'), 'breadcrumb')"
+    " or contains(translate(@id, 'BREADCUMB', 'breadcumb'), 'breadcrumb')"
+    " or @itemtype='https://schema.org/BreadcrumbList'"
+    " or @itemtype='http://schema.org/BreadcrumbList']//a[@href]"
+)
+
+
+def _is_listing(url: str, urls: PortalUrls, home: str) -> bool:
+    if not urls.in_scope(url) or urls.is_article(url):
+        return False
+    return urlsplit(url).path.strip("/") != urlsplit(home).path.strip("/")
+
+
+def menu_sections(
+    doc, urls: PortalUrls, home: str, rules: ExtractionRules
+) -> list[tuple[str, str]]:
+    """``(url, name)`` of the in-scope listing links of the site menu, in order."""
+    if "menu" in rules.selectors:
+        anchors = doc.cssselect(rules.selectors["menu"] + " a[href]")
+    else:
+        anchors = doc.xpath(_MENU_XPATH)
+    seen: dict[str, str] = {}
+    for anchor in anchors:
+        url = urls.canonical(anchor.get("href"))
+        if _is_listing(url, urls, home):
+            seen.setdefault(url, clean_text(anchor.text_content()))
+    return list(seen.items())
+
+
+def article_links(doc, urls: PortalUrls) -> list[str]:
+    """Every in-scope article link of a page, canonical, in page order."""
+    seen: dict[str, None] = {}
+    for href in doc.xpath("//a/@href"):
+        url = urls.canonical(href)
+        if urls.is_article(url):
+            seen.setdefault(url)
+    return list(seen)
+
+
+def next_listing_page(doc, current: str, urls: PortalUrls) -> str | None:
+    """The next page of the listing ``current``: rel=next, else page N+1."""
+    for href in doc.xpath(
+        "//link[@rel='next']/@href | //a[contains(concat(' ', @rel, ' '), ' next ')]/@href"
+    ):
+        url = urls.canonical(href)
+        if urls.in_scope(url):
+            return url
+    base = listing_base(current)
+    wanted = listing_page_number(current) + 1
+    for href in doc.xpath("//a/@href"):
+        url = urls.canonical(href)
+        if urls.in_scope(url) and listing_base(url) == base and listing_page_number(url) == wanted:
+            return url
+    return None
+
+
+def related_links(doc, rules: ExtractionRules, urls: PortalUrls) -> list[dict]:
+    """The "Tin khác" list: links after its heading, up to the next heading."""
+    if "related" in rules.selectors:
+        found = doc.cssselect(rules.selectors["related"])
+        return _link_list(found[0].iter("a") if found else [], urls)
+    heading = _related_heading(doc, rules)
+    if heading is None:
+        return []
+    node = heading
+    while node is not None and node.tag != "body":
+        anchors = list(_anchors_after(node))
+        if anchors:
+            return _link_list(anchors, urls)
+        node = node.getparent()
+    return []
+
+
+def _related_heading(doc, rules: ExtractionRules):
+    wanted = {fold(h) for h in rules.related_headings}
+    for element in doc.iter():
+        if not isinstance(element.tag, str) or element.tag in ("a", "html", "body", "title"):
+            continue
+        if fold(element.text_content()) in wanted:
+            # The innermost element carrying the text is the heading.
+            inner = [
+                c for c in element if isinstance(c.tag, str) and fold(c.text_content()) in wanted
+            ]
+            if not inner:
+                return element
+    return None
+
+
+def _anchors_after(node):
+    """Anchors in the siblings following ``node``, until the next heading."""
+    for sibling in node.itersiblings():
+        if not isinstance(sibling.tag, str):
+            continue
+        if sibling.tag in _HEADING_TAGS:
+            return
+        if sibling.tag == "a" and sibling.get("href"):
+            yield sibling
+        yield from (a for a in sibling.iter("a") if a.get("href"))
+
+
+def _link_list(anchors, urls: PortalUrls) -> list[dict]:
+    entries: dict[str, dict] = {}
+    for anchor in anchors:
+        title = clean_text(anchor.text_content()) or clean_text(anchor.get("title"))
+        href = anchor.get("href", "").strip()
+        if not title or not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        url = urls.canonical(href) if urls.in_scope(href) else href
+        entries.setdefault(url, {"url": url, "title": title})
+    return list(entries.values())
+
+
+def section_link(
+    doc, meta, urls: PortalUrls, rules: ExtractionRules, article_url: str
+) -> dict | None:
+    """The article's section as ``{"name", "slug"}``, from the page itself.
+
+    Cues, in order: a configured selector, WordPress ``rel="category tag"``
+    links, the breadcrumb's last listing link, a link named like
+    ``article:section``.
+    """
+    home = urls.canonical(article_url).split("/", 3)[:3]
+    home_url = "/".join(home) + "/"
+    candidates = []
+    if "section" in rules.selectors:
+        candidates = doc.cssselect(rules.selectors["section"])
+    if not candidates:
+        candidates = doc.xpath("//a[contains(concat(' ', @rel, ' '), ' category ')]")
+    if not candidates:
+        crumbs = [
+            a
+            for a in doc.xpath(_BREADCRUMB_XPATH)
+            if _is_listing(urls.canonical(a.get("href")), urls, home_url)
+        ]
+        candidates = crumbs[-1:]
+    if not candidates and meta.section:
+        candidates = [
+            a for a in doc.xpath("//a[@href]") if clean_text(a.text_content()) == meta.section
+        ]
+    for anchor in candidates:
+        url = urls.canonical(anchor.get("href", ""))
+        name = clean_text(anchor.text_content())
+        if name and _is_listing(url, urls, home_url):
+            return {"name": name, "slug": urls.slug(url)}
+    return None

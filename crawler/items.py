@@ -1,0 +1,55 @@
+"""The article item: one per article, fields as DESIGN.md §5 defines them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.extract import RawArticle
+
+
+@dataclass
+class ArticleItem:
+    """An article as exported.
+
+    The spider fills it with what the page shows (``published_at`` may still be
+    the page's "31/03/2023 07:45"); the pipelines clean it, parse the dates,
+    validate, de-duplicate and stamp it.
+    """
+
+    url: str
+    fetched_url: str
+    post_id: int | None = None
+    section: dict[str, str] | None = None
+    title: str | None = None
+    sapo: str | None = None
+    body: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    modified_at: str | None = None
+    images: list[dict[str, Any]] = field(default_factory=list)
+    related: list[dict[str, str]] = field(default_factory=list)
+    source: str | None = None
+    language: str = "vi"
+    content_sha256: str | None = None
+    crawl_id: str | None = None
+    crawled_at: str | None = None
+    warc: dict[str, Any] | None = None
+
+    @classmethod
+    def from_raw(cls, raw: RawArticle, fetched_url: str, section_hint: dict | None = None):
+        return cls(
+            url=raw.url,
+            fetched_url=fetched_url,
+            post_id=raw.post_id,
+            section=raw.section or section_hint,
+            title=raw.title,
+            sapo=raw.sapo,
+            body="\n\n".join(raw.paragraphs),
+            author=raw.author,
+            published_at=raw.published,
+            modified_at=raw.modified,
+            images=raw.images,
+            related=raw.related,
+            source=raw.source,
+        )

@@ -1,0 +1,177 @@
+"""The ``portal`` spider: home → sections → listing pages → articles → "Tin khác".
+
+scrapy crawl portal -a portal_url=https://thanhphohaiphong.gov.vn/
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import scrapy
+from scrapy.http import TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from crawler.config import PortalConfig
+from crawler.extract import ExtractionError, extract_article
+from crawler.extract.article import parse_html
+from crawler.extract.links import article_links, menu_sections, next_listing_page
+from crawler.http_text import decode_html
+from crawler.items import ArticleItem
+
+logger = logging.getLogger(__name__)
+
+# Articles before listings: the frontier stays small and items flow early.
+ARTICLE_PRIORITY = 10
+LISTING_PRIORITY = 0
+
+
+class PortalSpider(scrapy.Spider):
+    name = "portal"
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, portal_url: str | None = None, **kwargs):
+        # Spider arguments are settings like any other: one place to read them.
+        if portal_url:
+            crawler.settings.set("PORTAL_URL", portal_url, priority="spider")
+        return super().from_crawler(crawler, *args, **kwargs)
+
+    async def start(self):
+        self.config = PortalConfig.from_settings(self.settings)
+        yield scrapy.Request(self.config.url, callback=self.parse_home, errback=self.on_error)
+        for section in self.config.sections:
+            yield self._listing_request(section, {"name": None, "slug": None}, page=1)
+
+    # -- home and listings -------------------------------------------------
+
+    def parse_home(self, response):
+        doc = self._document(response, "home")
+        if doc is None:
+            return
+        urls, rules = self.config.urls, self.config.rules
+        if not self.config.sections:
+            sections = menu_sections(doc, urls, self.config.url, rules)
+            self.crawler.stats.set_value("sections/discovered", len(sections))
+            if not sections:
+                logger.error("no sections found in the menu of %s", response.url)
+            for url, name in sections:
+                yield self._listing_request(url, {"name": name, "slug": urls.slug(url)}, page=1)
+        for url in article_links(doc, urls):
+            yield self._article_request(url, via=response.url)
+
+    def parse_listing(self, response, section: dict, page: int):
+        doc = self._document(response, "listing")
+        if doc is None:
+            return
+        self.crawler.stats.inc_value("listing/pages")
+        links = article_links(doc, self.config.urls)
+        for url in links:
+            yield self._article_request(url, via=response.url, section=section)
+        next_url = next_listing_page(doc, response.url, self.config.urls)
+        if next_url is None or not links:
+            return
+        if page >= self.config.max_listing_pages:
+            self.crawler.stats.inc_value("listing/capped")
+            logger.info("listing %s stopped at PORTAL_MAX_LISTING_PAGES=%d", response.url, page)
+            return
+        yield self._listing_request(next_url, section, page=page + 1)
+
+    # -- articles ----------------------------------------------------------
+
+    def parse_article(self, response, section: dict | None = None):
+        text = self._page_text(response, "article")
+        if text is None:
+            return
+        try:
+            raw = extract_article(text, response.url, self.config.urls, self.config.rules)
+        except ExtractionError as exc:
+            self.crawler.stats.inc_value("pages/unparseable")
+            logger.warning("cannot read article %s: %s", response.url, exc)
+            return
+        fetched_url = response.request.meta.get("redirect_urls", [response.url])[0]
+        item = ArticleItem.from_raw(raw, fetched_url=fetched_url, section_hint=section)
+        item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        yield item
+        if not self.config.follow_related:
+            return
+        for link in raw.related:
+            if self.config.urls.is_article(link["url"]):
+                yield self._article_request(link["url"], via=response.url)
+            else:
+                self.crawler.stats.inc_value("links/offsite_related")
+
+    # -- helpers -----------------------------------------------------------
+
+    def _listing_request(self, url: str, section: dict, page: int):
+        return scrapy.Request(
+            url,
+            callback=self.parse_listing,
+            errback=self.on_error,
+            priority=LISTING_PRIORITY,
+            cb_kwargs={"section": section, "page": page},
+        )
+
+    def _article_request(self, url: str, via: str, section: dict | None = None):
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.on_error,
+            priority=ARTICLE_PRIORITY,
+            cb_kwargs={"section": section},
+            meta={"via": via},
+        )
+
+    def _page_text(self, response, kind: str) -> str | None:
+        """The page as text, or None (counted and logged) when it is no HTML page."""
+        stats = self.crawler.stats
+        if not response.body.strip():
+            stats.inc_value(f"pages/empty/{kind}")
+            logger.warning("empty %s page %s", kind, response.url)
+            return None
+        if not isinstance(response, TextResponse) or not _is_html(response):
+            stats.inc_value(f"pages/not_html/{kind}")
+            content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+            logger.warning(
+                "%s page %s is not HTML (%s)", kind, response.url, content_type or "no type"
+            )
+            return None
+        text, corrected = decode_html(response)
+        if corrected:
+            stats.inc_value("pages/charset_corrected")
+            logger.info(
+                "%s declares %s but is UTF-8; decoded as UTF-8", response.url, response.encoding
+            )
+        return text
+
+    def _document(self, response, kind: str):
+        text = self._page_text(response, kind)
+        if text is None:
+            return None
+        try:
+            doc = parse_html(text)
+        except ExtractionError as exc:
+            self.crawler.stats.inc_value(f"pages/unparseable/{kind}")
+            logger.warning("cannot read %s page %s: %s", kind, response.url, exc)
+            return None
+        doc.make_links_absolute(response.url, resolve_base_href=True)
+        return doc
+
+    def on_error(self, failure):
+        request = failure.request
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            self.crawler.stats.inc_value(f"pages/http_error/{status}")
+            logger.warning(
+                "HTTP %d for %s (linked from %s)", status, request.url, request.meta.get("via")
+            )
+            return
+        reason = failure.type.__name__ if failure.type else "unknown"
+        self.crawler.stats.inc_value(f"pages/failed/{reason}")
+        logger.error("failed to fetch %s: %s", request.url, failure.getErrorMessage())
+
+
+def _is_html(response: TextResponse) -> bool:
+    content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+    if content_type:
+        return "html" in content_type
+    return response.body.lstrip()[:1] == b"<"

@@ -1,0 +1,105 @@
+"""Default settings: every setting the archiver defines, polite for the real portal.
+
+This is the one place defaults live; components read them through typed
+config objects (``crawler/config.py``). Environment variables are read here
+and nowhere else.
+"""
+
+import os
+
+from crawler import __version__
+
+# --- Scrapy project -------------------------------------------------------
+BOT_NAME = "haiphong-archiver"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"
+# The one wiring point: puts our middlewares, extensions and pipelines in place.
+ADDONS = {"crawler.addon.ArchiverAddon": 0}
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+FEED_EXPORT_ENCODING = "utf-8"
+
+# --- Politeness (the real portal) ---------------------------------------
+# Where a site operator can reach whoever runs this crawler; override it.
+CONTACT_URL = os.environ.get(
+    "ARCHIVER_CONTACT_URL", "https://github.com/haiphong-archiver/haiphong-archiver"
+)
+USER_AGENT = f"HaiPhongPortalArchiver/{__version__} (web archiving; +{CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 1.0
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_TIMEOUT = 60
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 10
+# A news page is never this large; bigger responses are cut off, not archived half.
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# --- Crawl run --------------------------------------------------------------
+# Identifier of this run; empty: generated as <UTC yyyymmddhhmmss>-<6 hex>.
+CRAWL_ID = os.environ.get("CRAWL_ID", "")
+# Where everything goes: a path or file:///path (default ./archive), s3:// later.
+ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "archive")
+
+# --- Items ------------------------------------------------------------------
+# Also export items to <archive root>/items/<crawl_id>.jsonl.gz (besides any -O/-o feed).
+ITEMS_FEED_ENABLED = True
+
+# --- The portal (configuration, not code) ---------------------------------
+PORTAL_URL = os.environ.get("PORTAL_URL", "https://thanhphohaiphong.gov.vn/")
+# More host[:port] names of the same portal (e.g. "www.thanhphohaiphong.gov.vn").
+PORTAL_EXTRA_HOSTS = []
+# Section listing URLs to walk; empty: discover them from the home page menu.
+PORTAL_SECTIONS = []
+# Path of an article URL (WordPress permalinks "/<slug>.html").
+PORTAL_ARTICLE_PATH = r"^/[^/]+\.html?$"
+# Trap guard: listing pages walked per section at most.
+PORTAL_MAX_LISTING_PAGES = 2000
+# Follow every in-scope "Tin khác" link (some articles are reachable only so).
+PORTAL_FOLLOW_RELATED = True
+PORTAL_SEED_SITEMAP = False
+PORTAL_SEED_FEEDS = False
+# Query parameters that only track clicks; a trailing "_" matches a prefix.
+PORTAL_TRACKING_PARAMS = [
+    "utm_",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "msclkid",
+    "zarsrc",
+    "_ga",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "share",
+    "replytocom",
+]
+# Time zone of dates shown without an offset.
+PORTAL_TIMEZONE = "Asia/Ho_Chi_Minh"
+# Text that begins the page furniture after the article body.
+PORTAL_CONTENT_END_MARKERS = ["Tiện ích thông tin", "Tin khác", "Tin liên quan", "Chia sẻ bài viết"]
+# Headings of the related-articles list.
+PORTAL_RELATED_HEADINGS = ["Tin khác", "Các tin khác", "Tin liên quan", "Tin cùng chuyên mục"]
+# Labels of the source line that may follow the author ("Nguồn. haiphong.gov.vn").
+PORTAL_SOURCE_PREFIXES = ["Nguồn"]
+# Link text of the header line's link to the original source.
+PORTAL_ORIGINAL_LINK_TEXTS = ["Gốc"]
+# Paragraphs removed from the body wherever they appear (regular expressions).
+PORTAL_FURNITURE_PATTERNS = [
+    r"^QR CODE:",
+    r"^(Tiện ích thông tin|Nguồn tin|QR Code|QR Code Fanpage|Chúng tôi trên Mạng Xã hội)$",
+    r"^Mã QR Code truy cập",
+]
+# Optional CSS selectors for this portal, used before the generic cues:
+# title, content, sapo, author, related, section, menu.
+PORTAL_SELECTORS = {}
