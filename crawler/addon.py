@@ -14,6 +14,10 @@ PIPELINES = {
     "crawler.pipelines.validate.DeduplicationPipeline": 400,
     "crawler.pipelines.stamp.StampPipeline": 500,
 }
+DOWNLOADER_MIDDLEWARES = {
+    # Right after Scrapy's OffsiteMiddleware (50), before robots.txt (100).
+    "crawler.middlewares.scope.ScopeMiddleware": 60,
+}
 EXTENSIONS = {
     "crawler.extensions.crawl_run.CrawlRunExtension": 100,
 }
@@ -31,6 +35,8 @@ class ArchiverAddon:
             settings.set("CRAWL_ID", new_crawl_id(), priority="addon")
         for path, priority in PIPELINES.items():
             settings["ITEM_PIPELINES"][path] = priority
+        for path, priority in DOWNLOADER_MIDDLEWARES.items():
+            settings["DOWNLOADER_MIDDLEWARES"][path] = priority
         for path, priority in EXTENSIONS.items():
             settings["EXTENSIONS"][path] = priority
         if settings.getbool("ITEMS_FEED_ENABLED"):
