@@ -8,7 +8,6 @@ makes the extractor survive a markup change.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from lxml import html as lxml_html
@@ -26,7 +25,6 @@ SKIP_TAGS = frozenset(
 )
 EMPHASIS_TAGS = frozenset("em i small cite".split())
 _BR = "\x00"
-_BR_RUN = re.compile(r"\x00[\s\x00]*\x00")
 
 
 @dataclass(frozen=True)
@@ -66,12 +64,17 @@ class _Walker:
         if self._owner is None or not self._parts:
             self._parts = []
             return
+        # Two or more <br> in a row (whitespace between them aside) end a paragraph.
         segments: list[list[tuple[str, bool]]] = [[]]
+        breaks = 0
         for text, emph in self._parts:
-            pieces = _BR_RUN.split(text)
-            segments[-1].append((pieces[0], emph))
-            for piece in pieces[1:]:
-                segments.append([(piece, emph)])
+            if text == _BR:
+                breaks += 1
+            elif text.strip():
+                if breaks >= 2 and segments[-1]:
+                    segments.append([])
+                breaks = 0
+            segments[-1].append((text, emph))
         for segment in segments:
             text = clean_text("".join(t for t, _ in segment).replace(_BR, " "))
             if not text:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from crawler.extract.blocks import BLOCK_TAGS
 from crawler.extract.rules import ExtractionRules
 from crawler.extract.text import clean_text, fold
 from crawler.urls import PortalUrls, listing_base, listing_page_number
@@ -136,8 +137,8 @@ def section_link(
     """The article's section as ``{"name", "slug"}``, from the page itself.
 
     Cues, in order: a configured selector, WordPress ``rel="category tag"``
-    links, the breadcrumb's last listing link, a link named like
-    ``article:section``.
+    links, the last listing link of a breadcrumb (marked as one, or any
+    "Home » Section" trail), a link named like ``article:section``.
     """
     home = urls.canonical(article_url).split("/", 3)[:3]
     home_url = "/".join(home) + "/"
@@ -153,6 +154,8 @@ def section_link(
             if _is_listing(urls.canonical(a.get("href")), urls, home_url)
         ]
         candidates = crumbs[-1:]
+    if not candidates:
+        candidates = _trail_links(doc, urls, home_url)[-1:]
     if not candidates and meta.section:
         candidates = [
             a for a in doc.xpath("//a[@href]") if clean_text(a.text_content()) == meta.section
@@ -163,3 +166,24 @@ def section_link(
         if name and _is_listing(url, urls, home_url):
             return {"name": name, "slug": urls.slug(url)}
     return None
+
+
+_TRAIL_SEPARATORS = ("»", "›", ">", "/")
+_TRAIL_MAX_LINKS = 6
+
+
+def _trail_links(doc, urls: PortalUrls, home_url: str) -> list:
+    """Listing links of a breadcrumb trail however it is marked up: a small
+    block whose first link goes home and whose links are separated by » › > /."""
+    for block in doc.iter(*BLOCK_TAGS):
+        anchors = block.xpath(".//a[@href]")
+        if not 2 <= len(anchors) <= _TRAIL_MAX_LINKS:
+            continue
+        if urls.canonical(anchors[0].get("href")) != home_url:
+            continue
+        if not any(separator in block.text_content() for separator in _TRAIL_SEPARATORS):
+            continue
+        listing = [a for a in anchors[1:] if _is_listing(urls.canonical(a.get("href")), urls, home_url)]
+        if listing:
+            return listing
+    return []

@@ -1,0 +1,122 @@
+"""Whole crawls of the fixture portal, one per theme, checked against its ground truth."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler.fixture_portal import FixturePortal, build_site
+from tests.crawl import CrawlResult, run_crawl
+
+RUN_FIELDS = ("fetched_url", "crawl_id", "crawled_at", "warc")
+MAX_LISTING_PAGES = 12
+
+
+@dataclass
+class Crawled:
+    result: CrawlResult
+    site: object
+    theme: str
+    base_url: str
+    requests: list
+    expected: dict
+
+    @property
+    def paths(self) -> list[str]:
+        return [path for _method, path, _headers in self.requests]
+
+
+@pytest.fixture(scope="module", params=["classic", "alt"])
+def crawled(request, tmp_path_factory) -> Crawled:
+    theme = request.param
+    site = build_site(seed=1)
+    workdir = tmp_path_factory.mktemp(f"crawl-{theme}")
+    with FixturePortal(site, theme=theme) as portal:
+        result = run_crawl(
+            portal.base_url,
+            workdir,
+            "-O",
+            "items.jsonl",
+            settings={"PORTAL_MAX_LISTING_PAGES": MAX_LISTING_PAGES},
+        )
+        requests = list(portal.request_log)
+        expected = site.expected_items(theme=theme, base_url=portal.base_url)
+        base_url = portal.base_url
+    assert result.returncode == 0, result.log[-3000:]
+    return Crawled(result, site, theme, base_url, requests, expected)
+
+
+def test_every_article_exactly_once_equal_to_the_ground_truth(crawled):
+    items = crawled.result.items
+    urls = [item["url"] for item in items]
+    assert len(urls) == len(set(urls)), "an article was exported twice"
+    assert sorted(urls) == sorted(crawled.expected)
+    for item in items:
+        page_fields = {k: v for k, v in item.items() if k not in RUN_FIELDS}
+        assert page_fields == crawled.expected[item["url"]], item["url"]
+
+
+def test_run_fields(crawled):
+    aliases = crawled.site.aliases(crawled.base_url)
+    for item in crawled.result.items:
+        assert item["crawl_id"] == "test-crawl"
+        assert item["crawled_at"].endswith("Z")
+        assert item["warc"] is None
+        assert item["fetched_url"] == item["url"] or aliases.get(item["fetched_url"]) == item["url"]
+
+
+def test_dash_capital_o_feed_holds_the_same_items(crawled):
+    feed = crawled.result.archive.parent / "items.jsonl"
+    exported = [json.loads(line) for line in feed.read_text("utf-8").splitlines()]
+    assert exported == crawled.result.items
+
+
+def test_articles_reachable_only_through_tin_khac_are_found(crawled):
+    only = crawled.site.tin_khac_only_urls(crawled.base_url)
+    assert only
+    assert set(only) <= {item["url"] for item in crawled.result.items}
+
+
+def test_each_article_is_fetched_once_and_never_as_its_amp_twin(crawled):
+    article_paths = [p for p in crawled.paths if p.split("?")[0].endswith(".html")]
+    assert len(article_paths) == len(set(article_paths))
+    assert not [p for p in crawled.paths if "/amp" in p]
+
+
+def test_nothing_under_a_robots_disallow_is_fetched(crawled):
+    disallowed = {urlsplit(u).path for u in crawled.site.disallowed_urls(crawled.base_url)}
+    assert disallowed
+    assert not disallowed & {p.split("?")[0] for p in crawled.paths}
+    assert not [p for p in crawled.paths if p.startswith(("/wp-admin/", "/noi-bo"))]
+    assert crawled.result.stats.get("robotstxt/forbidden", 0) >= len(disallowed)
+
+
+def test_nothing_off_site_is_requested(crawled):
+    stats = crawled.result.stats
+    # Every request the crawler made reached the fixture portal.
+    assert stats["downloader/request_count"] == len(crawled.requests)
+    assert stats.get("links/offsite_related", 0) > 0
+
+
+def test_the_endless_trap_is_cut_off_at_its_cap(crawled):
+    trap = [p for p in crawled.paths if p.startswith(crawled.site.trap_prefix)]
+    # Page 1 is the section URL itself; pages 2..cap are under the trap prefix.
+    assert len(trap) == MAX_LISTING_PAGES - 1
+    assert crawled.result.stats["listing/capped"] >= 1
+    assert not [p for p in crawled.paths if p.startswith("/lich/")]
+
+
+def test_bad_pages_are_counted_not_exported(crawled):
+    stats = crawled.result.stats
+    assert stats["pages/empty/article"] >= 1
+    assert stats["pages/not_html/article"] >= 1
+    assert stats["items/dropped/no_title"] >= 1
+    assert stats["pages/http_error/404"] >= 1
+    assert stats["pages/http_error/500"] >= 1
+    assert stats["retry/count"] >= 1
+    assert stats["pages/charset_corrected"] >= 1
+    assert crawled.result.manifest["finish_reason"] == "finished"
+    assert "log_count/CRITICAL" not in stats
