@@ -32,6 +32,13 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "nginx"
 
+    def parse_request(self) -> bool:
+        # Logged here so that every well-formed request counts, whatever its method.
+        parsed = super().parse_request()
+        if parsed:
+            self.server.portal._record(self.command, self.path, dict(self.headers.items()))
+        return parsed
+
     def do_GET(self) -> None:
         self._serve(send_body=True)
 
@@ -42,9 +49,7 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s - " + format, self.address_string(), *args)
 
     def _serve(self, send_body: bool) -> None:
-        portal = self.server.portal
-        portal._record(self.command, self.path, dict(self.headers.items()))
-        response = portal.router.resolve(self.path)
+        response = self.server.portal.router.resolve(self.path)
         if self._not_modified(response):
             self.send_response(304)
             self._validators(response)
@@ -160,6 +165,7 @@ class FixturePortal:
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05},
                                         name=f"fixture-portal-{self.port}", daemon=True)
+        self._stopped = False
         self._thread.start()
         logger.info("fixture portal (%s theme) serving at %s", theme, self.base_url)
 
@@ -172,8 +178,9 @@ class FixturePortal:
 
     def stop(self) -> None:
         """Stop accepting, close open connections, join every thread. Idempotent."""
-        if not self._thread.is_alive():
+        if self._stopped:
             return
+        self._stopped = True
         self._server.shutdown()
         self._server.close_connections()
         self._server.server_close()

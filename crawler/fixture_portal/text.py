@@ -165,8 +165,7 @@ class TextGen:
         if form == 0:
             return f"{agency} {r.choice(ACTIONS)} {topic} năm {year}"
         if form == 1:
-            share = vn_decimal(r.uniform(20, 130))
-            return f"{capitalize(topic)} {r.choice(PERIODS)} đạt {share}% kế hoạch"
+            return f"{agency}: {capitalize(r.choice(ACTIONS))} {topic} {r.choice(PERIODS)}"
         if form == 2:
             return f"Hải Phòng: {capitalize(r.choice(ACTIONS))} {topic} {r.choice(PLACES)}"
         if form == 3:

@@ -167,11 +167,14 @@ def test_listing_trap_is_endless(site, portal):
 def test_request_log_records_every_request(site, portal):
     before = len(portal.request_log)
     get(portal, "/chuyen-muc/kinh-te/?utm_source=x", **{"User-Agent": "fixture-test"})
-    get(portal, "/robots.txt", method="HEAD")
+    response, body = get(portal, "/robots.txt", method="HEAD")
+    assert body == b"" and int(response.getheader("Content-Length")) > 0
+    assert get(portal, "/wp-login.php", method="POST")[0].status == 501
     method, target, headers = portal.request_log[before]
     assert (method, target) == ("GET", "/chuyen-muc/kinh-te/?utm_source=x")
     assert headers["User-Agent"] == "fixture-test"
-    assert portal.request_log[before + 1][:2] == ("HEAD", "/robots.txt")
+    assert [entry[:2] for entry in portal.request_log[before + 1:]] == [
+        ("HEAD", "/robots.txt"), ("POST", "/wp-login.php")]
 
 
 def test_stop_closes_idle_connections_and_joins_threads(site):
