@@ -17,6 +17,8 @@ PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     # Right after Scrapy's OffsiteMiddleware (50), before robots.txt (100).
     "crawler.middlewares.scope.ScopeMiddleware": 60,
+    # Sees 3xx responses before Scrapy's RedirectMiddleware (600) follows them.
+    "crawler.middlewares.redirects.RedirectLoopMiddleware": 610,
 }
 EXTENSIONS = {
     "crawler.extensions.crawl_run.CrawlRunExtension": 100,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -81,8 +82,11 @@ def test_articles_reachable_only_through_tin_khac_are_found(crawled):
 
 
 def test_each_article_is_fetched_once_and_never_as_its_amp_twin(crawled):
-    article_paths = [p for p in crawled.paths if p.split("?")[0].endswith(".html")]
-    assert len(article_paths) == len(set(article_paths))
+    article_paths = Counter(p for p in crawled.paths if p.split("?")[0].endswith(".html"))
+    # The URL that always answers 500 is tried 1 + RETRY_TIMES (settings.mirror: 2) times.
+    server_error = urlsplit(crawled.site.server_error_url(crawled.base_url)).path
+    assert article_paths.pop(server_error) == 3
+    assert set(article_paths.values()) == {1}
     assert not [p for p in crawled.paths if "/amp" in p]
 
 
@@ -91,7 +95,8 @@ def test_nothing_under_a_robots_disallow_is_fetched(crawled):
     assert disallowed
     assert not disallowed & {p.split("?")[0] for p in crawled.paths}
     assert not [p for p in crawled.paths if p.startswith(("/wp-admin/", "/noi-bo"))]
-    assert crawled.result.stats.get("robotstxt/forbidden", 0) >= len(disallowed)
+    # The disallowed article is linked from a listing: asked for, refused by robots.txt.
+    assert crawled.result.stats["robotstxt/forbidden"] >= 1
 
 
 def test_nothing_off_site_is_requested(crawled):
@@ -118,5 +123,6 @@ def test_bad_pages_are_counted_not_exported(crawled):
     assert stats["pages/http_error/500"] >= 1
     assert stats["retry/count"] >= 1
     assert stats["pages/charset_corrected"] >= 1
+    assert stats["pages/redirect_loop"] == 1
     assert crawled.result.manifest["finish_reason"] == "finished"
     assert "log_count/CRITICAL" not in stats

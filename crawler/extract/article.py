@@ -90,7 +90,7 @@ def extract_article(html: str, url: str, urls: PortalUrls, rules: ExtractionRule
         article.source = _original_link(date_block.element, rules)
     start = (date_index if date_index is not None else title_index) + 1
     body_events = _content_range(doc, events, start, rules)
-    _fill_content(article, body_events, url, urls, rules)
+    _fill_content(article, doc, body_events, url, urls, rules)
     article.related = related_links(doc, rules, urls)
     article.section = section_link(doc, meta, urls, rules, article.url)
     return article
@@ -105,10 +105,7 @@ def _article_url(meta: head.HeadMeta, url: str, urls: PortalUrls) -> str:
 
 def _title(doc, events, meta: head.HeadMeta, rules: ExtractionRules):
     """Headline text and the index of its block (-1 when not in the body)."""
-    element = None
-    if "title" in rules.selectors:
-        found = doc.cssselect(rules.selectors["title"])
-        element = found[0] if found else None
+    element = _selected(doc, rules, "title")
     if element is None:
         element = _headline_element(events, meta)
     if element is not None:
@@ -180,10 +177,9 @@ def _original_link(element, rules: ExtractionRules) -> str | None:
 
 def _content_range(doc, events, start: int, rules: ExtractionRules):
     """Events from the first block after the date line to the furniture."""
-    if "content" in rules.selectors:
-        found = doc.cssselect(rules.selectors["content"])
-        if found:
-            return [e for e in events[start:] if contains(found[0], e.element)]
+    container = _selected(doc, rules, "content")
+    if container is not None:
+        return [e for e in events[start:] if contains(container, e.element)]
     markers = [fold(m) for m in rules.content_end_markers]
     for end in range(start, len(events)):
         event = events[end]
@@ -214,7 +210,7 @@ def _paragraph_container(events, start: int):
     return None
 
 
-def _fill_content(article: RawArticle, events, page_url, urls: PortalUrls, rules) -> None:
+def _fill_content(article: RawArticle, doc, events, page_url, urls: PortalUrls, rules) -> None:
     captions: set[int] = set()
     texts: list[TextBlock] = []
     for index, event in enumerate(events):
@@ -222,7 +218,7 @@ def _fill_content(article: RawArticle, events, page_url, urls: PortalUrls, rules
             src = image_url(event.element, page_url, urls)
             if not src:
                 continue
-            caption_index = caption_for(events, index)
+            caption_index = caption_for(events, index, rules.source_prefixes)
             caption = None
             if caption_index is not None:
                 captions.add(caption_index)
@@ -230,28 +226,50 @@ def _fill_content(article: RawArticle, events, page_url, urls: PortalUrls, rules
             article.images.append({"url": src, "caption": caption})
         elif index not in captions and not _is_header_leftover(event, rules):
             texts.append(event)
-    paragraphs = [t.text for i, t in enumerate(texts)]
-    if "sapo" in rules.selectors:
-        article.sapo = _selected_text(events, rules.selectors["sapo"])
-        paragraphs = [p for p in paragraphs if p != article.sapo]
-    elif paragraphs:
-        article.sapo = paragraphs.pop(0)
-    source_line = _source_line(paragraphs, rules)
+    sapo_element = _selected(doc, rules, "sapo")
+    author_element = _selected(doc, rules, "author")
+    for element in (sapo_element, author_element):
+        if element is not None:
+            texts = [t for t in texts if not contains(element, t.element)]
+    if sapo_element is not None:
+        article.sapo = clean_text(sapo_element.text_content())
+    elif texts:
+        article.sapo = texts.pop(0).text
+    # The author and source lines close the body; legacy markup puts them in
+    # the last paragraph after single <br>s, so work on lines there.
+    segments = [list(block.lines) for block in texts]
+    source_line = _source_line(_last_line(segments), rules)
     if source_line is not None:
-        paragraphs.pop()
+        _pop_last_line(segments)
         article.source = article.source or source_line
-    if paragraphs and _looks_like_author(paragraphs[-1]):
-        article.author = paragraphs.pop()
+    last = _last_line(segments)
+    if author_element is not None:
+        article.author = clean_text(author_element.text_content())
+    elif last is not None and _looks_like_author(last):
+        article.author = _pop_last_line(segments)
+    paragraphs = [" ".join(lines) for lines in segments if lines]
     article.paragraphs = [
         p for p in paragraphs if not any(rx.search(p) for rx in rules.furniture_patterns)
     ]
 
 
-def _selected_text(events, selector: str) -> str | None:
-    for event in events:
-        if isinstance(event, TextBlock) and event.element.cssselect(f"{selector}"):
-            return event.text
-    return None
+def _selected(doc, rules: ExtractionRules, part: str):
+    """The element a configured selector names for ``part``, if any."""
+    if part not in rules.selectors:
+        return None
+    found = doc.cssselect(rules.selectors[part])
+    return found[0] if found else None
+
+
+def _last_line(segments: list[list[str]]) -> str | None:
+    return segments[-1][-1] if segments else None
+
+
+def _pop_last_line(segments: list[list[str]]) -> str:
+    line = segments[-1].pop()
+    if not segments[-1]:
+        segments.pop()
+    return line
 
 
 def _is_header_leftover(event, rules: ExtractionRules) -> bool:
@@ -260,12 +278,13 @@ def _is_header_leftover(event, rules: ExtractionRules) -> bool:
     return fold(event.text) in wanted
 
 
-def _source_line(paragraphs: list[str], rules: ExtractionRules) -> str | None:
-    if not paragraphs:
+def _source_line(line: str | None, rules: ExtractionRules) -> str | None:
+    """What a "Nguồn. haiphong.gov.vn" line names, or None for other lines."""
+    if not line or len(line) > 200:
         return None
     for prefix in rules.source_prefixes:
-        match = re.match(rf"^{re.escape(prefix)}\s*[.:：]\s*(.+)$", paragraphs[-1], re.IGNORECASE)
-        if match and len(paragraphs[-1]) <= 200:
+        match = re.match(rf"^{re.escape(prefix)}\s*[.:：]\s*(.+)$", line, re.IGNORECASE)
+        if match:
             return match.group(1).strip()
     return None
 

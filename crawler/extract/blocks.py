@@ -32,6 +32,7 @@ class TextBlock:
     text: str
     element: lxml_html.HtmlElement
     emphasised: bool  # every character sits inside <em>/<i>/<small>: caption-like
+    lines: tuple[str, ...]  # the text split at single <br>s (author and source lines)
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,12 @@ class _Walker:
                 breaks = 0
             segments[-1].append((text, emph))
         for segment in segments:
-            text = clean_text("".join(t for t, _ in segment).replace(_BR, " "))
-            if not text:
+            raw = "".join(t for t, _ in segment)
+            lines = tuple(line for line in map(clean_text, raw.split(_BR)) if line)
+            if not lines:
                 continue
             emphasised = all(emph for t, emph in segment if t.replace(_BR, "").strip())
-            self.events.append(TextBlock(text, self._owner, emphasised))
+            self.events.append(TextBlock(" ".join(lines), self._owner, emphasised, lines))
         self._parts = []
 
     def _add(self, text: str | None, emphasis: int) -> None:

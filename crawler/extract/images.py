@@ -39,7 +39,7 @@ def original_image_url(url: str, page_url: str, urls: PortalUrls) -> str:
     return url
 
 
-def caption_for(events, image_index: int) -> int | None:
+def caption_for(events, image_index: int, source_prefixes: tuple[str, ...] = ()) -> int | None:
     """Index of the text block captioning the image at ``image_index``, if any.
 
     The caption is the text inside the image's own box (a <figure>, a
@@ -54,7 +54,8 @@ def caption_for(events, image_index: int) -> int | None:
     event = events[following]
     if box is not None and contains(box, event.element):
         return following
-    if event.emphasised and len(event.text) <= _CAPTION_MAX_CHARS:
+    is_source_line = event.text.startswith(tuple(source_prefixes)) if source_prefixes else False
+    if event.emphasised and len(event.text) <= _CAPTION_MAX_CHARS and not is_source_line:
         return following
     return None
 

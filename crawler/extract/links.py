@@ -11,12 +11,12 @@ from crawler.extract.text import clean_text, fold
 from crawler.urls import PortalUrls, listing_base, listing_page_number
 
 _HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
-# WordPress menus: <nav>, ul.menu, #menu-*, .main-navigation …
+# Site menus: <nav>, or any element whose class or id says menu/nav
+# (WordPress' ul.menu and .main-navigation, "menu-top", "nav-menu", …).
 _MENU_XPATH = (
     "//nav//a[@href]"
-    " | //*[contains(concat(' ', normalize-space(@class), ' '), ' menu ')]//a[@href]"
-    " | //*[starts-with(@id, 'menu') or contains(@class, 'navigation')"
-    " or contains(@class, 'navbar')]//a[@href]"
+    " | //*[contains(@class, 'menu') or contains(@id, 'menu')"
+    " or contains(@class, 'nav') or contains(@id, 'nav')]//a[@href]"
 )
 _BREADCRUMB_XPATH = (
     "//*[contains(translate(@class, 'BREADCUMB', 'breadcumb'), 'breadcrumb')"

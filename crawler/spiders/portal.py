@@ -9,6 +9,7 @@ import logging
 from datetime import UTC, datetime
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
@@ -164,6 +165,10 @@ class PortalSpider(scrapy.Spider):
             logger.warning(
                 "HTTP %d for %s (linked from %s)", status, request.url, request.meta.get("via")
             )
+            return
+        if failure.check(IgnoreRequest):
+            # robots.txt, scope and redirect-loop refusals: counted where decided.
+            logger.debug("not fetched: %s (%s)", request.url, failure.getErrorMessage())
             return
         reason = failure.type.__name__ if failure.type else "unknown"
         self.crawler.stats.inc_value(f"pages/failed/{reason}")
