@@ -32,10 +32,9 @@ def sitemap_index(site: Site, base: str) -> str:
             "</sitemapindex>\n")
 
 
-def _urlset(locs: list[tuple[str, str | None]]) -> str:
-    entries = "".join(
-        f"<url><loc>{xml_escape(loc)}</loc>" + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "")
-        + "</url>" for loc, lastmod in locs)
+def _urlset(locs: list[str]) -> str:
+    # Like WordPress core: no <lastmod> (which would also betray the alt skin's hidden dates).
+    entries = "".join(f"<url><loc>{xml_escape(loc)}</loc></url>" for loc in locs)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>\n')
 
@@ -44,15 +43,15 @@ def sitemap_post_page(site: Site, base: str, number: int) -> str | None:
     posts = sitemap_posts(site)[(number - 1) * SITEMAP_PAGE:number * SITEMAP_PAGE]
     if number < 1 or not posts:
         return None
-    return _urlset([(a.url(base), (a.modified or a.published).isoformat()) for a in posts])
+    return _urlset([a.url(base) for a in posts])
 
 
 def sitemap_pages(base: str) -> str:
-    return _urlset([(base, None), (f"{base}lien-he/", None)])
+    return _urlset([base, f"{base}lien-he/"])
 
 
 def sitemap_categories(site: Site, base: str) -> str:
-    return _urlset([(base + s.path, None) for s in site.sections])
+    return _urlset([base + s.path for s in site.sections])
 
 
 def rss(site: Site, base: str) -> str:

@@ -172,18 +172,23 @@ class Router:
         return self._article_response(a, body, QUIRK_CONTENT_TYPES.get(a.quirk, HTML))
 
     def _article_response(self, a: Article, body: bytes, content_type: str) -> Response:
-        """Article pages carry repeated headers (two Set-Cookie, two Link) and validators."""
+        """Article pages carry repeated headers (two Set-Cookie, two Link) and validators.
+
+        The alt skin leaks neither the post id nor a date: no shortlink, no Last-Modified.
+        """
         if self.theme == "classic":
             links = (f'<{self.base}wp-json/>; rel="https://api.w.org/"',
                      f"<{self.base}?p={a.id}>; rel=shortlink")
         else:
             links = (f"<{self.base}{theme_alt.STYLE}>; rel=preload; as=style",
                      f"<{self.base}{theme_alt.SCRIPT}>; rel=preload; as=script")
+        visit = hashlib.sha1(a.slug.encode()).hexdigest()[:12]
         headers = (("Set-Cookie", "pll_language=vi; path=/; SameSite=Lax"),
-                   ("Set-Cookie", f"hp_visit={a.id:x}; path=/; HttpOnly"),
+                   ("Set-Cookie", f"hp_visit={visit}; path=/; HttpOnly"),
                    ("Link", links[0]), ("Link", links[1]))
         etag = f'W/"{hashlib.sha1(body).hexdigest()[:20]}"'
-        return Response(200, body, content_type, headers, etag, a.modified or a.published)
+        last_modified = (a.modified or a.published) if self.theme == "classic" else None
+        return Response(200, body, content_type, headers, etag, last_modified)
 
     def _listing(self, slug: str, number: str | None, slash: bool) -> Response:
         section = self.site.section(slug)
