@@ -64,7 +64,7 @@ def rss(site: Site, base: str) -> str:
 <dc:creator><![CDATA[{a.author or "Ban biên tập"}]]></dc:creator>
 <pubDate>{format_datetime(a.published)}</pubDate>
 <category><![CDATA[{section.name}]]></category>
-<guid isPermaLink="false">{base}?p={a.id}</guid>
+<guid isPermaLink="true">{a.url(base)}</guid>
 <description><![CDATA[{a.sapo}]]></description>
 </item>""")
     newest = site.latest(1)[0].published
