@@ -34,7 +34,9 @@ def new_crawl_id(now: datetime | None = None) -> str:
 class ArchiverAddon:
     def update_settings(self, settings) -> None:
         if not settings.get("CRAWL_ID"):
-            settings.set("CRAWL_ID", new_crawl_id(), priority="addon")
+            # Same priority as the empty default, so the generated id replaces it.
+            settings.set("CRAWL_ID", new_crawl_id(), priority=settings.getpriority("CRAWL_ID"))
+        settings.set("LOG_FORMATTER", "crawler.logformatter.ArchiverLogFormatter", priority="addon")
         for path, priority in PIPELINES.items():
             settings["ITEM_PIPELINES"][path] = priority
         for path, priority in DOWNLOADER_MIDDLEWARES.items():

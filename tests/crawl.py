@@ -48,12 +48,21 @@ def run_crawl(
     archive = workdir / "archive"
     log_file = workdir / f"{crawl_id}.log"
     command = [
-        sys.executable, "-m", "scrapy", "crawl", "portal",
-        "-a", f"portal_url={portal_url}",
-        "-s", f"ARCHIVE_URI={archive}",
-        "-s", f"CRAWL_ID={crawl_id}",
-        "-s", f"LOG_FILE={log_file}",
-        "-s", "LOG_LEVEL=INFO",
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "portal",
+        "-a",
+        f"portal_url={portal_url}",
+        "-s",
+        f"ARCHIVE_URI={archive}",
+        "-s",
+        f"CRAWL_ID={crawl_id}",
+        "-s",
+        f"LOG_FILE={log_file}",
+        "-s",
+        "LOG_LEVEL=INFO",
         *args,
     ]
     for name, value in (settings or {}).items():

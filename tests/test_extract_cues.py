@@ -27,7 +27,9 @@ FURNITURE = """
 """
 
 
-def page(content: str, head: str = "", header_line: str | None = None, title_tag: str = "h1") -> str:
+def page(
+    content: str, head: str = "", header_line: str | None = None, title_tag: str = "h1"
+) -> str:
     header_line = header_line or (
         '<div><a href="?print=1">Print</a> Thứ Sáu, 12/05/2023 08:30 '
         '<a href="https://baohaiphong.vn/goc.html">Gốc</a></div>'

@@ -39,7 +39,8 @@ class Command(ScrapyCommand):
         site = build_site(seed=opts.seed, n_articles=opts.articles)
         with FixturePortal(site, theme=opts.theme) as portal:
             print(
-                f"demo: fixture portal ({opts.articles} articles, theme {opts.theme}) at {portal.base_url}"
+                f"demo: fixture portal ({opts.articles} articles, theme {opts.theme})"
+                f" at {portal.base_url}"
             )
             crawler = self.crawler_process.create_crawler("portal")
             self.crawler_process.crawl(crawler, portal_url=portal.base_url)

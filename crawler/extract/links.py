@@ -183,7 +183,9 @@ def _trail_links(doc, urls: PortalUrls, home_url: str) -> list:
             continue
         if not any(separator in block.text_content() for separator in _TRAIL_SEPARATORS):
             continue
-        listing = [a for a in anchors[1:] if _is_listing(urls.canonical(a.get("href")), urls, home_url)]
+        listing = [
+            a for a in anchors[1:] if _is_listing(urls.canonical(a.get("href")), urls, home_url)
+        ]
         if listing:
             return listing
     return []

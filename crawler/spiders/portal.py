@@ -60,7 +60,7 @@ class PortalSpider(scrapy.Spider):
         for url in article_links(doc, urls):
             yield self._article_request(url, via=response.url)
 
-    def parse_listing(self, response, section: dict, page: int):
+    def parse_listing(self, response, section: dict, page: int, previous: tuple = ()):
         doc = self._document(response, "listing")
         if doc is None:
             return
@@ -71,11 +71,16 @@ class PortalSpider(scrapy.Spider):
         next_url = next_listing_page(doc, response.url, self.config.urls)
         if next_url is None or not links:
             return
+        if not set(links) - set(previous):
+            # A paginator that clamps or loops serves the same page forever.
+            self.crawler.stats.inc_value("listing/repeated")
+            logger.info("listing %s repeats the previous page; section done", response.url)
+            return
         if page >= self.config.max_listing_pages:
             self.crawler.stats.inc_value("listing/capped")
             logger.info("listing %s stopped at PORTAL_MAX_LISTING_PAGES=%d", response.url, page)
             return
-        yield self._listing_request(next_url, section, page=page + 1)
+        yield self._listing_request(next_url, section, page=page + 1, previous=tuple(links))
 
     # -- articles ----------------------------------------------------------
 
@@ -103,13 +108,13 @@ class PortalSpider(scrapy.Spider):
 
     # -- helpers -----------------------------------------------------------
 
-    def _listing_request(self, url: str, section: dict, page: int):
+    def _listing_request(self, url: str, section: dict, page: int, previous: tuple = ()):
         return scrapy.Request(
             url,
             callback=self.parse_listing,
             errback=self.on_error,
             priority=LISTING_PRIORITY,
-            cb_kwargs={"section": section, "page": page},
+            cb_kwargs={"section": section, "page": page, "previous": previous},
         )
 
     def _article_request(self, url: str, via: str, section: dict | None = None):
