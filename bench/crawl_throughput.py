@@ -32,8 +32,14 @@ def measured_run(workdir: Path, name: str, scrapy_args: list[str]) -> dict:
     usage_file = workdir / f"{name}.usage.json"
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "settings.mirror", "PYTHONPATH": str(REPO)}
     command = [
-        sys.executable, str(REPO / "bench" / "measured.py"), str(usage_file), *scrapy_args,
-        "-s", "LOG_LEVEL=WARNING", "-s", f"LOG_FILE={workdir / name}.log",
+        sys.executable,
+        str(REPO / "bench" / "measured.py"),
+        str(usage_file),
+        *scrapy_args,
+        "-s",
+        "LOG_LEVEL=WARNING",
+        "-s",
+        f"LOG_FILE={workdir / name}.log",
     ]
     started = time.perf_counter()
     subprocess.run(command, cwd=workdir, env=env, check=True)
@@ -49,16 +55,19 @@ def main() -> None:
     args = parser.parse_args()
 
     site = build_site(seed=7, n_articles=args.articles)
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, FixturePortal(
-        site, theme=args.theme
-    ) as portal:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-") as tmp,
+        FixturePortal(site, theme=args.theme) as portal,
+    ):
         workdir = Path(tmp)
         full_args = ["crawl", "portal", "-a", f"portal_url={portal.base_url}"]
 
         def full(name: str) -> dict:
             archive = workdir / name
             result = measured_run(
-                workdir, name, [*full_args, "-s", f"ARCHIVE_URI={archive}", "-s", f"CRAWL_ID={name}"]
+                workdir,
+                name,
+                [*full_args, "-s", f"ARCHIVE_URI={archive}", "-s", f"CRAWL_ID={name}"],
             )
             manifest = json.loads((archive / "crawls" / name / "manifest.json").read_text())
             result["pages"] = manifest["stats"].get("downloader/response_count", 0)
@@ -68,7 +77,10 @@ def main() -> None:
         start = len(portal.request_log)
         full("warmup")
         fetched = sorted(
-            {portal.base_url.rstrip("/") + path for _method, path, _headers in portal.request_log[start:]}
+            {
+                portal.base_url.rstrip("/") + path
+                for _method, path, _headers in portal.request_log[start:]
+            }
         )
         url_file = workdir / "urls.txt"
         url_file.write_text("\n".join(fetched), encoding="utf-8")
@@ -76,24 +88,36 @@ def main() -> None:
         baseline = measured_run(
             workdir,
             "baseline",
-            ["runspider", str(REPO / "bench" / "fetch_only.py"), "-a", f"urls={url_file}",
-             "-s", "ADDONS={}"],
+            [
+                "runspider",
+                str(REPO / "bench" / "fetch_only.py"),
+                "-a",
+                f"urls={url_file}",
+                "-s",
+                "ADDONS={}",
+            ],
         )
         baseline["pages"] = len(fetched)
         measured = full("full")
 
-    print(f"fixture portal: {args.articles} articles, theme {args.theme}; "
-          f"{len(fetched)} distinct URLs fetched by a full crawl")
+    print(
+        f"fixture portal: {args.articles} articles, theme {args.theme}; "
+        f"{len(fetched)} distinct URLs fetched by a full crawl"
+    )
     print(f"{'run':<10}{'pages':>8}{'seconds':>10}{'pages/s':>10}{'cpu s':>9}{'peak RSS MB':>13}")
     for name, run in (("baseline", baseline), ("full", measured)):
         rate = run["pages"] / run["seconds"]
         run["rate"] = rate
-        print(f"{name:<10}{run['pages']:>8}{run['seconds']:>10.1f}{rate:>10.1f}"
-              f"{run['cpu_seconds']:>9.1f}{run['peak_rss_mb']:>13.1f}")
-    print(f"full/baseline: throughput {measured['rate'] / baseline['rate']:.2f}, "
-          f"CPU {measured['cpu_seconds'] / baseline['cpu_seconds']:.2f}, "
-          f"peak RSS {measured['peak_rss_mb'] / baseline['peak_rss_mb']:.2f}; "
-          f"{measured['items']} items")
+        print(
+            f"{name:<10}{run['pages']:>8}{run['seconds']:>10.1f}{rate:>10.1f}"
+            f"{run['cpu_seconds']:>9.1f}{run['peak_rss_mb']:>13.1f}"
+        )
+    print(
+        f"full/baseline: throughput {measured['rate'] / baseline['rate']:.2f}, "
+        f"CPU {measured['cpu_seconds'] / baseline['cpu_seconds']:.2f}, "
+        f"peak RSS {measured['peak_rss_mb'] / baseline['peak_rss_mb']:.2f}; "
+        f"{measured['items']} items"
+    )
 
 
 if __name__ == "__main__":
