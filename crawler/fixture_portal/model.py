@@ -65,9 +65,6 @@ class Link:
     def offsite(self) -> bool:
         return "://" in self.target
 
-    def href(self, base_url: str) -> str:
-        return self.target if self.offsite else base_url + self.target
-
     def canonical(self, base_url: str) -> str:
         """The URL a crawler should key this link by (tracking query, #, /, /amp dropped)."""
         if self.offsite:

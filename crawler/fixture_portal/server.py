@@ -172,10 +172,6 @@ class FixturePortal:
     def _record(self, method: str, target: str, headers: dict[str, str]) -> None:
         self.request_log.append((method, target, headers))
 
-    def requested_paths(self) -> list[str]:
-        """The request targets received so far, in order."""
-        return [target for _, target, _ in list(self.request_log)]
-
     def stop(self) -> None:
         """Stop accepting, close open connections, join every thread. Idempotent."""
         if self._stopped:
