@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -35,7 +36,7 @@ _AUTHOR_MAX_CHARS = 60
 _AUTHOR_MAX_WORDS = 8
 # How many blocks after the headline the date line may be.
 _DATE_LINE_WINDOW = 8
-_HEADING_TAGS = ("h1", "h2", "h3")
+_MARKER_MAX_CHARS = 80
 
 
 class ExtractionError(ValueError):
@@ -74,9 +75,9 @@ def parse_html(html: str) -> lxml_html.HtmlElement:
 def extract_article(html: str, url: str, urls: PortalUrls, rules: ExtractionRules) -> RawArticle:
     """Raw fields of the article page ``html`` fetched from ``url``."""
     doc = parse_html(html)
-    doc.make_links_absolute(head.base_href(doc, url), resolve_base_href=True)
+    base = head.base_href(doc, url)
     meta = head.read(doc)
-    article = RawArticle(url=_article_url(meta, url, urls))
+    article = RawArticle(url=_article_url(meta, base, url, urls))
     article.post_id = meta.post_id
     article.published = meta.published
     article.modified = meta.modified
@@ -87,19 +88,20 @@ def extract_article(html: str, url: str, urls: PortalUrls, rules: ExtractionRule
     if date_index is not None:
         date_block = events[date_index]
         article.published = article.published or _date_text(date_block.text)
-        article.source = _original_link(date_block.element, rules)
+        article.source = _original_link(date_block.element, base, rules)
     start = (date_index if date_index is not None else title_index) + 1
     body_events = _content_range(doc, events, start, rules)
-    _fill_content(article, doc, body_events, url, urls, rules)
-    article.related = related_links(doc, rules, urls)
-    article.section = section_link(doc, meta, urls, rules, article.url)
+    _fill_content(article, doc, body_events, base, urls, rules)
+    article.related = related_links(doc, events, base, rules, urls)
+    article.section = section_link(doc, base, meta, urls, rules, article.url)
     return article
 
 
-def _article_url(meta: head.HeadMeta, url: str, urls: PortalUrls) -> str:
+def _article_url(meta: head.HeadMeta, base: str, url: str, urls: PortalUrls) -> str:
+    """The canonical link (or og:url) when it names an article, else the page URL."""
     for candidate in (meta.canonical, meta.og_url):
-        if candidate and urls.is_article(urls.canonical(candidate)):
-            return urls.canonical(candidate)
+        if candidate and urls.is_article(urls.canonical(urljoin(base, candidate))):
+            return urls.canonical(urljoin(base, candidate))
     return urls.canonical(url)
 
 
@@ -163,7 +165,7 @@ def _date_text(text: str) -> str | None:
     return f"{g['d2']}/{g['m2']}/{g['y2']} {g['H2']}:{g['M2']}"
 
 
-def _original_link(element, rules: ExtractionRules) -> str | None:
+def _original_link(element, base: str, rules: ExtractionRules) -> str | None:
     """The "Gốc" link of the date line (it may sit in a sibling element)."""
     wanted = {fold(t) for t in rules.original_link_texts}
     for scope in (element, element.getparent()):
@@ -171,7 +173,7 @@ def _original_link(element, rules: ExtractionRules) -> str | None:
             continue
         for link in scope.iter("a"):
             if fold(link.text_content()) in wanted and link.get("href"):
-                return link.get("href").strip()
+                return urljoin(base, link.get("href").strip())
     return None
 
 
@@ -180,11 +182,13 @@ def _content_range(doc, events, start: int, rules: ExtractionRules):
     container = _selected(doc, rules, "content")
     if container is not None:
         return [e for e in events[start:] if contains(container, e.element)]
-    markers = [fold(m) for m in rules.content_end_markers]
+    markers = tuple(fold(m) for m in rules.content_end_markers)
     for end in range(start, len(events)):
         event = events[end]
-        if isinstance(event, TextBlock) and any(fold(event.text).startswith(m) for m in markers):
-            return events[start:end]
+        # Markers are headings: short blocks, so long paragraphs need no folding.
+        if isinstance(event, TextBlock) and len(event.text) <= _MARKER_MAX_CHARS:
+            if fold(event.text).startswith(markers):
+                return events[start:end]
     # No furniture marker: stay inside the container that holds the first
     # paragraph after the date line, so sidebars and footers stay out.
     container = _paragraph_container(events, start)

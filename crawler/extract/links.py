@@ -3,9 +3,9 @@ pages, an article's "Tin khác" list and its section."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
-from crawler.extract.blocks import BLOCK_TAGS
+from crawler.extract.blocks import BLOCK_TAGS, TextBlock
 from crawler.extract.rules import ExtractionRules
 from crawler.extract.text import clean_text, fold
 from crawler.urls import PortalUrls, listing_base, listing_page_number
@@ -26,6 +26,10 @@ _BREADCRUMB_XPATH = (
 )
 
 
+def _absolute(base: str, href: str | None) -> str:
+    return urljoin(base, (href or "").strip())
+
+
 def _is_listing(url: str, urls: PortalUrls, home: str) -> bool:
     if not urls.in_scope(url) or urls.is_article(url):
         return False
@@ -33,7 +37,7 @@ def _is_listing(url: str, urls: PortalUrls, home: str) -> bool:
 
 
 def menu_sections(
-    doc, urls: PortalUrls, home: str, rules: ExtractionRules
+    doc, base: str, urls: PortalUrls, home: str, rules: ExtractionRules
 ) -> list[tuple[str, str]]:
     """``(url, name)`` of the in-scope listing links of the site menu, in order."""
     if "menu" in rules.selectors:
@@ -42,17 +46,17 @@ def menu_sections(
         anchors = doc.xpath(_MENU_XPATH)
     seen: dict[str, str] = {}
     for anchor in anchors:
-        url = urls.canonical(anchor.get("href"))
+        url = urls.canonical(_absolute(base, anchor.get("href")))
         if _is_listing(url, urls, home):
             seen.setdefault(url, clean_text(anchor.text_content()))
     return list(seen.items())
 
 
-def article_links(doc, urls: PortalUrls) -> list[str]:
+def article_links(doc, base: str, urls: PortalUrls) -> list[str]:
     """Every in-scope article link of a page, canonical, in page order."""
     seen: dict[str, None] = {}
     for href in doc.xpath("//a/@href"):
-        url = urls.canonical(href)
+        url = urls.canonical(_absolute(base, href))
         if urls.is_article(url):
             seen.setdefault(url)
     return list(seen)
@@ -63,47 +67,45 @@ def next_listing_page(doc, current: str, urls: PortalUrls) -> str | None:
     for href in doc.xpath(
         "//link[@rel='next']/@href | //a[contains(concat(' ', @rel, ' '), ' next ')]/@href"
     ):
-        url = urls.canonical(href)
+        url = urls.canonical(_absolute(current, href))
         if urls.in_scope(url):
             return url
-    base = listing_base(current)
+    listing = listing_base(current)
     wanted = listing_page_number(current) + 1
     for href in doc.xpath("//a/@href"):
-        url = urls.canonical(href)
-        if urls.in_scope(url) and listing_base(url) == base and listing_page_number(url) == wanted:
+        url = urls.canonical(_absolute(current, href))
+        if (
+            urls.in_scope(url)
+            and listing_base(url) == listing
+            and listing_page_number(url) == wanted
+        ):
             return url
     return None
 
 
-def related_links(doc, rules: ExtractionRules, urls: PortalUrls) -> list[dict]:
+def related_links(doc, events, base: str, rules: ExtractionRules, urls: PortalUrls) -> list[dict]:
     """The "Tin khác" list: links after its heading, up to the next heading."""
     if "related" in rules.selectors:
         found = doc.cssselect(rules.selectors["related"])
-        return _link_list(found[0].iter("a") if found else [], urls)
-    heading = _related_heading(doc, rules)
-    if heading is None:
-        return []
+        return _link_list(found[0].iter("a") if found else [], base, urls)
+    heading = _related_heading(events, rules)
     node = heading
     while node is not None and node.tag != "body":
         anchors = list(_anchors_after(node))
         if anchors:
-            return _link_list(anchors, urls)
+            return _link_list(anchors, base, urls)
         node = node.getparent()
     return []
 
 
-def _related_heading(doc, rules: ExtractionRules):
+def _related_heading(events, rules: ExtractionRules):
+    """The block element whose whole text is a related-list heading."""
     wanted = {fold(h) for h in rules.related_headings}
-    for element in doc.iter():
-        if not isinstance(element.tag, str) or element.tag in ("a", "html", "body", "title"):
-            continue
-        if fold(element.text_content()) in wanted:
-            # The innermost element carrying the text is the heading.
-            inner = [
-                c for c in element if isinstance(c.tag, str) and fold(c.text_content()) in wanted
-            ]
-            if not inner:
-                return element
+    longest = max((len(h) for h in wanted), default=0)
+    for event in events:
+        if isinstance(event, TextBlock) and len(event.text) <= longest + 2:
+            if fold(event.text) in wanted:
+                return event.element
     return None
 
 
@@ -114,25 +116,24 @@ def _anchors_after(node):
             continue
         if sibling.tag in _HEADING_TAGS:
             return
-        if sibling.tag == "a" and sibling.get("href"):
-            yield sibling
         yield from (a for a in sibling.iter("a") if a.get("href"))
 
 
-def _link_list(anchors, urls: PortalUrls) -> list[dict]:
+def _link_list(anchors, base: str, urls: PortalUrls) -> list[dict]:
     entries: dict[str, dict] = {}
     for anchor in anchors:
         title = clean_text(anchor.text_content()) or clean_text(anchor.get("title"))
-        href = anchor.get("href", "").strip()
+        href = (anchor.get("href") or "").strip()
         if not title or not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
-        url = urls.canonical(href) if urls.in_scope(href) else href
+        url = _absolute(base, href)
+        url = urls.canonical(url) if urls.in_scope(url) else url
         entries.setdefault(url, {"url": url, "title": title})
     return list(entries.values())
 
 
 def section_link(
-    doc, meta, urls: PortalUrls, rules: ExtractionRules, article_url: str
+    doc, base: str, meta, urls: PortalUrls, rules: ExtractionRules, article_url: str
 ) -> dict | None:
     """The article's section as ``{"name", "slug"}``, from the page itself.
 
@@ -151,17 +152,17 @@ def section_link(
         crumbs = [
             a
             for a in doc.xpath(_BREADCRUMB_XPATH)
-            if _is_listing(urls.canonical(a.get("href")), urls, home_url)
+            if _is_listing(urls.canonical(_absolute(base, a.get("href"))), urls, home_url)
         ]
         candidates = crumbs[-1:]
     if not candidates:
-        candidates = _trail_links(doc, urls, home_url)[-1:]
+        candidates = _trail_links(doc, base, urls, home_url)[-1:]
     if not candidates and meta.section:
         candidates = [
             a for a in doc.xpath("//a[@href]") if clean_text(a.text_content()) == meta.section
         ]
     for anchor in candidates:
-        url = urls.canonical(anchor.get("href", ""))
+        url = urls.canonical(_absolute(base, anchor.get("href")))
         name = clean_text(anchor.text_content())
         if name and _is_listing(url, urls, home_url):
             return {"name": name, "slug": urls.slug(url)}
@@ -172,19 +173,21 @@ _TRAIL_SEPARATORS = ("»", "›", ">", "/")
 _TRAIL_MAX_LINKS = 6
 
 
-def _trail_links(doc, urls: PortalUrls, home_url: str) -> list:
+def _trail_links(doc, base: str, urls: PortalUrls, home_url: str) -> list:
     """Listing links of a breadcrumb trail however it is marked up: a small
     block whose first link goes home and whose links are separated by » › > /."""
     for block in doc.iter(*BLOCK_TAGS):
         anchors = block.xpath(".//a[@href]")
         if not 2 <= len(anchors) <= _TRAIL_MAX_LINKS:
             continue
-        if urls.canonical(anchors[0].get("href")) != home_url:
+        if urls.canonical(_absolute(base, anchors[0].get("href"))) != home_url:
             continue
         if not any(separator in block.text_content() for separator in _TRAIL_SEPARATORS):
             continue
         listing = [
-            a for a in anchors[1:] if _is_listing(urls.canonical(a.get("href")), urls, home_url)
+            a
+            for a in anchors[1:]
+            if _is_listing(urls.canonical(_absolute(base, a.get("href"))), urls, home_url)
         ]
         if listing:
             return listing

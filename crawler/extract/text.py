@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Characters that render as nothing or as a plain space.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Characters that render as nothing (zero-width, soft hyphen, BOM).
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
@@ -15,7 +15,7 @@ def clean_text(text: str | None) -> str:
     """NFC, invisible characters dropped, whitespace collapsed, stripped."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     return _SPACES.sub(" ", text).strip()
 
 

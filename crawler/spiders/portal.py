@@ -51,13 +51,13 @@ class PortalSpider(scrapy.Spider):
             return
         urls, rules = self.config.urls, self.config.rules
         if not self.config.sections:
-            sections = menu_sections(doc, urls, self.config.url, rules)
+            sections = menu_sections(doc, response.url, urls, self.config.url, rules)
             self.crawler.stats.set_value("sections/discovered", len(sections))
             if not sections:
                 logger.error("no sections found in the menu of %s", response.url)
             for url, name in sections:
                 yield self._listing_request(url, {"name": name, "slug": urls.slug(url)}, page=1)
-        for url in article_links(doc, urls):
+        for url in article_links(doc, response.url, urls):
             yield self._article_request(url, via=response.url)
 
     def parse_listing(self, response, section: dict, page: int, previous: tuple = ()):
@@ -65,7 +65,7 @@ class PortalSpider(scrapy.Spider):
         if doc is None:
             return
         self.crawler.stats.inc_value("listing/pages")
-        links = article_links(doc, self.config.urls)
+        links = article_links(doc, response.url, self.config.urls)
         for url in links:
             yield self._article_request(url, via=response.url, section=section)
         next_url = next_listing_page(doc, response.url, self.config.urls)
@@ -159,7 +159,6 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value(f"pages/unparseable/{kind}")
             logger.warning("cannot read %s page %s: %s", kind, response.url, exc)
             return None
-        doc.make_links_absolute(response.url, resolve_base_href=True)
         return doc
 
     def on_error(self, failure):
