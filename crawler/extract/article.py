@@ -125,9 +125,9 @@ def _headline_element(events, meta: head.HeadMeta):
     for event in events:
         if not isinstance(event, TextBlock):
             continue
-        text = fold(event.text)
-        if len(text) <= best_len or len(text) < 8:
+        if len(event.text) <= best_len or len(event.text) < 8:
             continue
+        text = event.text.casefold()  # block text is clean already
         if any(ref.startswith(text) for ref in references):
             best, best_len = event.element, len(text)
     if best is None:
@@ -187,7 +187,7 @@ def _content_range(doc, events, start: int, rules: ExtractionRules):
         event = events[end]
         # Markers are headings: short blocks, so long paragraphs need no folding.
         if isinstance(event, TextBlock) and len(event.text) <= _MARKER_MAX_CHARS:
-            if fold(event.text).startswith(markers):
+            if event.text.casefold().startswith(markers):
                 return events[start:end]
     # No furniture marker: stay inside the container that holds the first
     # paragraph after the date line, so sidebars and footers stay out.

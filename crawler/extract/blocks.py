@@ -77,8 +77,9 @@ class _Walker:
                 breaks = 0
             segments[-1].append((text, emph))
         for segment in segments:
-            raw = "".join(t for t, _ in segment)
-            lines = tuple(line for line in map(clean_text, raw.split(_BR)) if line)
+            # One cleaning pass per segment; _BR survives it (it is no space).
+            cleaned = clean_text("".join(t for t, _ in segment))
+            lines = tuple(line for line in (part.strip() for part in cleaned.split(_BR)) if line)
             if not lines:
                 continue
             emphasised = all(emph for t, emph in segment if t.replace(_BR, "").strip())

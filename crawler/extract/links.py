@@ -104,7 +104,7 @@ def _related_heading(events, rules: ExtractionRules):
     longest = max((len(h) for h in wanted), default=0)
     for event in events:
         if isinstance(event, TextBlock) and len(event.text) <= longest + 2:
-            if fold(event.text) in wanted:
+            if fold(event.text) in wanted:  # short: cheap
                 return event.element
     return None
 

@@ -1,7 +1,7 @@
 """Command line: serve the fixture portal, or write its ground truth.
 
-    python -m crawler.fixture_portal serve --seed 1 --articles 160 --theme classic [--port 0]
-    python -m crawler.fixture_portal truth --base-url URL --theme classic --out DIR
+python -m crawler.fixture_portal serve --seed 1 --articles 160 --theme classic [--port 0]
+python -m crawler.fixture_portal truth --base-url URL --theme classic --out DIR
 """
 
 from __future__ import annotations
@@ -20,17 +20,21 @@ from .server import FixturePortal
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crawler.fixture_portal")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (("serve", "serve the portal until Ctrl-C"),
-                            ("truth", "write the expected items as JSON Lines")):
+    for name, help_text in (
+        ("serve", "serve the portal until Ctrl-C"),
+        ("truth", "write the expected items as JSON Lines"),
+    ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--seed", type=int, default=1)
         command.add_argument("--articles", type=int, default=160)
         command.add_argument("--theme", choices=THEMES, default="classic")
     commands.choices["serve"].add_argument("--port", type=int, default=0)
-    commands.choices["truth"].add_argument("--base-url", required=True,
-                                           help="the portal's base URL, ending in '/'")
-    commands.choices["truth"].add_argument("--out", type=Path, required=True,
-                                           help="directory for expected_items.jsonl")
+    commands.choices["truth"].add_argument(
+        "--base-url", required=True, help="the portal's base URL, ending in '/'"
+    )
+    commands.choices["truth"].add_argument(
+        "--out", type=Path, required=True, help="directory for expected_items.jsonl"
+    )
     return parser
 
 

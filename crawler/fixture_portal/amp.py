@@ -8,11 +8,13 @@ from __future__ import annotations
 from .htmlutil import SITE_NAME, Ctx, escape, vn_datetime
 from .model import Article
 
-BOILERPLATE = ("<style amp-boilerplate>body{-webkit-animation:-amp-start 8s steps(1,end) 0s "
-               "1 normal both;animation:-amp-start 8s steps(1,end) 0s 1 normal both}"
-               "@keyframes -amp-start{from{visibility:hidden}to{visibility:visible}}</style>"
-               "<noscript><style amp-boilerplate>body{-webkit-animation:none;animation:none}"
-               "</style></noscript>")
+BOILERPLATE = (
+    "<style amp-boilerplate>body{-webkit-animation:-amp-start 8s steps(1,end) 0s "
+    "1 normal both;animation:-amp-start 8s steps(1,end) 0s 1 normal both}"
+    "@keyframes -amp-start{from{visibility:hidden}to{visibility:visible}}</style>"
+    "<noscript><style amp-boilerplate>body{-webkit-animation:none;animation:none}"
+    "</style></noscript>"
+)
 
 
 def amp_page(ctx: Ctx, a: Article) -> str:
@@ -24,9 +26,11 @@ def amp_page(ctx: Ctx, a: Article) -> str:
         img = images.get(i)
         if img:
             caption = f"<figcaption>{escape(img.caption)}</figcaption>" if img.caption else ""
-            body.append(f'<figure class="wp-caption aligncenter"><amp-img src="'
-                        f'{escape(img.src(ctx.base))}" width="800" height="533" '
-                        f'layout="intrinsic"></amp-img>{caption}</figure>')
+            body.append(
+                f'<figure class="wp-caption aligncenter"><amp-img src="'
+                f'{escape(img.src(ctx.base))}" width="800" height="533" '
+                f'layout="intrinsic"></amp-img>{caption}</figure>'
+            )
     if a.author:
         body.append(f'<p style="text-align:right"><strong>{escape(a.author)}</strong></p>')
     if a.source_note:

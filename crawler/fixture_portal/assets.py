@@ -16,17 +16,19 @@ def _jpeg() -> bytes:
     one-bit code '0'; padded with 1-bits that is the byte 0x3F.
     """
     one_code = bytes([1] + [0] * 15) + b"\x00"  # one code of length 1, symbol 0x00
-    return b"".join((
-        b"\xff\xd8",
-        _segment(0xFFE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"),
-        _segment(0xFFDB, b"\x00" + bytes([1] * 64)),
-        _segment(0xFFC0, b"\x08\x00\x08\x00\x08\x01\x01\x11\x00"),
-        _segment(0xFFC4, b"\x00" + one_code),
-        _segment(0xFFC4, b"\x10" + one_code),
-        _segment(0xFFDA, b"\x01\x01\x00\x00\x3f\x00"),
-        b"\x3f",
-        b"\xff\xd9",
-    ))
+    return b"".join(
+        (
+            b"\xff\xd8",
+            _segment(0xFFE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"),
+            _segment(0xFFDB, b"\x00" + bytes([1] * 64)),
+            _segment(0xFFC0, b"\x08\x00\x08\x00\x08\x01\x01\x11\x00"),
+            _segment(0xFFC4, b"\x00" + one_code),
+            _segment(0xFFC4, b"\x10" + one_code),
+            _segment(0xFFDA, b"\x01\x01\x00\x00\x3f\x00"),
+            b"\x3f",
+            b"\xff\xd9",
+        )
+    )
 
 
 def _pdf() -> bytes:
@@ -45,7 +47,9 @@ def _pdf() -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 

@@ -35,18 +35,20 @@ def _legacy(ctx: Ctx, a: Article) -> str:
         parts.append(_wrapped(ctx, para))
         img = images.get(i)
         if img:
-            caption = (f'<br><font size="2"><i>{ctx.esc(img.caption)}</i></font>'
-                       if img.caption else "")
-            parts.append(f'<center><img src="{escape(img.src(ctx.base))}" border="0" width="500">'
-                         f"{caption}</center>")
+            caption = (
+                f'<br><font size="2"><i>{ctx.esc(img.caption)}</i></font>' if img.caption else ""
+            )
+            parts.append(
+                f'<center><img src="{escape(img.src(ctx.base))}" border="0" width="500">'
+                f"{caption}</center>"
+            )
     tail = []
     if a.author:
         tail.append(f"<b>{ctx.esc(a.author)}</b>")
     if a.source_note:
         tail.append(ctx.esc(f"Nguồn. {a.source_note}"))
     body = "<br><br>\n".join(parts) + ("<br><br>\n" + "<br>\n".join(tail) if tail else "")
-    return (f'<div align="justify"><font face="Times New Roman" size="3">\n{body}\n'
-            f"</font></div>")
+    return f'<div align="justify"><font face="Times New Roman" size="3">\n{body}\n</font></div>'
 
 
 def _malformed(ctx: Ctx, a: Article) -> str:
@@ -63,8 +65,10 @@ def _malformed(ctx: Ctx, a: Article) -> str:
         if img:
             caption = f'<p class="wp-caption-text">{ctx.esc(img.caption)}' if img.caption else ""
             src = escape(img.src(ctx.base))
-            out.append(f'<div class="wp-caption aligncenter"><img src="{src}" width="800" '
-                       f'height="533">{caption}</div>')
+            out.append(
+                f'<div class="wp-caption aligncenter"><img src="{src}" width="800" '
+                f'height="533">{caption}</div>'
+            )
     if a.author:
         out.append(f'<p style="text-align: right;"><b><i>{ctx.esc(a.author)}</b></i></p>')
     if a.source_note:

@@ -13,8 +13,10 @@ SITEMAP_PAGE = 2000  # WordPress core sitemaps hold at most 2000 URLs each
 
 def robots_txt(base: str) -> str:
     rules = "\n".join(f"Disallow: {prefix}" for prefix in DISALLOWED_PREFIXES)
-    return (f"User-agent: *\n{rules}\nAllow: /wp-admin/admin-ajax.php\n\n"
-            f"Sitemap: {base}wp-sitemap.xml\n")
+    return (
+        f"User-agent: *\n{rules}\nAllow: /wp-admin/admin-ajax.php\n\n"
+        f"Sitemap: {base}wp-sitemap.xml\n"
+    )
 
 
 def sitemap_posts(site: Site) -> list[Article]:
@@ -27,20 +29,24 @@ def sitemap_index(site: Site, base: str) -> str:
     names = [f"wp-sitemap-posts-post-{n}.xml" for n in range(1, pages + 1)]
     names += ["wp-sitemap-posts-page-1.xml", "wp-sitemap-taxonomies-category-1.xml"]
     entries = "".join(f"<sitemap><loc>{base}{name}</loc></sitemap>" for name in names)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}'
-            "</sitemapindex>\n")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}'
+        "</sitemapindex>\n"
+    )
 
 
 def _urlset(locs: list[str]) -> str:
     # Like WordPress core: no <lastmod> (which would also betray the alt skin's hidden dates).
     entries = "".join(f"<url><loc>{xml_escape(loc)}</loc></url>" for loc in locs)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>\n')
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>\n'
+    )
 
 
 def sitemap_post_page(site: Site, base: str, number: int) -> str | None:
-    posts = sitemap_posts(site)[(number - 1) * SITEMAP_PAGE:number * SITEMAP_PAGE]
+    posts = sitemap_posts(site)[(number - 1) * SITEMAP_PAGE : number * SITEMAP_PAGE]
     if number < 1 or not posts:
         return None
     return _urlset([a.url(base) for a in posts])

@@ -28,14 +28,25 @@ SECTIONS = (
 REGULAR_SECTIONS = tuple(s.slug for s in SECTIONS if s.slug != TRAP_SECTION)
 START = datetime(2019, 1, 1, tzinfo=TZ)
 END = datetime(2026, 6, 30, 23, 59, tzinfo=TZ)
-SEED_SLUG = ("quan-uy-ngo-quyen-chu-dong-doi-moi-sang-tao-trong-thuc-hien-cac-chi-tieu-"
-             "nhiem-vu-ngay-nhung-thang-dau-nam")
+SEED_SLUG = (
+    "quan-uy-ngo-quyen-chu-dong-doi-moi-sang-tao-trong-thuc-hien-cac-chi-tieu-"
+    "nhiem-vu-ngay-nhung-thang-dau-nam"
+)
 SEED_TEXT = Path(__file__).with_name("data") / "quan-uy-ngo-quyen.txt"
 MAX_SLUG = 200  # WordPress cuts post names at 200 characters
 QUIRKS = ("nfd", "entities", "legacy", "malformed", "wrong_charset", "no_charset")
 # Hard cases that are properties of an ordinary listed article.
-PROPERTY_CASES = ("no_author", "initials_author", "source_line", "no_image", "modified",
-                  "no_goc", "long_slug", "digit_slug", "photon")
+PROPERTY_CASES = (
+    "no_author",
+    "initials_author",
+    "source_line",
+    "no_image",
+    "modified",
+    "no_goc",
+    "long_slug",
+    "digit_slug",
+    "photon",
+)
 N_SPECIAL = 8  # seed + 3 lịch công tác + 3 Tin-khác-only + 1 disallowed
 
 
@@ -57,8 +68,9 @@ def build_site(seed: int = 1, n_articles: int = 160) -> Site:
         d["title"] = f"Lịch công tác tuần {week} năm {END.year} của Thường trực UBND thành phố"
         drafts.append(d)
     for _ in range(3):
-        drafts.append(_draft(rng, gen, titles, rng.choice(REGULAR_SECTIONS), _when(rng),
-                             listed=False))
+        drafts.append(
+            _draft(rng, gen, titles, rng.choice(REGULAR_SECTIONS), _when(rng), listed=False)
+        )
     hidden = drafts[-3:]
     noi_bo = _draft(rng, gen, titles, "xay-dung-dang", _when(rng))
     noi_bo["title"] = f"Nội bộ: Kế hoạch kiểm tra công tác Đảng năm {noi_bo['published'].year}"
@@ -76,8 +88,9 @@ def build_site(seed: int = 1, n_articles: int = 160) -> Site:
         cases[name] = next(picks)
     _force_properties(rng, gen, titles, cases)
     cases["disallowed"] = noi_bo
-    for name, d in zip(("tin_khac_only_1", "tin_khac_only_2", "tin_khac_only_3"), hidden,
-                       strict=True):
+    for name, d in zip(
+        ("tin_khac_only_1", "tin_khac_only_2", "tin_khac_only_3"), hidden, strict=True
+    ):
         cases[name] = d
     for name in ("empty", "not_html", "no_title"):
         cases[name] = next(d for d in drafts if d["kind"] == name)
@@ -95,8 +108,9 @@ def build_site(seed: int = 1, n_articles: int = 160) -> Site:
         title = gen.title(rng.choice(REGULAR_SECTIONS), rng.randint(2019, 2026))
         return _unique_slug(slugify(title), used), title
 
-    specials = {name: special() for name in ("alias_1", "alias_2", "missing", "error",
-                                             "loop_a", "loop_b")}
+    specials = {
+        name: special() for name in ("alias_1", "alias_2", "missing", "error", "loop_a", "loop_b")
+    }
     related.assign(rng, gen, drafts, hosts, cases, alias_targets, specials)
     for name, d in hosts.items():
         cases[name] = d
@@ -106,8 +120,10 @@ def build_site(seed: int = 1, n_articles: int = 160) -> Site:
         sections=SECTIONS,
         articles=tuple(articles),
         hard_cases={name: d["slug"] for name, d in cases.items()},
-        alias_slugs={specials["alias_1"][0]: alias_targets[0]["slug"],
-                     specials["alias_2"][0]: alias_targets[1]["slug"]},
+        alias_slugs={
+            specials["alias_1"][0]: alias_targets[0]["slug"],
+            specials["alias_2"][0]: alias_targets[1]["slug"],
+        },
         loop_slugs=(specials["loop_a"][0], specials["loop_b"][0]),
         missing_slug=specials["missing"][0],
         error_slug=specials["error"][0],
@@ -121,21 +137,38 @@ def _when(rng: random.Random) -> datetime:
     return when.replace(hour=rng.randint(6, 21))
 
 
-def _draft(rng, gen: TextGen, titles: set[str], section: str, when: datetime,
-           listed: bool = True, kind: str = "article") -> dict:
+def _draft(
+    rng,
+    gen: TextGen,
+    titles: set[str],
+    section: str,
+    when: datetime,
+    listed: bool = True,
+    kind: str = "article",
+) -> dict:
     title = gen.title(section, when.year)
     while title in titles:
         title = gen.title(section, when.year)
     titles.add(title)
     paragraphs = gen.paragraphs(section)
     return {
-        "title": title, "section": section, "published": when, "sapo": gen.sapo(section, when),
-        "paragraphs": paragraphs, "images": _images(rng, gen, section, when, len(paragraphs)),
-        "author": _author(rng, gen), "source_note": _source_note(rng),
+        "title": title,
+        "section": section,
+        "published": when,
+        "sapo": gen.sapo(section, when),
+        "paragraphs": paragraphs,
+        "images": _images(rng, gen, section, when, len(paragraphs)),
+        "author": _author(rng, gen),
+        "source_note": _source_note(rng),
         "goc": _goc(rng, title) if rng.random() < (0.4 if when.year < 2021 else 0.92) else None,
-        "modified": (when + timedelta(minutes=rng.randint(30, 43200))
-                     if rng.random() < 0.2 else None),
-        "listed": listed, "kind": kind, "quirk": "", "listing_target": "", "related": [],
+        "modified": (
+            when + timedelta(minutes=rng.randint(30, 43200)) if rng.random() < 0.2 else None
+        ),
+        "listed": listed,
+        "kind": kind,
+        "quirk": "",
+        "listing_target": "",
+        "related": [],
     }
 
 
@@ -166,11 +199,16 @@ def _images(rng, gen: TextGen, section: str, when: datetime, n_paragraphs: int) 
     return [_image(rng, gen, section, when, after) for after in slots]
 
 
-def _image(rng, gen: TextGen, section: str, when: datetime, after: int,
-           photon: bool | None = None) -> Image:
-    name = rng.choice((f"z{rng.randrange(10**12, 10**13)}_{rng.getrandbits(64):016x}",
-                       f"anh-{rng.randint(1, 40)}-{rng.randrange(100000, 999999)}",
-                       f"img_{rng.randint(1000, 9999)}"))
+def _image(
+    rng, gen: TextGen, section: str, when: datetime, after: int, photon: bool | None = None
+) -> Image:
+    name = rng.choice(
+        (
+            f"z{rng.randrange(10**12, 10**13)}_{rng.getrandbits(64):016x}",
+            f"anh-{rng.randint(1, 40)}-{rng.randrange(100000, 999999)}",
+            f"img_{rng.randint(1000, 9999)}",
+        )
+    )
     return Image(
         path=f"wp-content/uploads/{when.year}/{when.month:02d}/{name}.jpg",
         caption=gen.caption(section) if rng.random() < 0.9 else None,
@@ -202,8 +240,10 @@ def _force_properties(rng, gen: TextGen, titles: set[str], cases: dict[str, dict
     if len(d["paragraphs"]) < 2:
         d["paragraphs"].append(gen.paragraph(d["section"]))
     d["images"] = [_image(rng, gen, d["section"], d["published"], 0, photon=True)]
-    for name, make in (("long_slug", lambda s, y: gen.long_title(s)),
-                       ("digit_slug", gen.digit_title)):
+    for name, make in (
+        ("long_slug", lambda s, y: gen.long_title(s)),
+        ("digit_slug", gen.digit_title),
+    ):
         d = cases[name]
         titles.discard(d["title"])
         d["title"] = make(d["section"], d["published"].year)
@@ -247,21 +287,50 @@ def _seed_draft() -> dict:
     title = next(line for line in blocks[-1].splitlines() if line.startswith("QR CODE: "))
     when = datetime(2023, 3, 31, 7, 45, tzinfo=TZ)
     return {
-        "title": title.removeprefix("QR CODE: "), "slug": SEED_SLUG, "section": "xay-dung-dang",
-        "published": when, "modified": None, "sapo": sapo, "paragraphs": [body1, *body_rest],
-        "images": [Image("wp-content/uploads/2023/03/dong-chi-dao-khanh-ha-hoi-nghi-quan-uy-"
-                         "ngo-quyen.jpg", caption, 0, False, 0)],
-        "author": author, "source_note": None,
+        "title": title.removeprefix("QR CODE: "),
+        "slug": SEED_SLUG,
+        "section": "xay-dung-dang",
+        "published": when,
+        "modified": None,
+        "sapo": sapo,
+        "paragraphs": [body1, *body_rest],
+        "images": [
+            Image(
+                "wp-content/uploads/2023/03/dong-chi-dao-khanh-ha-hoi-nghi-quan-uy-ngo-quyen.jpg",
+                caption,
+                0,
+                False,
+                0,
+            )
+        ],
+        "author": author,
+        "source_note": None,
         "goc": "https://baohaiphong.vn/quan-uy-ngo-quyen-chu-dong-doi-moi-sang-tao-385412.html",
-        "listed": True, "kind": "article", "quirk": "", "listing_target": "", "related": [],
+        "listed": True,
+        "kind": "article",
+        "quirk": "",
+        "listing_target": "",
+        "related": [],
     }
 
 
 def _freeze(d: dict) -> Article:
     return Article(
-        id=d["id"], slug=d["slug"], title=d["title"], section=d["section"],
-        published=d["published"], modified=d["modified"], sapo=d["sapo"],
-        paragraphs=tuple(d["paragraphs"]), images=tuple(d["images"]), author=d["author"],
-        source_note=d["source_note"], goc=d["goc"], related=tuple(d["related"]),
-        kind=d["kind"], quirk=d["quirk"], listed=d["listed"], listing_target=d["listing_target"],
+        id=d["id"],
+        slug=d["slug"],
+        title=d["title"],
+        section=d["section"],
+        published=d["published"],
+        modified=d["modified"],
+        sapo=d["sapo"],
+        paragraphs=tuple(d["paragraphs"]),
+        images=tuple(d["images"]),
+        author=d["author"],
+        source_note=d["source_note"],
+        goc=d["goc"],
+        related=tuple(d["related"]),
+        kind=d["kind"],
+        quirk=d["quirk"],
+        listed=d["listed"],
+        listing_target=d["listing_target"],
     )

@@ -14,8 +14,20 @@ from .model import Site
 
 SITE_NAME = "Cổng tin tức Thành phố Hải Phòng"
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
-MONTHS = ("Một", "Hai", "Ba", "Tư", "Năm", "Sáu", "Bảy", "Tám", "Chín", "Mười", "Mười Một",
-          "Mười Hai")
+MONTHS = (
+    "Một",
+    "Hai",
+    "Ba",
+    "Tư",
+    "Năm",
+    "Sáu",
+    "Bảy",
+    "Tám",
+    "Chín",
+    "Mười",
+    "Mười Một",
+    "Mười Hai",
+)
 LOGO = "wp-content/uploads/2021/08/logo-cong-tin-tuc.jpg"
 FANPAGE_QR = "wp-content/uploads/2022/05/qr-fanpage.jpg"
 # Menu entries that are not sections: (label, target relative to the base or absolute).

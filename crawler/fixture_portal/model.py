@@ -159,11 +159,20 @@ class Site:
     def expected_bad_pages(self, base_url: str) -> list[dict]:
         base = _check_base(base_url)
         pages = [(a.kind, a.path) for a in self.articles if a.kind != "article"]
-        pages += [("not_found", f"{self.missing_slug}.html"),
-                  ("server_error", f"{self.error_slug}.html"),
-                  ("redirect_loop", f"{self.loop_slugs[0]}.html")]
-        return [{"url": base + path, "kind": kind, "status": BAD_KINDS[kind][0],
-                 "reason": BAD_KINDS[kind][1]} for kind, path in pages]
+        pages += [
+            ("not_found", f"{self.missing_slug}.html"),
+            ("server_error", f"{self.error_slug}.html"),
+            ("redirect_loop", f"{self.loop_slugs[0]}.html"),
+        ]
+        return [
+            {
+                "url": base + path,
+                "kind": kind,
+                "status": BAD_KINDS[kind][0],
+                "reason": BAD_KINDS[kind][1],
+            }
+            for kind, path in pages
+        ]
 
     def disallowed_urls(self, base_url: str) -> list[str]:
         """Linked URLs that robots.txt forbids (the disallowed article and /noi-bo/)."""

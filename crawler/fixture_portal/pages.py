@@ -26,10 +26,12 @@ QUIRK_CONTENT_TYPES = {"wrong_charset": "text/html; charset=iso-8859-1", "no_cha
 ARTICLE_RE = re.compile(r"^/([a-z0-9][a-z0-9-]*)\.html(/amp)?(/?)$")
 LISTING_RE = re.compile(r"^/chuyen-muc/([a-z0-9-]+)(?:/page/(\d+))?(/?)$")
 SITEMAP_RE = re.compile(r"^/wp-sitemap-posts-post-(\d+)\.xml$")
-SERVER_ERROR = (b'<!DOCTYPE html>\n<html lang="vi"><head><meta charset="UTF-8">'
-                b"<title>WordPress &rsaquo; L\xe1\xbb\x97i</title></head><body id=\"error-page\">"
-                b'<div class="wp-die-message"><p>There has been a critical error on this website.'
-                b"</p></div></body></html>\n")
+SERVER_ERROR = (
+    b'<!DOCTYPE html>\n<html lang="vi"><head><meta charset="UTF-8">'
+    b'<title>WordPress &rsaquo; L\xe1\xbb\x97i</title></head><body id="error-page">'
+    b'<div class="wp-die-message"><p>There has been a critical error on this website.'
+    b"</p></div></body></html>\n"
+)
 
 
 @dataclass
@@ -48,8 +50,12 @@ class Response:
 
 def article_html(site: Site, a: Article, theme: str, base: str) -> str:
     """An article page with its encoding quirk applied (entities, NFD, no charset)."""
-    ctx = Ctx(site, base, esc=entity_escape if a.quirk == "entities" else escape,
-              meta_charset=a.quirk != "no_charset")
+    ctx = Ctx(
+        site,
+        base,
+        esc=entity_escape if a.quirk == "entities" else escape,
+        meta_charset=a.quirk != "no_charset",
+    )
     html = THEMES[theme].article_page(ctx, a)
     return unicodedata.normalize("NFD", html) if a.quirk == "nfd" else html
 
@@ -57,9 +63,11 @@ def article_html(site: Site, a: Article, theme: str, base: str) -> str:
 def _untitled_page(a: Article) -> str:
     """A broken template: the post's text, but no <title>, no headline, no og:title."""
     paragraphs = "\n".join(f"<p>{escape(p)}</p>" for p in (a.sapo, *a.paragraphs))
-    return (f'<!DOCTYPE html>\n<html lang="vi">\n<head>\n<meta charset="UTF-8">\n</head>\n<body>\n'
-            f'<div class="entry-meta">Print {escape(vn_datetime(a.published))}</div>\n'
-            f'<div class="entry-content">\n{paragraphs}\n</div>\n</body>\n</html>\n')
+    return (
+        f'<!DOCTYPE html>\n<html lang="vi">\n<head>\n<meta charset="UTF-8">\n</head>\n<body>\n'
+        f'<div class="entry-meta">Print {escape(vn_datetime(a.published))}</div>\n'
+        f'<div class="entry-content">\n{paragraphs}\n</div>\n</body>\n</html>\n'
+    )
 
 
 class Router:
@@ -72,14 +80,17 @@ class Router:
         self._cache: dict[tuple, Response] = {}
         self._images = {img.path for a in site.articles for img in a.images} | {LOGO, FANPAGE_QR}
         self._fixed: dict[str, Callable[[], Response]] = {
-            "/robots.txt": lambda: Response(200, feeds.robots_txt(base).encode(),
-                                            "text/plain; charset=utf-8"),
+            "/robots.txt": lambda: Response(
+                200, feeds.robots_txt(base).encode(), "text/plain; charset=utf-8"
+            ),
             "/wp-sitemap.xml": lambda: self._xml(feeds.sitemap_index(site, base)),
             "/wp-sitemap-posts-page-1.xml": lambda: self._xml(feeds.sitemap_pages(base)),
-            "/wp-sitemap-taxonomies-category-1.xml":
-                lambda: self._xml(feeds.sitemap_categories(site, base)),
-            "/feed/": lambda: Response(200, feeds.rss(site, base).encode(),
-                                       "application/rss+xml; charset=UTF-8"),
+            "/wp-sitemap-taxonomies-category-1.xml": lambda: self._xml(
+                feeds.sitemap_categories(site, base)
+            ),
+            "/feed/": lambda: Response(
+                200, feeds.rss(site, base).encode(), "application/rss+xml; charset=UTF-8"
+            ),
             "/lien-he/": self._contact,
             "/noi-bo/": self._internal,
             f"/{theme_classic.STYLE}": lambda: Response(200, assets.CSS, "text/css"),
@@ -108,8 +119,9 @@ class Router:
         if path == "/lich/":
             return self._day(query.get("ngay", [""])[0])
         if path.lstrip("/") in self._images:
-            return Response(200, assets.JPEG, "image/jpeg",
-                            (("Cache-Control", "max-age=31536000"),))
+            return Response(
+                200, assets.JPEG, "image/jpeg", (("Cache-Control", "max-age=31536000"),)
+            )
         if path + "/" in self._fixed or path == "/lich":
             return self._redirect(path.lstrip("/") + "/")
         return self._not_found()
@@ -129,13 +141,23 @@ class Router:
         return Response(200, xml.encode("utf-8"), "application/xml; charset=UTF-8")
 
     def _redirect(self, target: str) -> Response:
-        return Response(301, headers=(("Location", self.base + target),
-                                      ("X-Redirect-By", "WordPress")))
+        return Response(
+            301, headers=(("Location", self.base + target), ("X-Redirect-By", "WordPress"))
+        )
 
     def _not_found(self) -> Response:
-        return self._cached(("404",), lambda: self._html(self.tpl.simple_page(
-            self.ctx, "Không tìm thấy trang",
-            "<p>Trang bạn tìm không tồn tại hoặc đã được chuyển đi.</p>", self.base), 404))
+        return self._cached(
+            ("404",),
+            lambda: self._html(
+                self.tpl.simple_page(
+                    self.ctx,
+                    "Không tìm thấy trang",
+                    "<p>Trang bạn tìm không tồn tại hoặc đã được chuyển đi.</p>",
+                    self.base,
+                ),
+                404,
+            ),
+        )
 
     def _post_from_query(self, query: dict[str, list[str]]) -> Article | None:
         value = query.get("p", [""])[0]
@@ -157,8 +179,10 @@ class Router:
         if a is None or (is_amp and a.kind != "article"):
             return self._not_found()
         if is_amp:
-            return self._cached(("amp", slug), lambda: self._article_response(
-                a, amp.amp_page(self.ctx, a).encode("utf-8"), HTML))
+            return self._cached(
+                ("amp", slug),
+                lambda: self._article_response(a, amp.amp_page(self.ctx, a).encode("utf-8"), HTML),
+            )
         return self._cached(("article", slug), lambda: self._post(a))
 
     def _post(self, a: Article) -> Response:
@@ -177,15 +201,22 @@ class Router:
         The alt skin leaks neither the post id nor a date: no shortlink, no Last-Modified.
         """
         if self.theme == "classic":
-            links = (f'<{self.base}wp-json/>; rel="https://api.w.org/"',
-                     f"<{self.base}?p={a.id}>; rel=shortlink")
+            links = (
+                f'<{self.base}wp-json/>; rel="https://api.w.org/"',
+                f"<{self.base}?p={a.id}>; rel=shortlink",
+            )
         else:
-            links = (f"<{self.base}{theme_alt.STYLE}>; rel=preload; as=style",
-                     f"<{self.base}{theme_alt.SCRIPT}>; rel=preload; as=script")
+            links = (
+                f"<{self.base}{theme_alt.STYLE}>; rel=preload; as=style",
+                f"<{self.base}{theme_alt.SCRIPT}>; rel=preload; as=script",
+            )
         visit = hashlib.sha1(a.slug.encode()).hexdigest()[:12]
-        headers = (("Set-Cookie", "pll_language=vi; path=/; SameSite=Lax"),
-                   ("Set-Cookie", f"hp_visit={visit}; path=/; HttpOnly"),
-                   ("Link", links[0]), ("Link", links[1]))
+        headers = (
+            ("Set-Cookie", "pll_language=vi; path=/; SameSite=Lax"),
+            ("Set-Cookie", f"hp_visit={visit}; path=/; HttpOnly"),
+            ("Link", links[0]),
+            ("Link", links[1]),
+        )
         etag = f'W/"{hashlib.sha1(body).hexdigest()[:20]}"'
         last_modified = (a.modified or a.published) if self.theme == "classic" else None
         return Response(200, body, content_type, headers, etag, last_modified)
@@ -205,8 +236,14 @@ class Router:
         last = self.site.listing_pages(slug)
         if page > last:
             return self._not_found()
-        return self._cached(("listing", slug, page), lambda: self._html(self.tpl.listing_page(
-            self.ctx, section, page, posts[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], last)))
+        return self._cached(
+            ("listing", slug, page),
+            lambda: self._html(
+                self.tpl.listing_page(
+                    self.ctx, section, page, posts[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], last
+                )
+            ),
+        )
 
     def _day(self, value: str) -> Response:
         """A calendar day: no events, links to the previous and next day, forever."""
@@ -219,26 +256,38 @@ class Router:
         before, after = day - timedelta(days=1), day + timedelta(days=1)
         previous_link = self.ctx.a(f"lich/?ngay={before.isoformat()}", "« Ngày trước", 'rel="prev"')
         next_link = self.ctx.a(f"lich/?ngay={after.isoformat()}", "Ngày sau »", 'rel="next"')
-        inner = (f"<p>Không có sự kiện nào trong ngày {vn_date(day)}.</p>\n"
-                 f"<p>{previous_link} | {next_link}</p>")
-        return self._html(self.tpl.simple_page(self.ctx, f"Lịch công tác ngày {vn_date(day)}",
-                                               inner, f"{self.base}lich/?ngay={day.isoformat()}"))
+        inner = (
+            f"<p>Không có sự kiện nào trong ngày {vn_date(day)}.</p>\n"
+            f"<p>{previous_link} | {next_link}</p>"
+        )
+        return self._html(
+            self.tpl.simple_page(
+                self.ctx,
+                f"Lịch công tác ngày {vn_date(day)}",
+                inner,
+                f"{self.base}lich/?ngay={day.isoformat()}",
+            )
+        )
 
     def _sitemap_page(self, number: int) -> Response:
         xml = feeds.sitemap_post_page(self.site, self.base, number)
         return self._not_found() if xml is None else self._xml(xml)
 
     def _contact(self) -> Response:
-        inner = ("<p>Cổng tin tức Thành phố Hải Phòng</p>\n"
-                 "<p>Địa chỉ: Số 18 Hoàng Diệu, quận Hồng Bàng, thành phố Hải Phòng</p>\n"
-                 '<p>Điện thoại: 0225.3842.XXX - Email: <a href="mailto:bbt@haiphong.gov.vn">'
-                 "bbt@haiphong.gov.vn</a></p>")
-        return self._html(self.tpl.simple_page(self.ctx, "Liên hệ", inner,
-                                               f"{self.base}lien-he/"))
+        inner = (
+            "<p>Cổng tin tức Thành phố Hải Phòng</p>\n"
+            "<p>Địa chỉ: Số 18 Hoàng Diệu, quận Hồng Bàng, thành phố Hải Phòng</p>\n"
+            '<p>Điện thoại: 0225.3842.XXX - Email: <a href="mailto:bbt@haiphong.gov.vn">'
+            "bbt@haiphong.gov.vn</a></p>"
+        )
+        return self._html(self.tpl.simple_page(self.ctx, "Liên hệ", inner, f"{self.base}lien-he/"))
 
     def _internal(self) -> Response:
-        inner = ('<form method="post" action="">\n<p><label>Tài khoản <input name="log"></label>'
-                 '</p>\n<p><label>Mật khẩu <input type="password" name="pwd"></label></p>\n'
-                 '<p><input type="submit" value="Đăng nhập"></p>\n</form>')
-        return self._html(self.tpl.simple_page(self.ctx, "Hệ thống nội bộ", inner,
-                                               f"{self.base}noi-bo/"))
+        inner = (
+            '<form method="post" action="">\n<p><label>Tài khoản <input name="log"></label>'
+            '</p>\n<p><label>Mật khẩu <input type="password" name="pwd"></label></p>\n'
+            '<p><input type="submit" value="Đăng nhập"></p>\n</form>'
+        )
+        return self._html(
+            self.tpl.simple_page(self.ctx, "Hệ thống nội bộ", inner, f"{self.base}noi-bo/")
+        )

@@ -16,15 +16,32 @@ from .model import Link
 from .text import TextGen, slugify
 
 SIZE = 8
-VARIANTS = ("?utm_source=facebook&utm_medium=social", "?fbclid=IwAR0x7Ksd9Yf2mQe5Lh3Zp_1aB",
-            "#comments", "/", "/amp")
+VARIANTS = (
+    "?utm_source=facebook&utm_medium=social",
+    "?fbclid=IwAR0x7Ksd9Yf2mQe5Lh3Zp_1aB",
+    "#comments",
+    "/",
+    "/amp",
+)
 
 
-def assign(rng: random.Random, gen: TextGen, drafts: list[dict], hosts: dict[str, dict],
-           cases: dict[str, dict], alias_targets: list[dict],
-           specials: dict[str, tuple[str, str]]) -> None:
-    pool = sorted((d for d in drafts if d["kind"] == "article" and d["listed"]
-                   and not d["slug"].startswith("noi-bo-")), key=_key)
+def assign(
+    rng: random.Random,
+    gen: TextGen,
+    drafts: list[dict],
+    hosts: dict[str, dict],
+    cases: dict[str, dict],
+    alias_targets: list[dict],
+    specials: dict[str, tuple[str, str]],
+) -> None:
+    pool = sorted(
+        (
+            d
+            for d in drafts
+            if d["kind"] == "article" and d["listed"] and not d["slug"].startswith("noi-bo-")
+        ),
+        key=_key,
+    )
     by_section: dict[str, list[dict]] = {}
     for d in pool:
         by_section.setdefault(d["section"], []).append(d)
@@ -42,8 +59,9 @@ def assign(rng: random.Random, gen: TextGen, drafts: list[dict], hosts: dict[str
         slug, own_title = specials[name]
         return Link(f"{slug}.html", title or own_title)
 
-    a, b, c, d_, e = (hosts[k]["related"] for k in ("host_a", "host_b", "host_c", "host_d",
-                                                    "host_e"))
+    a, b, c, d_, e = (
+        hosts[k]["related"] for k in ("host_a", "host_b", "host_c", "host_d", "host_e")
+    )
     t1, t2, t3 = (cases[f"tin_khac_only_{i}"] for i in (1, 2, 3))
     a[2] = special("alias_1", alias_targets[0]["title"])
     a[5] = special("missing")
@@ -73,8 +91,8 @@ def _key(d: dict) -> tuple:
 def _neighbours(d: dict, section: list[dict], newest_first: list[dict]) -> list[dict]:
     """Up to 8 posts: the section's older neighbours first, then newer, then site-wide."""
     i = bisect.bisect_left(section, _key(d), key=_key)
-    older = section[max(0, i - SIZE):i][::-1]
-    newer = section[i:i + SIZE + 1]
+    older = section[max(0, i - SIZE) : i][::-1]
+    newer = section[i : i + SIZE + 1]
     picked: dict[int, dict] = {}
     for x in (*older, *newer, *newest_first):
         if len(picked) == SIZE:

@@ -61,15 +61,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", response.content_type)
         if transport.compressible(response.content_type):
             self.send_header("Vary", "Accept-Encoding")
-            if (body and not transport.gzip_exempt(path)
-                    and transport.accepts_gzip(self.headers.get("Accept-Encoding"))):
+            if (
+                body
+                and not transport.gzip_exempt(path)
+                and transport.accepts_gzip(self.headers.get("Accept-Encoding"))
+            ):
                 body = response.gzipped
                 self.send_header("Content-Encoding", "gzip")
         for name, value in response.headers:
             self.send_header(name, value)
         self._validators(response)
-        chunked = (send_body and body and self.request_version == "HTTP/1.1"
-                   and transport.is_chunked(path))
+        chunked = (
+            send_body and body and self.request_version == "HTTP/1.1" and transport.is_chunked(path)
+        )
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
         else:
@@ -87,8 +91,10 @@ class _Handler(BaseHTTPRequestHandler):
         if response.etag:
             self.send_header("ETag", response.etag)
         if response.last_modified:
-            self.send_header("Last-Modified", format_datetime(
-                response.last_modified.astimezone(UTC), usegmt=True))
+            self.send_header(
+                "Last-Modified",
+                format_datetime(response.last_modified.astimezone(UTC), usegmt=True),
+            )
 
     def _not_modified(self, response: Response) -> bool:
         """Conditional GET, for incremental crawls: If-None-Match, else If-Modified-Since."""
@@ -149,8 +155,7 @@ class _Server(ThreadingHTTPServer):
 class FixturePortal:
     """The fixture site served on 127.0.0.1 (ephemeral port by default) until stop()."""
 
-    def __init__(self, site: Site, theme: str = "classic", host: str = "127.0.0.1",
-                 port: int = 0):
+    def __init__(self, site: Site, theme: str = "classic", host: str = "127.0.0.1", port: int = 0):
         if theme not in THEMES:
             raise ValueError(f"unknown theme {theme!r}; expected one of {THEMES}")
         self.site = site
@@ -162,9 +167,12 @@ class FixturePortal:
         self.host, self.port = self._server.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}/"
         self.router = Router(site, theme, self.base_url)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name=f"fixture-portal-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fixture-portal-{self.port}",
+            daemon=True,
+        )
         self._stopped = False
         self._thread.start()
         logger.info("fixture portal (%s theme) serving at %s", theme, self.base_url)

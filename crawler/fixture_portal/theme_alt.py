@@ -26,13 +26,18 @@ from .model import Article, Image, Section
 
 STYLE = "wp-content/themes/cttdt/css/style.css"
 SCRIPT = "wp-content/themes/cttdt/js/app.js"
-DOCTYPE = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
-           '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">')
+DOCTYPE = (
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
+    '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">'
+)
 
 
 def page(ctx: Ctx, *, title: str, head: str, main: str) -> str:
-    charset = ('<meta http-equiv="Content-Type" content="text/html; charset=utf-8" />\n'
-               if ctx.meta_charset else "")
+    charset = (
+        '<meta http-equiv="Content-Type" content="text/html; charset=utf-8" />\n'
+        if ctx.meta_charset
+        else ""
+    )
     return f"""{DOCTYPE}
 <html xmlns="http://www.w3.org/1999/xhtml" lang="vi">
 <head>
@@ -69,13 +74,19 @@ def _header(ctx: Ctx) -> str:
 def _left_column(ctx: Ctx) -> str:
     recent = "".join(
         f'<li>{ctx.a(a.listing_target or a.path, a.title)}<span class="date">'
-        f"{vn_date(a.published)}</span></li>" for a in ctx.site.latest(5))
+        f"{vn_date(a.published)}</span></li>"
+        for a in ctx.site.latest(5)
+    )
     now = ctx.site.now
     rows = "".join(
-        "<tr>" + "".join(
+        "<tr>"
+        + "".join(
             f"<td>{ctx.a(day_target(now.date().replace(day=d)), str(d))}</td>" if d else "<td></td>"
-            for d in week) + "</tr>"
-        for week in calendar_weeks(now.year, now.month))
+            for d in week
+        )
+        + "</tr>"
+        for week in calendar_weeks(now.year, now.month)
+    )
     return f"""<div class="col-left">
 <div class="box"><div class="box-head">Tin mới</div><ul class="list-news-small">{recent}</ul></div>
 <div class="box"><div class="box-head">Lịch công tác</div>
@@ -101,11 +112,15 @@ def _image(ctx: Ctx, img: Image) -> str:
     if img.caption is None:
         return f'<p style="text-align: center;"><img src="{src}" alt="" /></p>'
     if img.variant == 0:
-        return (f'<table class="image" align="center"><tbody><tr><td><img src="{src}" alt="" />'
-                f'</td></tr><tr><td class="image-desc">{ctx.esc(img.caption)}</td></tr>'
-                "</tbody></table>")
-    return (f'<p style="text-align: center;"><img src="{src}" alt="" /></p>\n'
-            f'<p style="text-align: center;"><em>{ctx.esc(img.caption)}</em></p>')
+        return (
+            f'<table class="image" align="center"><tbody><tr><td><img src="{src}" alt="" />'
+            f'</td></tr><tr><td class="image-desc">{ctx.esc(img.caption)}</td></tr>'
+            "</tbody></table>"
+        )
+    return (
+        f'<p style="text-align: center;"><img src="{src}" alt="" /></p>\n'
+        f'<p style="text-align: center;"><em>{ctx.esc(img.caption)}</em></p>'
+    )
 
 
 def _content(ctx: Ctx, a: Article) -> str:
@@ -127,7 +142,7 @@ def _content(ctx: Ctx, a: Article) -> str:
 
 
 def _furniture(ctx: Ctx, a: Article) -> str:
-    related = "".join(f'<li>{ctx.a(link.target, link.title)}</li>' for link in a.related)
+    related = "".join(f"<li>{ctx.a(link.target, link.title)}</li>" for link in a.related)
     return f"""<div class="box-utilities">
 <div class="box-head">Tiện ích thông tin</div>
 <div class="tabs"><span class="tab active">Nguồn tin</span><span class="tab">QR Code</span></div>
@@ -147,16 +162,19 @@ def _furniture(ctx: Ctx, a: Article) -> str:
 
 
 def _breadcrumb(ctx: Ctx, section: Section) -> str:
-    return (f'<div class="breadcrumb">{ctx.a("", "Trang chủ")} <span>/</span> '
-            f"{ctx.a(section.path, section.name)}</div>")
+    return (
+        f'<div class="breadcrumb">{ctx.a("", "Trang chủ")} <span>/</span> '
+        f"{ctx.a(section.path, section.name)}</div>"
+    )
 
 
 def article_page(ctx: Ctx, a: Article) -> str:
     section = ctx.site.section(a.section)
-    goc = (f' <a class="link-goc" href="{escape(a.goc)}" target="_blank">Gốc</a>'
-           if a.goc else "")
-    head = (f'<meta name="description" content="{ctx.esc(a.sapo)}" />\n'
-            f'<link rel="canonical" href="{escape(a.url(ctx.base))}" />')
+    goc = f' <a class="link-goc" href="{escape(a.goc)}" target="_blank">Gốc</a>' if a.goc else ""
+    head = (
+        f'<meta name="description" content="{ctx.esc(a.sapo)}" />\n'
+        f'<link rel="canonical" href="{escape(a.url(ctx.base))}" />'
+    )
     main = f"""{_breadcrumb(ctx, section)}
 <div class="detail-news">
 <div class="news-title">{ctx.esc(a.title)}</div>
@@ -170,12 +188,18 @@ def article_page(ctx: Ctx, a: Article) -> str:
 
 def _item(ctx: Ctx, a: Article) -> str:
     target = a.listing_target or a.path
-    thumb = (f'<a class="thumb" href="{escape(ctx.url(target))}"><img src="'
-             f'{escape(a.images[0].src(ctx.base))}" alt="" /></a>' if a.images else "")
+    thumb = (
+        f'<a class="thumb" href="{escape(ctx.url(target))}"><img src="'
+        f'{escape(a.images[0].src(ctx.base))}" alt="" /></a>'
+        if a.images
+        else ""
+    )
     title = ctx.a(target, a.title, 'class="title-news"')
-    return (f'<div class="item-news">{thumb}<div class="info">{title}'
-            f'<span class="date">{ctx.esc(vn_datetime(a.published))}</span>'
-            f'<div class="sapo">{ctx.esc(a.sapo)}</div></div></div>')
+    return (
+        f'<div class="item-news">{thumb}<div class="info">{title}'
+        f'<span class="date">{ctx.esc(vn_datetime(a.published))}</span>'
+        f'<div class="sapo">{ctx.esc(a.sapo)}</div></div></div>'
+    )
 
 
 def _paging(ctx: Ctx, section: Section, current: int, last: int | None) -> str:
@@ -195,25 +219,32 @@ def _paging(ctx: Ctx, section: Section, current: int, last: int | None) -> str:
     return f'<div class="paging">{"".join(parts)}</div>'
 
 
-def listing_page(ctx: Ctx, section: Section, current: int, posts: list[Article],
-                 last: int | None) -> str:
+def listing_page(
+    ctx: Ctx, section: Section, current: int, posts: list[Article], last: int | None
+) -> str:
     target = section.path if current == 1 else f"{section.path}page/{current}/"
     head = f'<link rel="canonical" href="{ctx.url(target)}" />'
-    main = (f'{_breadcrumb(ctx, section)}\n<div class="cate-title">{ctx.esc(section.name)}</div>\n'
-            f'<div class="list-news">{"".join(_item(ctx, a) for a in posts)}</div>\n'
-            + _paging(ctx, section, current, last))
+    main = (
+        f'{_breadcrumb(ctx, section)}\n<div class="cate-title">{ctx.esc(section.name)}</div>\n'
+        f'<div class="list-news">{"".join(_item(ctx, a) for a in posts)}</div>\n'
+        + _paging(ctx, section, current, last)
+    )
     return page(ctx, title=f"{section.name} | {SITE_NAME}", head=head, main=main)
 
 
 def home_page(ctx: Ctx) -> str:
     head = f'<link rel="canonical" href="{ctx.base}" />'
-    main = ('<div class="cate-title">Tin mới nhất</div>\n<div class="list-news">'
-            + "".join(_item(ctx, a) for a in ctx.site.latest(10)) + "</div>")
+    main = (
+        '<div class="cate-title">Tin mới nhất</div>\n<div class="list-news">'
+        + "".join(_item(ctx, a) for a in ctx.site.latest(10))
+        + "</div>"
+    )
     return page(ctx, title=SITE_NAME, head=head, main=main)
 
 
 def simple_page(ctx: Ctx, title: str, inner: str, canonical: str) -> str:
     head = f'<link rel="canonical" href="{escape(canonical)}" />'
-    main = (f'<div class="page-content"><div class="page-title">{ctx.esc(title)}</div>\n'
-            f"{inner}\n</div>")
+    main = (
+        f'<div class="page-content"><div class="page-title">{ctx.esc(title)}</div>\n{inner}\n</div>'
+    )
     return page(ctx, title=f"{title} | {SITE_NAME}", head=head, main=main)

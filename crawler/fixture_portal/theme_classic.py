@@ -38,7 +38,7 @@ def page(ctx: Ctx, *, title: str, head: str, body_class: str, main: str) -> str:
 <title>{ctx.esc(title)}</title>
 {head}
 <link rel="alternate" type="application/rss+xml"
- title="{ctx.esc(SITE_NAME)} &raquo; Dòng thông tin" href="{ctx.url('feed/')}">
+ title="{ctx.esc(SITE_NAME)} &raquo; Dòng thông tin" href="{ctx.url("feed/")}">
 <link rel="stylesheet" id="hpnews-style-css"
  href="{ctx.url(STYLE)}?ver={ASSET_VERSION}" media="all">
 <script src="{ctx.url(SCRIPT)}?ver={ASSET_VERSION}" id="hpnews-main-js"></script>
@@ -65,12 +65,13 @@ def page(ctx: Ctx, *, title: str, head: str, body_class: str, main: str) -> str:
 def _masthead(ctx: Ctx) -> str:
     items = "\n".join(
         f'<li class="menu-item menu-item-{i}">{ctx.a(target, label)}</li>'
-        for i, (label, target) in enumerate(ctx.menu(), start=101))
+        for i, (label, target) in enumerate(ctx.menu(), start=101)
+    )
     return f"""<header id="masthead" class="site-header">
 <div class="site-branding">
 <a href="{ctx.base}" class="custom-logo-link" rel="home"><img src="{ctx.url(LOGO)}"
  class="custom-logo" alt="{ctx.esc(SITE_NAME)}" width="420" height="90"></a>
-<p class="site-title">{ctx.a('', SITE_NAME, 'rel="home"')}</p>
+<p class="site-title">{ctx.a("", SITE_NAME, 'rel="home"')}</p>
 </div>
 <nav id="site-navigation" class="main-navigation" aria-label="Menu chính">
 <ul id="primary-menu" class="menu">
@@ -82,18 +83,24 @@ def _masthead(ctx: Ctx) -> str:
 
 def _sidebar(ctx: Ctx) -> str:
     recent = "\n".join(
-        f'<li>{ctx.a(a.listing_target or a.path, a.title)} '
+        f"<li>{ctx.a(a.listing_target or a.path, a.title)} "
         f'<span class="post-date">{vn_date(a.published)}</span></li>'
-        for a in ctx.site.latest(5))
+        for a in ctx.site.latest(5)
+    )
     now = ctx.site.now
     rows = []
     for week in calendar_weeks(now.year, now.month):
         cells = "".join(
-            f"<td>{ctx.a(day_target(now.date().replace(day=d)), str(d))}</td>" if d else
-            '<td class="pad">&nbsp;</td>' for d in week)
+            f"<td>{ctx.a(day_target(now.date().replace(day=d)), str(d))}</td>"
+            if d
+            else '<td class="pad">&nbsp;</td>'
+            for d in week
+        )
         rows.append(f"<tr>{cells}</tr>")
-    heads = "".join(f'<th scope="col" title="{t}">{t[:1]}</th>'
-                    for t in ("Hai", "Ba", "Tư", "Năm", "Sáu", "Bảy", "CN"))
+    heads = "".join(
+        f'<th scope="col" title="{t}">{t[:1]}</th>'
+        for t in ("Hai", "Ba", "Tư", "Năm", "Sáu", "Bảy", "CN")
+    )
     return f"""<aside id="secondary" class="widget-area">
 <section id="recent-posts-2" class="widget widget_recent_entries">
 <h2 class="widget-title">Tin mới</h2>
@@ -108,7 +115,7 @@ def _sidebar(ctx: Ctx) -> str:
 <caption>{ctx.esc(month_caption(now.year, now.month))}</caption>
 <thead><tr>{heads}</tr></thead>
 <tbody>
-{''.join(rows)}
+{"".join(rows)}
 </tbody>
 </table>
 </div>
@@ -117,8 +124,9 @@ def _sidebar(ctx: Ctx) -> str:
 
 
 def _footer(ctx: Ctx) -> str:
-    links = " | ".join(ctx.a(target, label, 'target="_blank" rel="noopener"')
-                       for label, target in FOOTER_LINKS)
+    links = " | ".join(
+        ctx.a(target, label, 'target="_blank" rel="noopener"') for label, target in FOOTER_LINKS
+    )
     return f"""<footer id="colophon" class="site-footer">
 <div class="footer-links">{links}</div>
 <div class="site-info">
@@ -129,17 +137,23 @@ def _footer(ctx: Ctx) -> str:
 
 
 def _figure(ctx: Ctx, img: Image, n: int) -> str:
-    tag = (f'<img loading="lazy" class="size-full wp-image-{n}" src="{escape(img.src(ctx.base))}" '
-           f'alt="" width="800" height="533">')
+    tag = (
+        f'<img loading="lazy" class="size-full wp-image-{n}" src="{escape(img.src(ctx.base))}" '
+        f'alt="" width="800" height="533">'
+    )
     if img.caption is None:
         return f'<p style="text-align: center;">{tag}</p>'
     if img.variant == 0:
-        return (f'<figure id="attachment_{n}" aria-describedby="caption-attachment-{n}" '
-                f'style="width: 800px" class="wp-caption aligncenter">{tag}'
-                f'<figcaption id="caption-attachment-{n}" class="wp-caption-text">'
-                f"{ctx.esc(img.caption)}</figcaption></figure>")
-    return (f'<div id="attachment_{n}" style="width: 810px" class="wp-caption aligncenter">{tag}'
-            f'<p class="wp-caption-text">{ctx.esc(img.caption)}</p></div>')
+        return (
+            f'<figure id="attachment_{n}" aria-describedby="caption-attachment-{n}" '
+            f'style="width: 800px" class="wp-caption aligncenter">{tag}'
+            f'<figcaption id="caption-attachment-{n}" class="wp-caption-text">'
+            f"{ctx.esc(img.caption)}</figcaption></figure>"
+        )
+    return (
+        f'<div id="attachment_{n}" style="width: 810px" class="wp-caption aligncenter">{tag}'
+        f'<p class="wp-caption-text">{ctx.esc(img.caption)}</p></div>'
+    )
 
 
 def _entry_content(ctx: Ctx, a: Article) -> str:
@@ -156,8 +170,9 @@ def _entry_content(ctx: Ctx, a: Article) -> str:
     if a.author:
         out.append(f'<p style="text-align: right;"><strong>{ctx.esc(a.author)}</strong></p>')
     if a.source_note:
-        out.append(f'<p style="text-align: right;"><em>{ctx.esc("Nguồn. " + a.source_note)}'
-                   "</em></p>")
+        out.append(
+            f'<p style="text-align: right;"><em>{ctx.esc("Nguồn. " + a.source_note)}</em></p>'
+        )
     return "\n".join(out)
 
 
@@ -199,8 +214,11 @@ def article_page(ctx: Ctx, a: Article) -> str:
     section = ctx.site.section(a.section)
     url = escape(a.url(ctx.base))
     og_image = a.images[0].src(ctx.base) if a.images else ctx.url(LOGO)
-    modified = (f'<meta property="article:modified_time" content="{a.modified.isoformat()}">\n'
-                if a.modified else "")
+    modified = (
+        f'<meta property="article:modified_time" content="{a.modified.isoformat()}">\n'
+        if a.modified
+        else ""
+    )
     head = f"""<meta name="description" content="{ctx.esc(a.sapo)}">
 <link rel="canonical" href="{url}">
 <meta property="og:locale" content="vi_VN">
@@ -214,10 +232,14 @@ def article_page(ctx: Ctx, a: Article) -> str:
 {modified}<meta property="og:image" content="{escape(og_image)}">
 <link rel="amphtml" href="{url}/amp">
 <link rel="shortlink" href="{ctx.base}?p={a.id}">"""
-    goc = (f' <a class="source-link" href="{escape(a.goc)}" target="_blank" '
-           f'rel="nofollow noopener">Gốc</a>' if a.goc else "")
+    goc = (
+        f' <a class="source-link" href="{escape(a.goc)}" target="_blank" '
+        f'rel="nofollow noopener">Gốc</a>'
+        if a.goc
+        else ""
+    )
     main = f"""<nav class="breadcrumbs" aria-label="breadcrumbs"><span>
-<span>{ctx.a('', 'Trang chủ')}</span> &raquo; <span>{ctx.a(section.path, section.name)}</span>
+<span>{ctx.a("", "Trang chủ")}</span> &raquo; <span>{ctx.a(section.path, section.name)}</span>
 &raquo; <span class="breadcrumb_last" aria-current="page">{ctx.esc(a.title)}</span>
 </span></nav>
 <article id="post-{a.id}" class="post-{a.id} post type-post status-publish format-standard
@@ -236,9 +258,13 @@ def article_page(ctx: Ctx, a: Article) -> str:
 </div>
 </article>
 {_furniture(ctx, a)}"""
-    return page(ctx, title=f"{a.title} – {SITE_NAME}", head=head, main=main,
-                body_class=f"post-template-default single single-post postid-{a.id} "
-                           "single-format-standard")
+    return page(
+        ctx,
+        title=f"{a.title} – {SITE_NAME}",
+        head=head,
+        main=main,
+        body_class=f"post-template-default single single-post postid-{a.id} single-format-standard",
+    )
 
 
 def _pagination(ctx: Ctx, section: Section, current: int, last: int | None) -> str:
@@ -255,21 +281,30 @@ def _pagination(ctx: Ctx, section: Section, current: int, last: int | None) -> s
             continue
         if n > previous + 1:
             parts.append('<span class="page-numbers dots">…</span>')
-        parts.append(f'<span aria-current="page" class="page-numbers current">{n}</span>'
-                     if n == current else ctx.a(target(n), str(n), 'class="page-numbers"'))
+        parts.append(
+            f'<span aria-current="page" class="page-numbers current">{n}</span>'
+            if n == current
+            else ctx.a(target(n), str(n), 'class="page-numbers"')
+        )
         previous = n
     if last is None or current < last:
         parts.append(ctx.a(target(current + 1), "Sau »", 'class="next page-numbers"'))
-    return ('<nav class="navigation pagination" aria-label="Phân trang bài viết">\n'
-            '<h2 class="screen-reader-text">Phân trang bài viết</h2>\n'
-            f'<div class="nav-links">{"".join(parts)}</div>\n</nav>')
+    return (
+        '<nav class="navigation pagination" aria-label="Phân trang bài viết">\n'
+        '<h2 class="screen-reader-text">Phân trang bài viết</h2>\n'
+        f'<div class="nav-links">{"".join(parts)}</div>\n</nav>'
+    )
 
 
 def _summary(ctx: Ctx, a: Article, heading: str = "h2") -> str:
     target = a.listing_target or a.path
-    thumb = (f'<div class="post-thumbnail"><a href="{escape(ctx.url(target))}" aria-hidden="true">'
-             f'<img src="{escape(a.images[0].src(ctx.base))}" class="attachment-medium '
-             f'wp-post-image" alt="" width="300" height="200"></a></div>\n' if a.images else "")
+    thumb = (
+        f'<div class="post-thumbnail"><a href="{escape(ctx.url(target))}" aria-hidden="true">'
+        f'<img src="{escape(a.images[0].src(ctx.base))}" class="attachment-medium '
+        f'wp-post-image" alt="" width="300" height="200"></a></div>\n'
+        if a.images
+        else ""
+    )
     title = ctx.a(target, a.title, 'rel="bookmark"')
     return f"""<article id="post-{a.id}"
  class="post-{a.id} post type-post status-publish hentry category-{a.section}">
@@ -280,8 +315,9 @@ def _summary(ctx: Ctx, a: Article, heading: str = "h2") -> str:
 </article>"""
 
 
-def listing_page(ctx: Ctx, section: Section, current: int, posts: list[Article],
-                 last: int | None) -> str:
+def listing_page(
+    ctx: Ctx, section: Section, current: int, posts: list[Article], last: int | None
+) -> str:
     def link(n: int) -> str:
         return ctx.url(section.path if n == 1 else f"{section.path}page/{n}/")
 
@@ -291,29 +327,54 @@ def listing_page(ctx: Ctx, section: Section, current: int, posts: list[Article],
     if last is None or current < last:
         head.append(f'<link rel="next" href="{link(current + 1)}">')
     head.append(f'<meta property="og:title" content="{ctx.esc(section.name)}">')
-    main = (f'<header class="page-header"><h1 class="page-title">Chuyên mục: '
-            f"<span>{ctx.esc(section.name)}</span></h1></header>\n"
-            + "\n".join(_summary(ctx, a) for a in posts)
-            + "\n" + _pagination(ctx, section, current, last))
+    main = (
+        f'<header class="page-header"><h1 class="page-title">Chuyên mục: '
+        f"<span>{ctx.esc(section.name)}</span></h1></header>\n"
+        + "\n".join(_summary(ctx, a) for a in posts)
+        + "\n"
+        + _pagination(ctx, section, current, last)
+    )
     suffix = f" - Trang {current}" if current > 1 else ""
-    return page(ctx, title=f"{section.name}{suffix} – {SITE_NAME}", head="\n".join(head),
-                main=main, body_class=f"archive category category-{section.slug}")
+    return page(
+        ctx,
+        title=f"{section.name}{suffix} – {SITE_NAME}",
+        head="\n".join(head),
+        main=main,
+        body_class=f"archive category category-{section.slug}",
+    )
 
 
 def home_page(ctx: Ctx) -> str:
-    head = (f'<link rel="canonical" href="{ctx.base}">\n'
-            f'<meta property="og:type" content="website">\n'
-            f'<meta property="og:title" content="{ctx.esc(SITE_NAME)}">')
-    main = ('<section class="latest-news"><h2 class="section-title">Tin mới nhất</h2>\n'
-            + "\n".join(_summary(ctx, a, "h3") for a in ctx.site.latest(10)) + "\n</section>")
-    return page(ctx, title=f"{SITE_NAME} – Thông tin chính thống của thành phố", head=head,
-                main=main, body_class="home blog")
+    head = (
+        f'<link rel="canonical" href="{ctx.base}">\n'
+        f'<meta property="og:type" content="website">\n'
+        f'<meta property="og:title" content="{ctx.esc(SITE_NAME)}">'
+    )
+    main = (
+        '<section class="latest-news"><h2 class="section-title">Tin mới nhất</h2>\n'
+        + "\n".join(_summary(ctx, a, "h3") for a in ctx.site.latest(10))
+        + "\n</section>"
+    )
+    return page(
+        ctx,
+        title=f"{SITE_NAME} – Thông tin chính thống của thành phố",
+        head=head,
+        main=main,
+        body_class="home blog",
+    )
 
 
 def simple_page(ctx: Ctx, title: str, inner: str, canonical: str) -> str:
     head = f'<link rel="canonical" href="{escape(canonical)}">'
-    main = (f'<article class="page type-page status-publish hentry">\n<header class="entry-header">'
-            f'<h1 class="entry-title">{ctx.esc(title)}</h1></header>\n'
-            f'<div class="entry-content">\n{inner}\n</div>\n</article>')
-    return page(ctx, title=f"{title} – {SITE_NAME}", head=head, main=main,
-                body_class="page-template-default page")
+    main = (
+        f'<article class="page type-page status-publish hentry">\n<header class="entry-header">'
+        f'<h1 class="entry-title">{ctx.esc(title)}</h1></header>\n'
+        f'<div class="entry-content">\n{inner}\n</div>\n</article>'
+    )
+    return page(
+        ctx,
+        title=f"{title} – {SITE_NAME}",
+        head=head,
+        main=main,
+        body_class="page-template-default page",
+    )

@@ -55,6 +55,8 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
 def chunk_frames(body: bytes) -> list[bytes]:
     """The body as chunked-encoding frames, terminating zero-size chunk included."""
     size = max(1, -(-len(body) // CHUNKS))
-    frames = [b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
-              for i in range(0, len(body), size)]
+    frames = [
+        b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size])
+        for i in range(0, len(body), size)
+    ]
     return frames + [b"0\r\n\r\n"]

@@ -37,6 +37,5 @@ def expected_item(site: Site, a: Article, theme: str, base_url: str) -> dict:
         "related": [{"url": link.canonical(base_url), "title": link.title} for link in a.related],
         "source": a.goc or a.source_note,
         "language": "vi",
-        "content_sha256": hashlib.sha256(
-            f"{a.title}\n\n{a.sapo}\n\n{body}".encode()).hexdigest(),
+        "content_sha256": hashlib.sha256(f"{a.title}\n\n{a.sapo}\n\n{body}".encode()).hexdigest(),
     }

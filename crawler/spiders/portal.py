@@ -30,6 +30,13 @@ LISTING_PRIORITY = 0
 class PortalSpider(scrapy.Spider):
     name = "portal"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Article URLs this spider already asked for: most "Tin khác" links
+        # repeat, and skipping them here saves building requests the
+        # duplicate filter would drop anyway (the filter stays the authority).
+        self._requested: set[str] = set()
+
     @classmethod
     def from_crawler(cls, crawler, *args, portal_url: str | None = None, **kwargs):
         # Spider arguments are settings like any other: one place to read them.
@@ -58,7 +65,8 @@ class PortalSpider(scrapy.Spider):
             for url, name in sections:
                 yield self._listing_request(url, {"name": name, "slug": urls.slug(url)}, page=1)
         for url in article_links(doc, response.url, urls):
-            yield self._article_request(url, via=response.url)
+            if url not in self._requested:
+                yield self._article_request(url, via=response.url)
 
     def parse_listing(self, response, section: dict, page: int, previous: tuple = ()):
         doc = self._document(response, "listing")
@@ -67,7 +75,8 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value("listing/pages")
         links = article_links(doc, response.url, self.config.urls)
         for url in links:
-            yield self._article_request(url, via=response.url, section=section)
+            if url not in self._requested:
+                yield self._article_request(url, via=response.url, section=section)
         next_url = next_listing_page(doc, response.url, self.config.urls)
         if next_url is None or not links:
             return
@@ -101,10 +110,10 @@ class PortalSpider(scrapy.Spider):
         if not self.config.follow_related:
             return
         for link in raw.related:
-            if self.config.urls.is_article(link["url"]):
-                yield self._article_request(link["url"], via=response.url)
-            else:
+            if not self.config.urls.is_article(link["url"]):
                 self.crawler.stats.inc_value("links/offsite_related")
+            elif link["url"] not in self._requested:
+                yield self._article_request(link["url"], via=response.url)
 
     # -- helpers -----------------------------------------------------------
 
@@ -118,6 +127,7 @@ class PortalSpider(scrapy.Spider):
         )
 
     def _article_request(self, url: str, via: str, section: dict | None = None):
+        self._requested.add(url)
         return scrapy.Request(
             url,
             callback=self.parse_article,
