@@ -129,3 +129,27 @@ def test_bad_pages_are_counted_not_exported(crawled):
     assert stats["pages/redirect_loop"] == 1
     assert crawled.result.manifest["finish_reason"] == "finished"
     assert "log_count/CRITICAL" not in stats
+
+
+def test_sitemap_and_feed_seeds_without_tin_khac(tmp_path):
+    """With "Tin khác" not followed, the sitemap and feed still reach every
+    listed article; only the Tin-khác-only ones stay out of reach."""
+    site = build_site(seed=1)
+    with FixturePortal(site, theme="classic") as portal:
+        result = run_crawl(
+            portal.base_url,
+            tmp_path,
+            settings={
+                "PORTAL_SEED_SITEMAP": True,
+                "PORTAL_SEED_FEEDS": True,
+                "PORTAL_FOLLOW_RELATED": False,
+            },
+        )
+        expected = site.expected_items(theme="classic", base_url=portal.base_url)
+        only_via_tin_khac = set(site.tin_khac_only_urls(portal.base_url))
+        paths = [path for _method, path, _headers in portal.request_log]
+    assert result.returncode == 0, result.log[-3000:]
+    assert {item["url"] for item in result.items} == set(expected) - only_via_tin_khac
+    assert "/wp-sitemap.xml" in paths and "/feed/" in paths
+    assert result.stats["seeds/sitemap_articles"] > 0
+    assert "seeds/bad_sitemap" not in result.stats

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from urllib.parse import urljoin
 
 import scrapy
+from lxml import etree
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -16,6 +18,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler.config import PortalConfig
 from crawler.extract import ExtractionError, extract_article
 from crawler.extract.article import parse_html
+from crawler.extract.feeds import feed_links, sitemap_entries
 from crawler.extract.links import article_links, menu_sections, next_listing_page
 from crawler.http_text import decode_html
 from crawler.items import ArticleItem
@@ -49,6 +52,10 @@ class PortalSpider(scrapy.Spider):
         yield scrapy.Request(self.config.url, callback=self.parse_home, errback=self.on_error)
         for section in self.config.sections:
             yield self._listing_request(section, {"name": None, "slug": None}, page=1)
+        if self.config.seed_sitemap:
+            yield self._seed_request(urljoin(self.config.url, "wp-sitemap.xml"), self.parse_sitemap)
+        if self.config.seed_feeds:
+            yield self._seed_request(urljoin(self.config.url, "feed/"), self.parse_feed)
 
     # -- home and listings -------------------------------------------------
 
@@ -91,6 +98,33 @@ class PortalSpider(scrapy.Spider):
             return
         yield self._listing_request(next_url, section, page=page + 1, previous=tuple(links))
 
+    # -- sitemap and feed seeds --------------------------------------------
+
+    def parse_sitemap(self, response):
+        """WordPress core sitemap: an index of sitemaps, each a list of URLs."""
+        try:
+            kind, locations = sitemap_entries(response.body)
+        except (etree.XMLSyntaxError, StopIteration) as exc:
+            self.crawler.stats.inc_value("seeds/bad_sitemap")
+            logger.warning("cannot read sitemap %s: %s", response.url, exc)
+            return
+        urls = self.config.urls
+        for location in locations:
+            url = urls.canonical(location)
+            if kind == "sitemapindex" and urls.in_scope(url):
+                yield self._seed_request(url, self.parse_sitemap)
+            elif urls.is_article(url) and url not in self._requested:
+                self.crawler.stats.inc_value("seeds/sitemap_articles")
+                yield self._article_request(url, via=response.url)
+
+    def parse_feed(self, response):
+        urls = self.config.urls
+        for link in feed_links(response.body):
+            url = urls.canonical(link)
+            if urls.is_article(url) and url not in self._requested:
+                self.crawler.stats.inc_value("seeds/feed_articles")
+                yield self._article_request(url, via=response.url)
+
     # -- articles ----------------------------------------------------------
 
     def parse_article(self, response, section: dict | None = None):
@@ -124,6 +158,11 @@ class PortalSpider(scrapy.Spider):
             errback=self.on_error,
             priority=LISTING_PRIORITY,
             cb_kwargs={"section": section, "page": page, "previous": previous},
+        )
+
+    def _seed_request(self, url: str, callback):
+        return scrapy.Request(
+            url, callback=callback, errback=self.on_error, priority=LISTING_PRIORITY
         )
 
     def _article_request(self, url: str, via: str, section: dict | None = None):
