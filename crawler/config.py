@@ -54,6 +54,7 @@ class PortalConfig:
     follow_related: bool
     seed_sitemap: bool
     seed_feeds: bool
+    timezone: ZoneInfo
     rules: ExtractionRules = field(repr=False)
 
     @classmethod
@@ -82,17 +83,22 @@ class PortalConfig:
             follow_related=settings.getbool("PORTAL_FOLLOW_RELATED"),
             seed_sitemap=settings.getbool("PORTAL_SEED_SITEMAP"),
             seed_feeds=settings.getbool("PORTAL_SEED_FEEDS"),
+            timezone=portal_timezone(settings),
             rules=rules_from_settings(settings),
         )
 
 
+def portal_timezone(settings) -> ZoneInfo:
+    """The time zone of dates the portal shows without an offset."""
+    name = settings.get("PORTAL_TIMEZONE")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"PORTAL_TIMEZONE: unknown time zone {name!r}") from exc
+
+
 def rules_from_settings(settings) -> ExtractionRules:
     """The extraction cues and per-portal selectors."""
-    tz_name = settings.get("PORTAL_TIMEZONE")
-    try:
-        ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"PORTAL_TIMEZONE: unknown time zone {tz_name!r}") from exc
     selectors = settings.getdict("PORTAL_SELECTORS")
     unknown = set(selectors) - set(ExtractionRules.SELECTOR_KEYS)
     if unknown:
@@ -101,7 +107,6 @@ def rules_from_settings(settings) -> ExtractionRules:
             f"known: {list(ExtractionRules.SELECTOR_KEYS)}"
         )
     return ExtractionRules(
-        timezone=tz_name,
         content_end_markers=_str_list(
             "PORTAL_CONTENT_END_MARKERS", settings.getlist("PORTAL_CONTENT_END_MARKERS")
         ),

@@ -17,7 +17,6 @@ class ExtractionRules:
 
     SELECTOR_KEYS = ("title", "content", "sapo", "author", "related", "section", "menu")
 
-    timezone: str = "Asia/Ho_Chi_Minh"
     # Text that starts the page furniture after the article body.
     content_end_markers: tuple[str, ...] = ("Tiện ích thông tin", "Tin khác")
     # Headings of the "other news" block.

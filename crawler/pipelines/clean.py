@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+from crawler.config import rules_from_settings
 from crawler.extract.text import clean_paragraphs, clean_text
 from crawler.items import ArticleItem
 
@@ -24,8 +25,8 @@ class CleanTextPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        patterns = [re.compile(p) for p in crawler.settings.getlist("PORTAL_FURNITURE_PATTERNS")]
-        return cls(patterns, crawler.stats)
+        rules = rules_from_settings(crawler.settings)
+        return cls(list(rules.furniture_patterns), crawler.stats)
 
     def process_item(self, item):
         if not isinstance(item, ArticleItem):
@@ -41,8 +42,8 @@ class CleanTextPipeline:
         item.body = "\n\n".join(kept) or None
         if item.section:
             item.section = {
-                "name": clean_text(item.section.get("name")),
-                "slug": clean_text(item.section.get("slug")),
+                "name": clean_text(item.section.get("name")) or None,
+                "slug": clean_text(item.section.get("slug")) or None,
             }
         item.images = [
             {"url": image["url"], "caption": clean_text(image.get("caption")) or None}

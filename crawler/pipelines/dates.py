@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from crawler.config import portal_timezone
 from crawler.items import ArticleItem
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class DatesPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(ZoneInfo(crawler.settings.get("PORTAL_TIMEZONE")), crawler.stats)
+        return cls(portal_timezone(crawler.settings), crawler.stats)
 
     def process_item(self, item):
         if not isinstance(item, ArticleItem):

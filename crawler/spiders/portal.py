@@ -51,7 +51,9 @@ class PortalSpider(scrapy.Spider):
         self.config = PortalConfig.from_settings(self.settings)
         yield scrapy.Request(self.config.url, callback=self.parse_home, errback=self.on_error)
         for section in self.config.sections:
-            yield self._listing_request(section, {"name": None, "slug": None}, page=1)
+            # A configured section's name comes from its articles' pages.
+            hint = {"name": None, "slug": self.config.urls.slug(section)}
+            yield self._listing_request(section, hint, page=1)
         if self.config.seed_sitemap:
             yield self._seed_request(urljoin(self.config.url, "wp-sitemap.xml"), self.parse_sitemap)
         if self.config.seed_feeds:
