@@ -5,7 +5,6 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
 from crawler.addon import ArchiverAddon, new_crawl_id
-from crawler.config import PortalConfig
 from crawler.spiders.portal import PortalSpider
 from tests.helpers import project_settings
 
@@ -17,9 +16,7 @@ SECTION = PORTAL + "chuyen-muc/lich-cong-tac/"
 def spider():
     crawler = get_crawler(PortalSpider, settings_dict=project_settings(PORTAL_MAX_LISTING_PAGES=5))
     crawler.stats.open_spider()
-    spider = PortalSpider.from_crawler(crawler)
-    spider.config = PortalConfig.from_settings(crawler.settings)
-    return spider
+    return PortalSpider.from_crawler(crawler)
 
 
 def listing(page: int, articles: list[str]) -> HtmlResponse:

@@ -45,10 +45,12 @@ class PortalSpider(scrapy.Spider):
         # Spider arguments are settings like any other: one place to read them.
         if portal_url:
             crawler.settings.set("PORTAL_URL", portal_url, priority="spider")
-        return super().from_crawler(crawler, *args, **kwargs)
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # Read and checked before anything is fetched: bad settings fail fast.
+        spider.config = PortalConfig.from_settings(crawler.settings)
+        return spider
 
     async def start(self):
-        self.config = PortalConfig.from_settings(self.settings)
         yield scrapy.Request(self.config.url, callback=self.parse_home, errback=self.on_error)
         for section in self.config.sections:
             # A configured section's name comes from its articles' pages.
