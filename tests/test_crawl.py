@@ -153,3 +153,10 @@ def test_sitemap_and_feed_seeds_without_tin_khac(tmp_path):
     assert "/wp-sitemap.xml" in paths and "/feed/" in paths
     assert result.stats["seeds/sitemap_articles"] > 0
     assert "seeds/bad_sitemap" not in result.stats
+
+
+def test_a_bad_portal_url_fails_before_fetching_with_a_clear_message(tmp_path):
+    result = run_crawl("notaurl", tmp_path)
+    assert result.returncode != 0
+    assert "PORTAL_URL: expected an http(s) URL, got 'notaurl'" in result.log
+    assert not (tmp_path / "archive" / "items").exists()
