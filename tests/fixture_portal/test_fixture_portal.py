@@ -82,7 +82,7 @@ def test_seed_page_shows_the_seed_text_in_order(site, theme):
 
 
 def test_seed_item_matches_the_design_golden(site):
-    golden = json.loads((SEED_DIR.parents[2] / "tests" / "fixture_portal" /
+    golden = json.loads((SEED_DIR.parents[2] / "tests" / "golden" /
                          "quan-uy-ngo-quyen.expected.json").read_text(encoding="utf-8"))
     url = site.hard_case_url("seed", LIVE)
     item = site.expected_items("classic", LIVE)[url]
