@@ -1,0 +1,1 @@
+"""The archive: WARC records for every HTTP exchange, rotating WARC files, spool recovery."""
