@@ -188,3 +188,39 @@ def test_warcinfo_names_its_own_file(archive: Archive) -> None:
         warcinfo = next(iter(ArchiveIterator(fh)))
         assert warcinfo.rec_headers["WARC-Filename"] == path.name
         assert b"robots: ignore\r\n" in warcinfo.raw_stream.read()
+
+
+class UnreadableBody(BytesIO):
+    """A record body that fails when the writer reads it, after the response went out."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        raise OSError("body lost")
+
+
+def test_a_failed_exchange_is_taken_back_whole(archive: Archive) -> None:
+    writer = archive.writer()
+    kept = writer.write(exchange_records(make_exchange()))
+    response, request, metadata = exchange_records(make_exchange(url="https://a.test/broken"))
+    request.raw_stream = UnreadableBody()
+    with pytest.raises(OSError, match="body lost"):
+        writer.write([response, request, metadata])
+    kept += writer.write(exchange_records(make_exchange(url="https://a.test/after")))
+    writer.close()
+
+    [path] = archive.closed
+    assert _record_ids(path)[1:] == [location.record_id for location in kept]
+    for location in kept:
+        assert read_record_at(path, location)[0] == location.record_id
+    assert_warcio_check(path)
+    assert assert_fastwarc_digests(path) == 7
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("prefix", "bad/prefix"), ("prefix", ""), ("host", "host name"), ("host", "-x")],
+)
+def test_file_name_parts_are_checked(archive: Archive, option: str, value: str) -> None:
+    info = replace(CRAWL_INFO, hostname=value) if option == "host" else CRAWL_INFO
+    prefix = value if option == "prefix" else "haiphong"
+    with pytest.raises(ValueError, match="must match"):
+        RotatingWarcWriter(archive.spool, info, prefix=prefix)

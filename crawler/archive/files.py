@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_SIZE = 1024**3
 OPEN_SUFFIX = ".open"
 WARC_SUFFIX = ".warc.gz"
+
+# Parts of a file name: no path separators, spaces or shell-unfriendly characters.
+_NAME_PART = re.compile(r"[A-Za-z0-9._]+(?:-[A-Za-z0-9._]+)*")
 
 Clock = Callable[[], datetime]
 ClosedCallback = Callable[[Path], None]
@@ -72,15 +76,32 @@ class WarcFile:
         return self._fh.tell()
 
     def write(self, records: Sequence[ArcWarcRecord]) -> list[RecordLocation]:
-        """Append records, one gzip member each, and say where each one landed."""
+        """Append records, one gzip member each, and say where each one landed.
+
+        All or nothing: if a record fails, the file is cut back to where this call began,
+        since a half-written member would hide every later record from readers.
+        """
+        start = self._fh.tell()
         locations = []
-        for record in records:
-            offset = self._fh.tell()
-            self._writer.write_record(record)
-            # warcio flushes the gzip member into the file object; tell() is now its end.
-            length = self._fh.tell() - offset
-            record_id = record.rec_headers.get_header("WARC-Record-ID")
-            locations.append(RecordLocation(self.filename, offset, length, record_id))
+        try:
+            for record in records:
+                offset = self._fh.tell()
+                self._writer.write_record(record)
+                # warcio flushes the gzip member into the file object; tell() is now its end.
+                length = self._fh.tell() - offset
+                record_id = record.rec_headers.get_header("WARC-Record-ID")
+                locations.append(RecordLocation(self.filename, offset, length, record_id))
+        except BaseException:
+            # The caller gets the exception; this only says what became of the file.
+            logger.warning(
+                "Writing %d records to %s failed; cut back to %d bytes",
+                len(records),
+                self.open_path,
+                start,
+            )
+            self._fh.truncate(start)
+            self._fh.seek(start)
+            raise
         return locations
 
     def close(self) -> Path:
@@ -110,6 +131,9 @@ class RotatingWarcWriter:
     ):
         if max_size <= 0:
             raise ValueError(f"WARC max_size must be a positive number of bytes, got {max_size}")
+        for what, value in (("prefix", prefix), ("host name", info.hostname)):
+            if not _NAME_PART.fullmatch(value):
+                raise ValueError(f"WARC file name {what} {value!r} must match {_NAME_PART.pattern}")
         self.spool_dir = spool_dir
         self.info = info
         self.prefix = prefix
