@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
+import weakref
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -224,3 +226,15 @@ def test_file_name_parts_are_checked(archive: Archive, option: str, value: str) 
     prefix = value if option == "prefix" else "haiphong"
     with pytest.raises(ValueError, match="must match"):
         RotatingWarcWriter(archive.spool, info, prefix=prefix)
+
+
+def test_writer_keeps_nothing_of_the_records_it_wrote(archive: Archive) -> None:
+    # Memory stays flat over a crawl only if no record (nor its body) outlives its write.
+    with archive.writer() as writer:
+        records = exchange_records(make_exchange(body=os.urandom(100_000)))
+        written = [weakref.ref(record) for record in records]
+        bodies = [weakref.ref(record.raw_stream) for record in records]
+        writer.write(records)
+        del records
+        gc.collect()
+        assert all(ref() is None for ref in written + bodies)
