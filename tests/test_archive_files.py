@@ -238,3 +238,12 @@ def test_writer_keeps_nothing_of_the_records_it_wrote(archive: Archive) -> None:
         del records
         gc.collect()
         assert all(ref() is None for ref in written + bodies)
+
+
+def test_a_file_whose_warcinfo_fails_leaves_nothing_behind(archive: Archive) -> None:
+    info = replace(CRAWL_INFO, operator="Archive team\r\nrobots: ignore")
+    clock = ticking_clock()
+    writer = RotatingWarcWriter(archive.spool, info, prefix="haiphong", clock=lambda: next(clock))
+    with pytest.raises(ValueError, match="operator.*line break"):
+        writer.write(exchange_records(make_exchange()))
+    assert list(archive.spool.iterdir()) == []

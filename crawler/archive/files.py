@@ -67,7 +67,13 @@ class WarcFile:
         # Exclusive create: two writers must never share (and clobber) one file.
         self._fh: BinaryIO = open(self.open_path, "xb")
         self._writer = WARCWriter(self._fh, gzip=True, warc_version=WARC_VERSION)
-        self.write([build_warcinfo_record(filename, info, opened_at)])
+        try:
+            self.write([build_warcinfo_record(filename, info, opened_at)])
+        except BaseException:
+            # A file without its warcinfo is no WARC of ours: leave nothing behind.
+            self._fh.close()
+            self.open_path.unlink()
+            raise
         logger.info("Opened WARC file %s", self.open_path)
 
     @property

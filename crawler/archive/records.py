@@ -42,7 +42,14 @@ FetchedBy = Literal["http", "browser"]
 
 @dataclass(frozen=True)
 class ExchangeData:
-    """One HTTP request and its response, as sent and as received."""
+    """One HTTP request and its response, as sent and as received.
+
+    Headers are (name, value) pairs in wire order with repeats kept, decoded as latin-1 by the
+    caller; warcio percent-encodes any non-ASCII value when it writes them. `request_target`
+    is the path and query as sent. `body` is the payload after transfer decoding (de-chunked)
+    but before content decoding: still gzipped if the server sent `Content-Encoding: gzip`.
+    `fetched_at` is an aware UTC datetime.
+    """
 
     url: str
     method: str
