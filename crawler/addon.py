@@ -19,6 +19,16 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.scope.ScopeMiddleware": 60,
     # Sees 3xx responses before Scrapy's RedirectMiddleware (600) follows them.
     "crawler.middlewares.redirects.RedirectLoopMiddleware": 610,
+    # Closest to the downloader: bodies still content-encoded, every exchange.
+    "crawler.archive.middleware.WarcArchiveMiddleware": 950,
+}
+SPIDER_MIDDLEWARES = {
+    "crawler.archive.metadata.WarcMetadataMiddleware": 950,
+}
+# The HTTP handler that tees each exchange's heads for the WARC records.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.archive.wire.WireCapturingDownloadHandler",
+    "https": "crawler.archive.wire.WireCapturingDownloadHandler",
 }
 EXTENSIONS = {
     "crawler.extensions.crawl_run.CrawlRunExtension": 100,
@@ -41,6 +51,11 @@ class ArchiverAddon:
             settings["ITEM_PIPELINES"][path] = priority
         for path, priority in DOWNLOADER_MIDDLEWARES.items():
             settings["DOWNLOADER_MIDDLEWARES"][path] = priority
+        for path, priority in SPIDER_MIDDLEWARES.items():
+            settings["SPIDER_MIDDLEWARES"][path] = priority
+        if settings.getbool("WARC_ENABLED"):
+            for scheme, path in DOWNLOAD_HANDLERS.items():
+                settings["DOWNLOAD_HANDLERS"][scheme] = path
         for path, priority in EXTENSIONS.items():
             settings["EXTENSIONS"][path] = priority
         if settings.getbool("ITEMS_FEED_ENABLED"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -125,3 +126,34 @@ def rules_from_settings(settings) -> ExtractionRules:
         ),
         selectors={k: v for k, v in selectors.items() if v},
     )
+
+
+@dataclass(frozen=True)
+class WarcConfig:
+    """WARC writing: on or off, file size, names, where the spool is."""
+
+    enabled: bool
+    max_size: int
+    prefix: str
+    spool_dir: Path
+    operator: str
+    robots_policy: str
+
+    @classmethod
+    def from_settings(cls, settings) -> WarcConfig:
+        max_size = settings.getint("WARC_MAX_SIZE")
+        if max_size < 64 * 1024:
+            raise ConfigError(f"WARC_MAX_SIZE: at least 65536 bytes, got {max_size}")
+        prefix = settings.get("WARC_PREFIX") or ""
+        if not re.fullmatch(r"[A-Za-z0-9._]+(?:-[A-Za-z0-9._]+)*", prefix):
+            raise ConfigError(
+                f"WARC_PREFIX: letters, digits, '.', '_' and inner '-' only: {prefix!r}"
+            )
+        return cls(
+            enabled=settings.getbool("WARC_ENABLED"),
+            max_size=max_size,
+            prefix=prefix,
+            spool_dir=Path(settings.get("WARC_SPOOL_DIR")).expanduser().resolve(),
+            operator=settings.get("CONTACT_URL") or "",
+            robots_policy="obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+        )

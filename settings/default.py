@@ -51,6 +51,18 @@ CRAWL_ID = os.environ.get("CRAWL_ID", "")
 # Where everything goes: a path or file:///path (default ./archive), s3:// later.
 ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "archive")
 
+# --- WARC archive -------------------------------------------------------------
+# Archive every HTTP exchange (requests, responses, page metadata) as WARC.
+WARC_ENABLED = True
+# A WARC file is closed and a new one started past this size (bytes).
+WARC_MAX_SIZE = 1024**3
+# First part of WARC file names: <prefix>-<yyyymmddhhmmss>-<serial>-<host>-<pid>.warc.gz
+WARC_PREFIX = "haiphong"
+# Local directory where WARC files are written (<spool>/<crawl_id>/) before they
+# are moved into the archive root; leftovers of a crashed run are repaired and
+# moved first by the next run.
+WARC_SPOOL_DIR = os.environ.get("WARC_SPOOL_DIR", "spool")
+
 # --- Items ------------------------------------------------------------------
 # Also export items to <archive root>/items/<crawl_id>.jsonl.gz (besides any -O/-o feed).
 ITEMS_FEED_ENABLED = True

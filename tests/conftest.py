@@ -1,7 +1,57 @@
-"""Test-wide set-up: the asyncio reactor, as the crawler itself runs."""
+"""Test-wide set-up: the asyncio reactor, as the crawler itself runs, and the
+whole-crawl fixture shared by the crawl and archive tests."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
 from scrapy.utils.reactor import install_reactor
+
+from crawler.fixture_portal import FixturePortal, build_site
+from tests.crawl import CrawlResult, run_crawl
+
+MAX_LISTING_PAGES = 12
 
 
 def pytest_configure(config):
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+
+
+@dataclass
+class Crawled:
+    result: CrawlResult
+    site: object
+    theme: str
+    base_url: str
+    requests: list
+    expected: dict
+
+    @property
+    def paths(self) -> list[str]:
+        return [path for _method, path, _headers in self.requests]
+
+
+@pytest.fixture(scope="session", params=["classic", "alt"])
+def crawled(request, tmp_path_factory) -> Crawled:
+    """One whole crawl of the fixture portal per theme, items and WARCs kept."""
+    theme = request.param
+    site = build_site(seed=1)
+    workdir = tmp_path_factory.mktemp(f"crawl-{theme}")
+    with FixturePortal(site, theme=theme) as portal:
+        result = run_crawl(
+            portal.base_url,
+            workdir,
+            "-O",
+            "items.jsonl",
+            settings={
+                "PORTAL_MAX_LISTING_PAGES": MAX_LISTING_PAGES,
+                # Small files: the crawl rotates through several.
+                "WARC_MAX_SIZE": 256 * 1024,
+            },
+        )
+        requests = list(portal.request_log)
+        expected = site.expected_items(theme=theme, base_url=portal.base_url)
+        base_url = portal.base_url
+    assert result.returncode == 0, result.log[-3000:]
+    return Crawled(result, site, theme, base_url, requests, expected)

@@ -28,12 +28,14 @@ class CrawlRunExtension:
         self.crawl_id = crawler.settings.get("CRAWL_ID")
         self.root = archive_root_uri(crawler.settings.get("ARCHIVE_URI"))
         self.started_at: datetime | None = None
+        self.finish_reason: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
         extension = cls(crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
         return extension
 
     def spider_opened(self, spider):
@@ -46,6 +48,14 @@ class CrawlRunExtension:
         )
 
     def spider_closed(self, spider, reason):
+        self.finish_reason = reason
+
+    def engine_stopped(self):
+        # Last: after every spider_closed handler (WARC files closed and
+        # moved, feeds stored) has run, so the stats are final.
+        if self.started_at is None:
+            return  # the spider never opened: nothing ran, nothing to record
+        reason = self.finish_reason
         stats = self.crawler.stats.get_stats()
         manifest = {
             "crawl_id": self.crawl_id,

@@ -15,6 +15,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from crawler.archive.middleware import WARC_META
 from crawler.config import PortalConfig
 from crawler.extract import ExtractionError, extract_article
 from crawler.extract.article import parse_html
@@ -144,6 +145,7 @@ class PortalSpider(scrapy.Spider):
         fetched_url = response.request.meta.get("redirect_urls", [response.url])[0]
         item = ArticleItem.from_raw(raw, fetched_url=fetched_url, section_hint=section)
         item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        item.warc = response.meta.get(WARC_META)
         yield item
         if not self.config.follow_related:
             return

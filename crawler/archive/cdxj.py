@@ -1,0 +1,64 @@
+"""A CDXJ index per WARC file, in the format pywb reads, made by cdxj-indexer.
+
+Each line is `<surt> <14-digit timestamp> {"url", "mime", "status", "digest", "length",
+"offset", "filename"}`, sorted. As pywb indexes an archive, only `response`, `revisit` and
+`resource` records get a line, and a POST or PUT response is keyed by its URL with the request
+body appended (`__wb_method=post&…`), which is how pywb finds it on replay.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from cdxj_indexer import CDXJIndexer
+
+from crawler.archive.files import fsync_dir
+
+logger = logging.getLogger(__name__)
+
+CDXJ_SUFFIX = ".cdxj"
+# What pywb indexes; cdxj-indexer's default adds `metadata` (and the wacz package, once
+# imported, adds `warcinfo` to that default), so the list is always given explicitly.
+INDEXED_RECORDS = ("response", "revisit", "resource")
+
+
+def cdxj_name(warc_path: Path) -> str:
+    """`<name>.warc.gz` → `<name>.cdxj`: the index file of a WARC file."""
+    name = warc_path.name
+    for suffix in (".warc.gz", ".warc"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)] + CDXJ_SUFFIX
+    raise ValueError(f"not a WARC file name (.warc.gz or .warc): {warc_path}")
+
+
+def index_warc(warc_path: Path, out_path: Path) -> Path:
+    """Write the sorted CDXJ index of `warc_path` to `out_path`, atomically; return `out_path`.
+
+    The index is written to a temporary file beside `out_path` and renamed over it, so a
+    reader never sees half an index. `filename` in every line is the WARC's base name.
+    """
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            indexer = CDXJIndexer(
+                out,
+                [str(warc_path)],
+                sort=True,
+                post_append=True,
+                records=",".join(INDEXED_RECORDS),
+                filename=warc_path.name,
+            )
+            indexer.process_all()
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp_name, out_path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    fsync_dir(out_path.parent)
+    logger.info("Indexed %s into %s", warc_path, out_path)
+    return out_path

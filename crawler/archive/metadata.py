@@ -1,0 +1,35 @@
+"""Spider middleware: a WARC ``metadata`` record per parsed page.
+
+It lists the page's outlinks (the requests its callback made) and its via,
+next to the page's response record; the writing itself is the archive
+middleware's.
+"""
+
+from __future__ import annotations
+
+from scrapy import Request
+from scrapy.exceptions import NotConfigured
+
+from crawler.archive.middleware import WarcArchiveMiddleware
+from crawler.config import WarcConfig
+
+
+class WarcMetadataMiddleware:
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not WarcConfig.from_settings(crawler.settings).enabled:
+            raise NotConfigured("WARC_ENABLED is off")
+        return cls(crawler)
+
+    async def process_spider_output(self, response, result):
+        outlinks: list[str] = []
+        async for entry in result:
+            if isinstance(entry, Request):
+                outlinks.append(entry.url)
+            yield entry
+        archive = self.crawler.get_downloader_middleware(WarcArchiveMiddleware)
+        if archive is not None:
+            archive.write_metadata(response, outlinks)
