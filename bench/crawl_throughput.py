@@ -15,38 +15,14 @@ CPU seconds and peak RSS of each, and the full/baseline ratios.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import REPO, fastest, full_crawl, measured_run, table  # noqa: E402
 from crawler.fixture_portal import FixturePortal, build_site  # noqa: E402
-
-
-def measured_run(workdir: Path, name: str, scrapy_args: list[str]) -> dict:
-    usage_file = workdir / f"{name}.usage.json"
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "settings.mirror", "PYTHONPATH": str(REPO)}
-    command = [
-        sys.executable,
-        str(REPO / "bench" / "measured.py"),
-        str(usage_file),
-        *scrapy_args,
-        "-s",
-        "LOG_LEVEL=WARNING",
-        "-s",
-        f"LOG_FILE={workdir / name}.log",
-    ]
-    started = time.perf_counter()
-    subprocess.run(command, cwd=workdir, env=env, check=True)
-    elapsed = time.perf_counter() - started
-    usage = json.loads(usage_file.read_text())
-    return {"seconds": elapsed, **usage}
 
 
 def main() -> None:
@@ -64,19 +40,9 @@ def main() -> None:
         FixturePortal(site, theme=args.theme) as portal,
     ):
         workdir = Path(tmp)
-        full_args = ["crawl", "portal", "-a", f"portal_url={portal.base_url}"]
 
         def full(name: str) -> dict:
-            archive = workdir / name
-            result = measured_run(
-                workdir,
-                name,
-                [*full_args, "-s", f"ARCHIVE_URI={archive}", "-s", f"CRAWL_ID={name}"],
-            )
-            manifest = json.loads((archive / "crawls" / name / "manifest.json").read_text())
-            result["pages"] = manifest["stats"].get("downloader/response_count", 0)
-            result["items"] = manifest["stats"].get("items/accepted", 0)
-            return result
+            return full_crawl(workdir, portal.base_url, name)
 
         start = len(portal.request_log)
         full("warmup")
@@ -110,23 +76,18 @@ def main() -> None:
         for n in range(args.repeat):
             runs["baseline"].append(baseline(f"baseline-{n}"))
             runs["full"].append(full(f"full-{n}"))
-        baseline_best = min(runs["baseline"], key=lambda run: run["seconds"])
-        measured = min(runs["full"], key=lambda run: run["seconds"])
+        baseline_best = fastest(runs["baseline"])
+        measured = fastest(runs["full"])
 
     print(
         f"fixture portal: {args.articles} articles, theme {args.theme}; "
         f"{len(fetched)} distinct URLs fetched by a full crawl"
     )
-    print(f"{'run':<10}{'pages':>8}{'seconds':>10}{'pages/s':>10}{'cpu s':>9}{'peak RSS MB':>13}")
-    for name, run in (("baseline", baseline_best), ("full", measured)):
-        rate = run["pages"] / run["seconds"]
-        run["rate"] = rate
-        print(
-            f"{name:<10}{run['pages']:>8}{run['seconds']:>10.1f}{rate:>10.1f}"
-            f"{run['cpu_seconds']:>9.1f}{run['peak_rss_mb']:>13.1f}"
-        )
+    table([("baseline", baseline_best), ("full", measured)])
+    rate = measured["pages"] / measured["seconds"]
+    baseline_rate = baseline_best["pages"] / baseline_best["seconds"]
     print(
-        f"full/baseline: throughput {measured['rate'] / baseline_best['rate']:.2f}, "
+        f"full/baseline: throughput {rate / baseline_rate:.2f}, "
         f"CPU {measured['cpu_seconds'] / baseline_best['cpu_seconds']:.2f}, "
         f"peak RSS {measured['peak_rss_mb'] / baseline_best['peak_rss_mb']:.2f}; "
         f"{measured['items']} items"
