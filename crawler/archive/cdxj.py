@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 from cdxj_indexer import CDXJIndexer
@@ -41,9 +41,9 @@ def index_warc(warc_path: Path, out_path: Path) -> Path:
     reader never sees half an index. `filename` in every line is the WARC's base name.
     """
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
+    tmp_path = temporary_path(out_path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with open(tmp_path, "x", encoding="utf-8") as out:
             indexer = CDXJIndexer(
                 out,
                 [str(warc_path)],
@@ -55,10 +55,15 @@ def index_warc(warc_path: Path, out_path: Path) -> Path:
             indexer.process_all()
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp_name, out_path)
+        os.replace(tmp_path, out_path)
     except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        tmp_path.unlink(missing_ok=True)
         raise
     fsync_dir(out_path.parent)
     logger.info("Indexed %s into %s", warc_path, out_path)
     return out_path
+
+
+def temporary_path(out_path: Path) -> Path:
+    """A fresh hidden name beside `out_path`, to write to and then rename over it."""
+    return out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")
