@@ -1,0 +1,90 @@
+"""``scrapy replay``: serve the archive with pywb until Ctrl-C, printing the replay URLs."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from crawler.replay.pywb import (
+    DEFAULT_HOST,
+    PywbNotInstalled,
+    PywbServer,
+    PywbStartError,
+    first_capture,
+    start_pywb,
+)
+from crawler.storage_uri import archive_root_uri, local_path
+
+
+class _Stop(Exception):
+    """SIGTERM asks the command to stop, as Ctrl-C does."""
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+
+    def syntax(self) -> str:
+        return "[options]"
+
+    def short_desc(self) -> str:
+        return "Replay the archive with pywb (its own environment) and print the replay URLs"
+
+    def add_options(self, parser) -> None:
+        super().add_options(parser)
+        parser.add_argument(
+            "--crawl",
+            action="append",
+            metavar="CRAWL_ID",
+            help="replay this crawl (repeatable); default: every indexed crawl",
+        )
+        parser.add_argument(
+            "--port", type=int, default=0, help="port to serve on (default: a free one)"
+        )
+        parser.add_argument(
+            "--host", default=DEFAULT_HOST, help=f"address to serve on (default {DEFAULT_HOST})"
+        )
+
+    def run(self, args, opts) -> None:
+        if args:
+            raise UsageError(f"unexpected arguments: {' '.join(args)}")
+        root = local_path(archive_root_uri(self.settings.get("ARCHIVE_URI")))
+        try:
+            server = start_pywb(root, crawl_ids=opts.crawl, host=opts.host, port=opts.port)
+        except (PywbNotInstalled, PywbStartError, ValueError) as error:
+            print(f"replay: {error}", file=sys.stderr, flush=True)
+            self.exitcode = 1
+            return
+        previous = signal.signal(signal.SIGTERM, _raise_stop)
+        try:
+            _print_urls(server, root)
+            code = server.process.wait()
+            print(f"replay: pywb exited with status {code}; its log ends with:", flush=True)
+            print(server.log_tail(), flush=True)
+            self.exitcode = 1
+        except (KeyboardInterrupt, _Stop):
+            print("replay: stopping pywb", flush=True)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            server.stop()
+
+
+def _print_urls(server: PywbServer, root: Path) -> None:
+    print(f"replay: pywb (pid {server.pid}) replays {root} at {server.base_url}/", flush=True)
+    for collection in server.collections:
+        print(f"replay: crawl {collection.name}: {server.collection_url(collection.name)}")
+        capture = first_capture(collection)
+        if capture is not None:
+            example = server.replay_url(collection.name, capture.url, capture.timestamp)
+            print(f"replay:   page {example}")
+    print(f"replay: pywb's log: {server.log_path}")
+    print("replay: serving until Ctrl-C", flush=True)
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop(signal.Signals(signum).name)
