@@ -13,6 +13,7 @@ PIPELINES = {
     "crawler.pipelines.validate.ValidationPipeline": 300,
     "crawler.pipelines.validate.DeduplicationPipeline": 400,
     "crawler.pipelines.stamp.StampPipeline": 500,
+    "crawler.archive.pages.WaczPagesPipeline": 600,
 }
 DOWNLOADER_MIDDLEWARES = {
     # Right after Scrapy's OffsiteMiddleware (50), before robots.txt (100).

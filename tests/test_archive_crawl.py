@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import json
+import zipfile
 from collections import Counter
 from io import BytesIO
 from urllib.parse import urlsplit
@@ -12,6 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fixture_portal import transport
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
+from tests.test_archive_wacz import wacz_validate
 
 
 def warc_files(crawled) -> list:
@@ -143,3 +146,22 @@ def test_pages_have_metadata_records(crawled, records):
 
 def _path(record) -> str:
     return urlsplit(record["warc"].get_header("WARC-Target-URI")).path
+
+
+def test_each_warc_has_its_cdxj_index_and_the_crawl_its_wacz(crawled):
+    root, crawl_id = crawled.result.archive, crawled.result.crawl_id
+    indexes = sorted((root / "indexes" / crawl_id).glob("*.cdxj"))
+    assert [p.stem for p in indexes] == [
+        p.name.removesuffix(".warc.gz") for p in warc_files(crawled)
+    ]
+    lines = [line for path in indexes for line in path.read_text().splitlines()]
+    # One line per response record: one per exchange the server saw.
+    assert len(lines) == len(crawled.requests)
+    wacz = root / "wacz" / f"{crawl_id}.wacz"
+    result = wacz_validate(wacz)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with zipfile.ZipFile(wacz) as package:
+        pages = [json.loads(line) for line in package.read("pages/pages.jsonl").splitlines()[1:]]
+    assert {page["url"] for page in pages} == {item["fetched_url"] for item in crawled.result.items}
+    assert all(page["title"] and page["text"] for page in pages)
+    assert not (root.parent / "spool" / crawl_id).exists()

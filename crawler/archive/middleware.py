@@ -8,26 +8,41 @@ pages, retries — passes through it.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import shutil
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawler.archive.cdxj import cdxj_name, index_warc
 from crawler.archive.exchange import exchange_data, is_captured
 from crawler.archive.files import RotatingWarcWriter, fsync_dir, utc_now
+from crawler.archive.pages import pages_path
 from crawler.archive.records import CrawlInfo, build_exchange_records, build_metadata_record
 from crawler.archive.recovery import recover_spool
+from crawler.archive.wacz_package import build_wacz
 from crawler.config import WarcConfig
 from crawler.storage_uri import archive_root_uri, local_path
 
 logger = logging.getLogger(__name__)
 
 WARC_META = "warc"  # request.meta key: where the response record went
+
+
+@contextmanager
+def _lines(path: Path):
+    """The JSON lines of ``path`` one by one (none when it does not exist)."""
+    if not path.exists():
+        yield iter(())
+        return
+    with open(path, encoding="utf-8") as lines:
+        yield (json.loads(line) for line in lines if line.strip())
 
 
 def _file_name_host() -> str:
@@ -39,6 +54,7 @@ class WarcArchiveMiddleware:
     def __init__(self, config: WarcConfig, crawl_id: str, portal_url: str, root: Path, stats):
         self.config = config
         self.crawl_id = crawl_id
+        self.portal_url = portal_url
         self.root = root
         self.stats = stats
         info = CrawlInfo(
@@ -90,11 +106,11 @@ class WarcArchiveMiddleware:
                 logger.info("publishing %s left by crawl %s", path.name, crawl_dir.name)
                 self._publish(path, crawl_id=crawl_dir.name)
                 self.stats.inc_value("archive/files/recovered")
-            if not any(crawl_dir.iterdir()):
-                crawl_dir.rmdir()
+            self._package(crawl_dir.name)
 
     def spider_closed(self, spider):
         self.writer.close()
+        self._package(self.crawl_id)
 
     # -- writing -----------------------------------------------------------
 
@@ -151,3 +167,26 @@ class WarcArchiveMiddleware:
         self.stats.inc_value("archive/files")
         self.stats.inc_value("archive/bytes", target.stat().st_size)
         logger.info("WARC file %s stored in %s", path.name, target_dir)
+        index_dir = self.root / "indexes" / (crawl_id or self.crawl_id)
+        index_warc(target, index_dir / cdxj_name(target))
+        self.stats.inc_value("archive/indexes")
+
+    def _package(self, crawl_id: str) -> None:
+        """The crawl's WACZ (WARCs, indexes, pages), then the spool is done with it."""
+        warcs = sorted((self.root / "warcs" / crawl_id).glob("*.warc.gz"))
+        pages_file = pages_path(self.config.spool_dir, crawl_id)
+        if warcs:
+            indexes = sorted((self.root / "indexes" / crawl_id).glob("*.cdxj"))
+            with _lines(pages_file) as pages:
+                build_wacz(
+                    self.root / "wacz" / f"{crawl_id}.wacz",
+                    warcs,
+                    indexes,
+                    pages,
+                    title=f"{self.portal_url} crawl {crawl_id}",
+                )
+            self.stats.inc_value("archive/wacz")
+        pages_file.unlink(missing_ok=True)
+        crawl_dir = self.config.spool_dir / crawl_id
+        if crawl_dir.is_dir() and not any(crawl_dir.iterdir()):
+            crawl_dir.rmdir()
