@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -270,6 +271,31 @@ def test_nothing_to_replay(tmp_path: Path) -> None:
         start_pywb(tmp_path)
     with pytest.raises(ValueError, match="no directory"):
         archive_collections(tmp_path, ["20261126231526-a1b2c3"])
+
+
+def test_pywb_replays_a_whole_crawl(crawled) -> None:
+    """The archive a whole crawl of the fixture portal left (its WARCs, its CDXJ) replays."""
+    crawl_id = crawled.result.crawl_id
+    plain = {
+        article.url(crawled.base_url)
+        for article in crawled.site.articles
+        if article.kind == "article" and not article.quirk
+    }
+    items = [item for item in crawled.result.items if item["url"] in plain]
+    assert len(items) >= 20
+    encodings = set()
+    with start_pywb(crawled.result.archive, crawl_ids=[crawl_id]) as server:
+        for item in items:
+            expected = crawled.expected[item["url"]]
+            replayed = fetch(server.replay_url(crawl_id, item["fetched_url"], modifier="mp_"))
+            assert replayed.status == 200, item["fetched_url"]
+            text = unicodedata.normalize("NFC", html.unescape(replayed.text))
+            assert expected["title"] in text, item["fetched_url"]
+            assert expected["sapo"][:80] in text, item["fetched_url"]
+            assert expected["body"][:80] in text, item["fetched_url"]
+            encodings.add(replayed.headers.get("X-Archive-Orig-Content-Encoding"))
+    # Pages stored gzipped as sent, and pages sent plain, both replayed.
+    assert encodings == {"gzip", None}
 
 
 def test_replay_command_serves_until_sigterm(archive: Archive) -> None:
