@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import os
 import re
@@ -423,3 +424,27 @@ def test_show_exits_1_for_a_url_never_captured(
     other_crawl = run_show(tmp_path, archive_root, ARTICLE_URL, "--crawl", "crawl-z")
     assert other_crawl.returncode == 1
     assert b"in crawl crawl-z" in other_crawl.stderr
+
+
+def test_every_item_of_a_whole_crawl_is_found_and_shown(crawled, tmp_path: Path) -> None:
+    # The crawl's own archive root, indexed as the crawl leaves it; nothing is written there.
+    root, crawl_id = crawled.result.archive, crawled.result.crawl_id
+    items = crawled.result.items
+    assert items
+    for item in items:
+        pointer = item["warc"]
+        with open(root / "warcs" / crawl_id / pointer["filename"], "rb") as fh:
+            fh.seek(pointer["offset"])
+            [(_, target, _)] = records_in(fh.read(pointer["length"]))
+        located = {(c.filename, c.offset, c.length) for c in archive_captures(root, target)}
+        assert (pointer["filename"], pointer["offset"], pointer["length"]) in located
+
+    item = items[0]
+    [capture] = [
+        c for c in archive_captures(root, item["url"]) if c.offset == item["warc"]["offset"]
+    ]
+    result = run_show(tmp_path, root, capture.url, "--decoded")
+    assert result.returncode == 0, result.stderr.decode()
+    head, body = split_response(result.stdout)
+    assert head[0] == "HTTP/1.1 200 OK"
+    assert item["title"] in html.unescape(body.decode("utf-8"))
