@@ -53,6 +53,7 @@ class PortalConfig:
     sections: tuple[str, ...]
     max_listing_pages: int
     follow_related: bool
+    fetch_images: bool
     seed_sitemap: bool
     seed_feeds: bool
     timezone: ZoneInfo
@@ -82,6 +83,7 @@ class PortalConfig:
             sections=tuple(urls.canonical(s) for s in sections),
             max_listing_pages=max_pages,
             follow_related=settings.getbool("PORTAL_FOLLOW_RELATED"),
+            fetch_images=settings.getbool("PORTAL_FETCH_IMAGES"),
             seed_sitemap=settings.getbool("PORTAL_SEED_SITEMAP"),
             seed_feeds=settings.getbool("PORTAL_SEED_FEEDS"),
             timezone=portal_timezone(settings),

@@ -79,6 +79,8 @@ PORTAL_ARTICLE_PATH = r"^/[^/]+\.html?$"
 PORTAL_MAX_LISTING_PAGES = 2000
 # Follow every in-scope "Tin khác" link (some articles are reachable only so).
 PORTAL_FOLLOW_RELATED = True
+# Fetch (and so archive) the in-scope images of every article, for replay.
+PORTAL_FETCH_IMAGES = True
 PORTAL_SEED_SITEMAP = False
 PORTAL_SEED_FEEDS = False
 # Query parameters that only track clicks; a trailing "_" matches a prefix.

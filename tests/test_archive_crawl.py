@@ -112,6 +112,12 @@ def test_bodies_are_stored_as_received(crawled, records):
     assert len([v for n, v in page.headers if n.lower() == "link"]) == 2
 
 
+def test_article_images_are_fetched_and_archived(crawled, records):
+    images = [r for r in responses(records) if r["http"].get_header("Content-Type") == "image/jpeg"]
+    assert len(images) == crawled.result.stats["images/fetched"] > 0
+    assert all(record["payload"][:2] == b"\xff\xd8" for record in images)
+
+
 def test_robots_redirects_and_errors_are_archived(crawled, records):
     statuses = Counter(r["http"].statusline for r in responses(records))
     assert statuses["301 Moved Permanently"] >= 3

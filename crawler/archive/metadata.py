@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
+from scrapy.http import TextResponse
 
 from crawler.archive.middleware import WarcArchiveMiddleware
 from crawler.config import WarcConfig
@@ -30,6 +31,8 @@ class WarcMetadataMiddleware:
             if isinstance(entry, Request):
                 outlinks.append(entry.url)
             yield entry
+        if not isinstance(response, TextResponse):
+            return  # images and other media: no page, no outlinks
         archive = self.crawler.get_downloader_middleware(WarcArchiveMiddleware)
         if archive is not None:
             archive.write_metadata(response, outlinks)

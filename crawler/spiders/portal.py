@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 # Articles before listings: the frontier stays small and items flow early.
 ARTICLE_PRIORITY = 10
+IMAGE_PRIORITY = 5
 LISTING_PRIORITY = 0
 
 
@@ -147,6 +148,10 @@ class PortalSpider(scrapy.Spider):
         item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         item.warc = response.meta.get(WARC_META)
         yield item
+        if self.config.fetch_images:
+            for image in raw.images:
+                if self.config.urls.in_scope(image["url"]):
+                    yield self._image_request(image["url"], via=response.url)
         if not self.config.follow_related:
             return
         for link in raw.related:
@@ -154,6 +159,11 @@ class PortalSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("links/offsite_related")
             elif link["url"] not in self._requested:
                 yield self._article_request(link["url"], via=response.url)
+
+    def parse_image(self, response):
+        """Nothing to extract: fetching the image archived it."""
+        self.crawler.stats.inc_value("images/fetched")
+        return ()
 
     # -- helpers -----------------------------------------------------------
 
@@ -164,6 +174,15 @@ class PortalSpider(scrapy.Spider):
             errback=self.on_error,
             priority=LISTING_PRIORITY,
             cb_kwargs={"section": section, "page": page, "previous": previous},
+        )
+
+    def _image_request(self, url: str, via: str):
+        return scrapy.Request(
+            url,
+            callback=self.parse_image,
+            errback=self.on_error,
+            priority=IMAGE_PRIORITY,
+            meta={"via": via},
         )
 
     def _seed_request(self, url: str, callback):
