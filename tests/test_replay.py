@@ -318,7 +318,7 @@ def test_replay_command_serves_until_sigterm(archive: Archive) -> None:
         assert fetch(page_url).status == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-        assert lines.until(None) == ["replay: stopping pywb"]
+        assert lines.until(None) == ["replay: stopped pywb"]
     finally:
         if process.poll() is None:
             process.kill()

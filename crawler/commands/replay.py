@@ -54,24 +54,27 @@ class Command(ScrapyCommand):
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)}")
         root = local_path(archive_root_uri(self.settings.get("ARCHIVE_URI")))
+        # Before pywb starts: a SIGTERM at any point must still stop it.
+        previous = signal.signal(signal.SIGTERM, _raise_stop)
         try:
-            server = start_pywb(root, crawl_ids=opts.crawl, host=opts.host, port=opts.port)
+            self.exitcode = _serve(root, opts)
+        except (KeyboardInterrupt, _Stop):
+            print("replay: stopped pywb", flush=True)
         except (PywbNotInstalled, PywbStartError, ValueError) as error:
             print(f"replay: {error}", file=sys.stderr, flush=True)
             self.exitcode = 1
-            return
-        previous = signal.signal(signal.SIGTERM, _raise_stop)
-        try:
-            _print_urls(server, root)
-            code = server.process.wait()
-            print(f"replay: pywb exited with status {code}; its log ends with:", flush=True)
-            print(server.log_tail(), flush=True)
-            self.exitcode = 1
-        except (KeyboardInterrupt, _Stop):
-            print("replay: stopping pywb", flush=True)
         finally:
             signal.signal(signal.SIGTERM, previous)
-            server.stop()
+
+
+def _serve(root: Path, opts) -> int:
+    """Serve until interrupted (the interruption propagates once pywb is stopped), or pywb dies."""
+    with start_pywb(root, crawl_ids=opts.crawl, host=opts.host, port=opts.port) as server:
+        _print_urls(server, root)
+        code = server.process.wait()
+        print(f"replay: pywb exited with status {code}; its log ends with:", flush=True)
+        print(server.log_tail(), flush=True)
+        return 1
 
 
 def _print_urls(server: PywbServer, root: Path) -> None:
