@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -161,22 +162,45 @@ def test_wacz_pages_list(packed: tuple[Crawl, list[Path], Path]) -> None:
     assert "Hải Phòng đón Tết" in lines[1]
 
 
-@pytest.mark.parametrize(
-    ("page", "message"),
-    [
-        ({"url": ARTICLE_URL, "ts": "2026-11-26T22:01:00Z", "title": "t"}, r"lacks \['text'\]"),
-        ({"url": ARTICLE_URL, "ts": "hôm qua", "title": "t", "text": ""}, "not an ISO 8601"),
-    ],
-)
-def test_a_bad_page_fails_the_package_and_leaves_no_file(
-    tmp_path: Path, page: dict, message: str
+def test_a_bad_page_is_left_out_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    root = tmp_path / "archive"
+    crawl = write_crawl(root, "crawl-a", START, portal_pages())
+    good = pages_of(crawl)[0]
+    pages = [
+        {**good, "ts": None},
+        {"ts": good["ts"], "title": "no url", "text": ""},
+        {**good, "ts": "hôm qua"},
+        {"url": good["url"], "ts": good["ts"]},
+    ]
+    out = root / "wacz" / "crawl-a.wacz"
+    with caplog.at_level(logging.WARNING, logger="crawler.archive.wacz_package"):
+        build_wacz(out, crawl.warcs, index_crawl(root, crawl), pages, TITLE)
+    assert wacz_validate(out).returncode == 0
+    with zipfile.ZipFile(out) as wacz:
+        lines = wacz.read("pages/pages.jsonl").decode("utf-8").splitlines()
+    [listed] = [json.loads(line) for line in lines[1:]]
+    # Title and text default to the URL and nothing.
+    assert {k: v for k, v in listed.items() if k != "id"} == {
+        "url": good["url"], "ts": good["ts"], "title": good["url"], "text": "",
+    }  # fmt: skip
+    left_out = [r.getMessage() for r in caplog.records]
+    assert len(left_out) == 3
+    assert "page 1 left out" in left_out[0] and "None is not an ISO 8601" in left_out[0]
+    assert "page 2 left out: no url" in left_out[1]
+    assert "'hôm qua' is not an ISO 8601" in left_out[2]
+
+
+def test_a_failed_package_leaves_no_file(tmp_path: Path) -> None:
     root = tmp_path / "archive"
     crawl = write_crawl(root, "crawl-a", START, portal_pages())
     cdxjs = index_crawl(root, crawl)
     out_dir = root / "wacz"
-    with pytest.raises(ValueError, match=message):
-        build_wacz(out_dir / "crawl-a.wacz", crawl.warcs, cdxjs, [page], TITLE)
+    out_dir.mkdir()
+    (crawl.warcs[-1]).unlink()
+    with pytest.raises(FileNotFoundError):
+        build_wacz(out_dir / "crawl-a.wacz", crawl.warcs, cdxjs, pages_of(crawl), TITLE)
     assert os.listdir(out_dir) == []
 
 

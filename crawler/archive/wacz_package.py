@@ -38,7 +38,6 @@ SOFTWARE = f"haiphong-archiver/{crawler.__version__} wacz/{version('wacz')}"
 INDEX_PATH = "indexes/index.cdxj"
 PAGES_PATH = "pages/pages.jsonl"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
-PAGE_FIELDS = ("url", "ts", "title", "text")
 
 _CHUNK = 1024 * 1024
 # Data Package resource names: lower-case letters, digits and `-._/` only.
@@ -69,8 +68,9 @@ def build_wacz(
     """Write the WACZ of `warc_paths`, indexed by `cdxj_paths`, to `out_path`; return it.
 
     Each page is a dict with `url`, `ts` (ISO 8601 capture time), `title` and `text`; it
-    becomes one line of `pages/pages.jsonl` (with an `id` added when it has none). The file is
-    written beside `out_path` under a temporary name and renamed when complete.
+    becomes one line of `pages/pages.jsonl` (with an `id` added when it has none). A page
+    without a URL or a valid `ts` is left out with a warning. The file is written beside
+    `out_path` under a temporary name and renamed when complete.
     """
     if not warc_paths:
         raise ValueError("a WACZ needs at least one WARC file")
@@ -163,18 +163,31 @@ def _chunks(source: BinaryIO) -> Iterator[bytes]:
 def _pages_lines(pages: Iterable[dict]) -> Iterator[bytes]:
     yield _json_line(PAGES_HEADER)
     for number, page in enumerate(pages, 1):
-        missing = [field for field in PAGE_FIELDS if field not in page]
-        if missing:
-            raise ValueError(f"page {number} ({page.get('url')!r}) lacks {missing}")
-        try:
-            datetime.fromisoformat(page["ts"])
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"page {number} ({page['url']!r}): ts {page['ts']!r} is not an ISO 8601 time"
-            ) from exc
-        line = {field: page[field] for field in PAGE_FIELDS}
-        line["id"] = page.get("id") or _page_id(page["url"], page["ts"])
+        problem = _page_problem(page)
+        if problem:
+            # One bad entry of the list must not cost the crawl its package.
+            logger.warning("WACZ pages list: page %d left out: %s", number, problem)
+            continue
+        line = {
+            "url": page["url"],
+            "ts": page["ts"],
+            "title": page.get("title") or page["url"],
+            "text": page.get("text") or "",
+            "id": page.get("id") or _page_id(page["url"], page["ts"]),
+        }
         yield _json_line(line)
+
+
+def _page_problem(page: dict) -> str | None:
+    """Why `page` cannot be listed (no URL, no ISO 8601 capture time), or None."""
+    url, ts = page.get("url"), page.get("ts")
+    if not isinstance(url, str) or not url:
+        return f"no url in {page!r:.200}"
+    try:
+        datetime.fromisoformat(ts)
+    except (TypeError, ValueError):
+        return f"{url}: ts {ts!r} is not an ISO 8601 time"
+    return None
 
 
 def _page_id(url: str, ts: str) -> str:
