@@ -23,7 +23,6 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import BinaryIO
 
@@ -34,7 +33,7 @@ from crawler.archive.files import fsync_dir
 logger = logging.getLogger(__name__)
 
 WACZ_VERSION = "1.1.1"
-SOFTWARE = f"haiphong-archiver/{crawler.__version__} wacz/{version('wacz')}"
+SOFTWARE = f"haiphong-archiver/{crawler.__version__}"
 INDEX_PATH = "indexes/index.cdxj"
 PAGES_PATH = "pages/pages.jsonl"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
