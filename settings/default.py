@@ -43,6 +43,10 @@ REDIRECT_MAX_TIMES = 10
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 COOKIES_ENABLED = False
+# Outputs of one page processed in parallel. A page gives one item and a few
+# requests, and Scrapy starts this many asyncio workers for every response:
+# the default 100 costs more than the pipelines themselves.
+CONCURRENT_ITEMS = 4
 TELNETCONSOLE_ENABLED = False
 
 # --- Crawl run --------------------------------------------------------------

@@ -25,12 +25,25 @@ class WarcMetadataMiddleware:
             raise NotConfigured("WARC_ENABLED is off")
         return cls(crawler)
 
-    async def process_spider_output(self, response, result):
+    # Universal middleware (both forms): the spider's callbacks are plain
+    # generators, and a sync form spares Scrapy an async wrapper per output.
+    def process_spider_output(self, response, result):
+        outlinks: list[str] = []
+        for entry in result:
+            if isinstance(entry, Request):
+                outlinks.append(entry.url)
+            yield entry
+        self._write(response, outlinks)
+
+    async def process_spider_output_async(self, response, result):
         outlinks: list[str] = []
         async for entry in result:
             if isinstance(entry, Request):
                 outlinks.append(entry.url)
             yield entry
+        self._write(response, outlinks)
+
+    def _write(self, response, outlinks: list[str]) -> None:
         if not isinstance(response, TextResponse):
             return  # images and other media: no page, no outlinks
         archive = self.crawler.get_downloader_middleware(WarcArchiveMiddleware)

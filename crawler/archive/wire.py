@@ -53,8 +53,10 @@ class _TeeTransport:
         self._transport.write(data)
 
     def writeSequence(self, data) -> None:  # noqa: N802 (Twisted's interface name)
+        data = list(data)
         for chunk in data:
-            self.write(chunk)
+            self._protocol.wire_sent += chunk
+        self._transport.writeSequence(data)
 
     def __getattr__(self, name):
         return getattr(self._transport, name)
