@@ -91,6 +91,8 @@ def test_request_and_response_are_linked(crawled, records):
         names = [name.lower() for name, _ in request["http"].headers]
         assert "host" in names and "user-agent" in names
     assert all(r["warc"].get_header("WARC-IP-Address") == "127.0.0.1" for r in responses(records))
+    # Every head came from the wire capture, none had to be rebuilt.
+    assert "archive/heads_rebuilt" not in crawled.result.stats
 
 
 def test_bodies_are_stored_as_received(crawled, records):

@@ -8,7 +8,7 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from crawler.archive.records import ExchangeData, Header
-from crawler.archive.wire import WIRE_META, WireCapture
+from crawler.archive.wire import WireCapture
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +63,15 @@ def parse_request(sent: bytes) -> tuple[str, str, str, list[Header], bytes]:
     return method, target, protocol, _header_lines(lines), body
 
 
-def exchange_data(request, response, now: datetime | None = None) -> ExchangeData:
+def exchange_data(
+    request, response, capture: WireCapture | None, now: datetime | None = None
+) -> tuple[ExchangeData, bool]:
     """The exchange as it crossed the wire, or as near as Scrapy can tell.
 
-    With a wire capture (``WireCapturingDownloadHandler``) heads are exact;
-    without one (another handler, an unparseable head) they are rebuilt from
-    Scrapy's objects, and the stats say how often that happened.
+    With the handler's wire capture the heads are exact; without one
+    (another handler) or with an unparseable one they are rebuilt from
+    Scrapy's objects. The flag says whether the heads are the exact ones.
     """
-    capture: WireCapture | None = request.meta.get(WIRE_META)
     fetched_at = now or datetime.now(UTC)
     ip_address = str(response.ip_address) if response.ip_address is not None else None
     if capture is not None:
@@ -80,7 +81,7 @@ def exchange_data(request, response, now: datetime | None = None) -> ExchangeDat
         except MalformedHead as exc:
             logger.warning("rebuilding the heads of %s: %s", request.url, exc)
         else:
-            return ExchangeData(
+            exact = ExchangeData(
                 url=request.url,
                 method=method,
                 request_target=target,
@@ -95,11 +96,8 @@ def exchange_data(request, response, now: datetime | None = None) -> ExchangeDat
                 ip_address=ip_address,
                 fetched_at=fetched_at,
             )
-    return _rebuilt(request, response, ip_address, fetched_at)
-
-
-def is_captured(request) -> bool:
-    return request.meta.get(WIRE_META) is not None
+            return exact, True
+    return _rebuilt(request, response, ip_address, fetched_at), False
 
 
 def _is_chunked(headers: list[Header]) -> bool:

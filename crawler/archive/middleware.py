@@ -16,11 +16,12 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.archive.exchange import exchange_data, is_captured
+from crawler.archive.exchange import exchange_data
 from crawler.archive.files import RotatingWarcWriter, utc_now
 from crawler.archive.publish import ArchivePublisher
 from crawler.archive.records import CrawlInfo, build_exchange_records, build_metadata_record
 from crawler.archive.recovery import recover_spool
+from crawler.archive.wire import WIRE_META
 from crawler.config import WarcConfig
 from crawler.storage_uri import archive_root_uri, local_path
 
@@ -79,8 +80,6 @@ class WarcArchiveMiddleware:
         if not self.config.spool_dir.is_dir():
             return
         for crawl_dir in sorted(p for p in self.config.spool_dir.iterdir() if p.is_dir()):
-            if crawl_dir.name == self.crawl_id:
-                continue
             repaired = recover_spool(crawl_dir)
             if repaired:
                 self.stats.inc_value("archive/files/repaired", len(repaired))
@@ -89,7 +88,9 @@ class WarcArchiveMiddleware:
                 logger.info("publishing %s left by crawl %s", path.name, crawl_dir.name)
                 self.publisher.publish(path, crawl_dir.name)
                 self.stats.inc_value("archive/files/recovered")
-            await self.publisher.finish(crawl_dir.name)
+            if crawl_dir.name != self.crawl_id:
+                # A crawl id used again (a fixed CRAWL_ID) is packaged when this run ends.
+                await self.publisher.finish(crawl_dir.name)
 
     async def spider_closed(self, spider):
         self.writer.close()
@@ -98,7 +99,9 @@ class WarcArchiveMiddleware:
     # -- writing -----------------------------------------------------------
 
     def process_response(self, request, response):
-        data = exchange_data(request, response)
+        # Popped: a redirect copies meta into the next request, which has its own capture.
+        capture = request.meta.pop(WIRE_META, None)
+        data, exact = exchange_data(request, response, capture)
         response_record, request_record = build_exchange_records(data)
         location = self.writer.write([response_record, request_record])[0]
         request.meta[WARC_META] = {
@@ -109,7 +112,7 @@ class WarcArchiveMiddleware:
         }
         self.stats.inc_value("archive/records", 2)
         self.stats.inc_value("archive/payload_bytes", len(data.body))
-        if not is_captured(request):
+        if not exact:
             self.stats.inc_value("archive/heads_rebuilt")
         return response
 
