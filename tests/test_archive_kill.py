@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fixture_portal import FixturePortal, build_site
@@ -31,7 +32,8 @@ def response_records(path) -> int:
         return sum(1 for record in ArchiveIterator(fh) if record.rec_type == "response")
 
 
-def test_sigkill_midway_then_rerun_keeps_every_complete_record(tmp_path):
+@pytest.mark.parametrize("rerun_id", ["after-kill", KILLED], ids=["new-id", "same-id"])
+def test_sigkill_midway_then_rerun_keeps_every_complete_record(tmp_path, rerun_id):
     site = build_site(seed=1)
     with FixturePortal(site, theme="classic") as portal:
         command = [
@@ -62,15 +64,21 @@ def test_sigkill_midway_then_rerun_keeps_every_complete_record(tmp_path):
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
         served_before_kill = len(portal.request_log)
+        killed_pid = process.pid
         open_files = list((tmp_path / "spool" / KILLED).glob("*.warc.gz.open"))
         assert open_files, "the killed crawl left no open WARC file in the spool"
 
-        second = run_crawl(portal.base_url, tmp_path, crawl_id="after-kill")
+        second = run_crawl(portal.base_url, tmp_path, crawl_id=rerun_id)
     assert second.returncode == 0, second.log[-3000:]
     assert second.stats["archive/files/repaired"] >= 1
     assert not (tmp_path / "spool" / KILLED).exists()
+    assert (tmp_path / "archive" / "wacz" / f"{KILLED}.wacz").exists()
 
-    recovered = sorted((tmp_path / "archive" / "warcs" / KILLED).glob("*.warc.gz"))
+    recovered = [
+        path
+        for path in sorted((tmp_path / "archive" / "warcs" / KILLED).glob("*.warc.gz"))
+        if path.name.endswith(f"-{killed_pid}.warc.gz")
+    ]
     assert recovered
     total = 0
     for path in recovered:
