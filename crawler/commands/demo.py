@@ -65,6 +65,13 @@ class Command(ScrapyCommand):
             f"demo: {len(items)} article items; {exact} of {len(expected)} equal the ground truth"
         )
         print(f"demo: items    {items_path}")
+        warcs = sorted((root / "warcs" / crawl_id).glob("*.warc.gz"))
+        if warcs:
+            size = sum(path.stat().st_size for path in warcs) / 1e6
+            print(f"demo: WARC     {warcs[0].parent}/ ({len(warcs)} file(s), {size:.1f} MB)")
+            print(f"demo: indexes  {root / 'indexes' / crawl_id}/")
+            print(f"demo: WACZ     {root / 'wacz' / f'{crawl_id}.wacz'}")
+            print(f"demo: replay   .venv/bin/scrapy replay --crawl {crawl_id}")
         print(f"demo: manifest {root / 'crawls' / crawl_id / 'manifest.json'}")
         if stats.get("finish_reason") != "finished":
             self.exitcode = 1
