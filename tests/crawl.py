@@ -36,40 +36,37 @@ class CrawlResult:
         return self.manifest["stats"]
 
 
-def run_crawl(
+def crawl_command(
     portal_url: str,
     workdir: Path,
     *args: str,
     crawl_id: str = "test-crawl",
     profile: str = "settings.mirror",
     settings: dict | None = None,
-) -> CrawlResult:
-    """``scrapy crawl portal`` in a subprocess, archive root ``workdir/archive``."""
-    archive = workdir / "archive"
-    log_file = workdir / f"{crawl_id}.log"
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of ``scrapy crawl portal``, archive root
+    ``workdir/archive``, log ``workdir/<crawl_id>.log``."""
     command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "portal",
-        "-a",
-        f"portal_url={portal_url}",
-        "-s",
-        f"ARCHIVE_URI={archive}",
-        "-s",
-        f"CRAWL_ID={crawl_id}",
-        "-s",
-        f"LOG_FILE={log_file}",
-        "-s",
-        "LOG_LEVEL=INFO",
+        sys.executable, "-m", "scrapy", "crawl", "portal",
+        "-a", f"portal_url={portal_url}",
+        "-s", f"ARCHIVE_URI={workdir / 'archive'}",
+        "-s", f"CRAWL_ID={crawl_id}",
+        "-s", f"LOG_FILE={workdir / f'{crawl_id}.log'}",
+        "-s", "LOG_LEVEL=INFO",
         *args,
-    ]
+    ]  # fmt: skip
     for name, value in (settings or {}).items():
         command += ["-s", f"{name}={value}"]
     # Run from the work directory, as a container would; the project is found
     # through its settings module.
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": profile, "PYTHONPATH": str(REPO)}
+    return command, env
+
+
+def run_crawl(portal_url: str, workdir: Path, *args: str, crawl_id: str = "test-crawl", **options):
+    """``scrapy crawl portal`` in a subprocess, run to its end (see ``crawl_command``)."""
+    command, env = crawl_command(portal_url, workdir, *args, crawl_id=crawl_id, **options)
     completed = subprocess.run(command, cwd=workdir, env=env, timeout=900, check=False)
+    log_file = workdir / f"{crawl_id}.log"
     log = log_file.read_text(encoding="utf-8") if log_file.exists() else ""
-    return CrawlResult(completed.returncode, archive, crawl_id, log)
+    return CrawlResult(completed.returncode, workdir / "archive", crawl_id, log)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fixture_portal import FixturePortal, build_site
-from tests.crawl import REPO, run_crawl
+from tests.crawl import crawl_command, run_crawl
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 
 KILLED = "killed-crawl"
@@ -36,27 +34,13 @@ def response_records(path) -> int:
 def test_sigkill_midway_then_rerun_keeps_every_complete_record(tmp_path, rerun_id):
     site = build_site(seed=1)
     with FixturePortal(site, theme="classic") as portal:
-        command = [
-            sys.executable,
-            "-m",
-            "scrapy",
-            "crawl",
-            "portal",
-            "-a",
-            f"portal_url={portal.base_url}",
-            "-s",
-            f"ARCHIVE_URI={tmp_path / 'archive'}",
-            "-s",
-            f"CRAWL_ID={KILLED}",
-            "-s",
-            f"LOG_FILE={tmp_path / 'killed.log'}",
+        command, env = crawl_command(
+            portal.base_url,
+            tmp_path,
+            crawl_id=KILLED,
             # One request at a time, spaced, so that "midway" lasts long enough to hit.
-            "-s",
-            "CONCURRENT_REQUESTS=1",
-            "-s",
-            "DOWNLOAD_DELAY=0.05",
-        ]
-        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "settings.mirror", "PYTHONPATH": str(REPO)}
+            settings={"CONCURRENT_REQUESTS": 1, "DOWNLOAD_DELAY": 0.05},
+        )
         process = subprocess.Popen(command, cwd=tmp_path, env=env)
         try:
             wait_for(lambda: len(portal.request_log) >= 40, "40 requests")
