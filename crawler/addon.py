@@ -23,9 +23,6 @@ DOWNLOADER_MIDDLEWARES = {
     # Closest to the downloader: bodies still content-encoded, every exchange.
     "crawler.archive.middleware.WarcArchiveMiddleware": 950,
 }
-SPIDER_MIDDLEWARES = {
-    "crawler.archive.metadata.WarcMetadataMiddleware": 950,
-}
 # The HTTP handler that tees each exchange's heads for the WARC records.
 DOWNLOAD_HANDLERS = {
     "http": "crawler.archive.wire.WireCapturingDownloadHandler",
@@ -52,8 +49,6 @@ class ArchiverAddon:
             settings["ITEM_PIPELINES"][path] = priority
         for path, priority in DOWNLOADER_MIDDLEWARES.items():
             settings["DOWNLOADER_MIDDLEWARES"][path] = priority
-        for path, priority in SPIDER_MIDDLEWARES.items():
-            settings["SPIDER_MIDDLEWARES"][path] = priority
         if settings.getbool("WARC_ENABLED"):
             for scheme, path in DOWNLOAD_HANDLERS.items():
                 settings["DOWNLOAD_HANDLERS"][scheme] = path

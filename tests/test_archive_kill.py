@@ -16,7 +16,7 @@ from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_ch
 KILLED = "killed-crawl"
 
 
-def wait_for(condition, what: str, deadline: float = 60.0) -> None:
+def wait_for(condition, what: str, deadline: float = 180.0) -> None:
     """Poll ``condition`` until it holds; fail after ``deadline`` seconds."""
     end = time.monotonic() + deadline
     while not condition():

@@ -23,6 +23,7 @@ from crawler.archive.records import CrawlInfo, build_exchange_records, build_met
 from crawler.archive.recovery import recover_spool
 from crawler.archive.wire import WIRE_META
 from crawler.config import WarcConfig
+from crawler.signals import page_parsed
 from crawler.storage_uri import archive_root_uri, local_path
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class WarcArchiveMiddleware:
         )
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(middleware.page_parsed, signal=page_parsed)
         return middleware
 
     # -- lifecycle ---------------------------------------------------------
@@ -116,7 +118,7 @@ class WarcArchiveMiddleware:
             self.stats.inc_value("archive/heads_rebuilt")
         return response
 
-    def write_metadata(self, response, outlinks: list[str], fetched_by: str = "http") -> None:
+    def page_parsed(self, response, outlinks: list[str], fetched_by: str = "http") -> None:
         """The page's ``metadata`` record: its outlinks and where it was found."""
         pointer = response.meta.get(WARC_META)
         if pointer is None:

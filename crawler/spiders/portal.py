@@ -23,6 +23,7 @@ from crawler.extract.feeds import feed_links, sitemap_entries
 from crawler.extract.links import article_links, menu_sections, next_listing_page
 from crawler.http_text import decode_html
 from crawler.items import ArticleItem
+from crawler.signals import announces_outlinks
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class PortalSpider(scrapy.Spider):
 
     # -- home and listings -------------------------------------------------
 
+    @announces_outlinks
     def parse_home(self, response):
         doc = self._document(response, "home")
         if doc is None:
@@ -81,6 +83,7 @@ class PortalSpider(scrapy.Spider):
             if url not in self._requested:
                 yield self._article_request(url, via=response.url)
 
+    @announces_outlinks
     def parse_listing(self, response, section: dict, page: int, previous: tuple = ()):
         doc = self._document(response, "listing")
         if doc is None:
@@ -106,6 +109,7 @@ class PortalSpider(scrapy.Spider):
 
     # -- sitemap and feed seeds --------------------------------------------
 
+    @announces_outlinks
     def parse_sitemap(self, response):
         """WordPress core sitemap: an index of sitemaps, each a list of URLs."""
         try:
@@ -123,6 +127,7 @@ class PortalSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("seeds/sitemap_articles")
                 yield self._article_request(url, via=response.url)
 
+    @announces_outlinks
     def parse_feed(self, response):
         urls = self.config.urls
         for link in feed_links(response.body):
@@ -133,6 +138,7 @@ class PortalSpider(scrapy.Spider):
 
     # -- articles ----------------------------------------------------------
 
+    @announces_outlinks
     def parse_article(self, response, section: dict | None = None):
         text = self._page_text(response, "article")
         if text is None:
