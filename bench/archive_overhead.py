@@ -51,7 +51,8 @@ def main() -> None:
     print(f"fixture portal: {args.articles} articles; fastest of {args.repeat} runs each")
     table([("warc off", off), ("warc on", on)])
     print(
-        f"on/off: throughput {on['rate'] / off['rate']:.2f}, "
+        f"on/off: throughput {on['rate'] / off['rate']:.2f} (whole run), "
+        f"{on['crawl_rate'] / off['crawl_rate']:.2f} (while crawling); "
         f"CPU {on['cpu_seconds'] / off['cpu_seconds']:.2f}, "
         f"peak RSS {on['peak_rss_mb'] / off['peak_rss_mb']:.2f}; "
         f"WARC bytes written {on['bytes']:,} "
