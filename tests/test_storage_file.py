@@ -1,0 +1,112 @@
+"""FileStore, open_store's choice by scheme, and store_and_verify on a file store."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from crawler.storage import (
+    FileStore,
+    S3Store,
+    StorageAccessDenied,
+    StorageConfig,
+    StorageNotFound,
+    open_store,
+)
+from crawler.storage.files import store_and_verify
+
+
+def write_random(path: Path, size: int) -> str:
+    data = os.urandom(size)
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_open_store_by_scheme(tmp_path, monkeypatch):
+    assert open_store(tmp_path.as_uri()).root == tmp_path
+    assert open_store(str(tmp_path)).root == tmp_path
+    monkeypatch.chdir(tmp_path)
+    assert open_store("archive").root == tmp_path / "archive"
+    s3 = open_store("s3://bucket/some/prefix/", StorageConfig(region_name="us-east-1"))
+    assert isinstance(s3, S3Store)
+    assert (s3.bucket, s3.prefix, s3.uri) == ("bucket", "some/prefix", "s3://bucket/some/prefix")
+    s3.close()
+    with pytest.raises(ValueError, match="unsupported scheme 'ftp'"):
+        open_store("ftp://host/x")
+    with pytest.raises(ValueError, match="no bucket"):
+        open_store("s3:///prefix")
+
+
+def test_round_trip(tmp_path):
+    store = open_store((tmp_path / "archive").as_uri())
+    local = tmp_path / "a.warc.gz"
+    sha256 = write_random(local, 5000)
+    stored = store.put_file(local, "warcs/c1/a.warc.gz")
+    assert (stored.size, stored.sha256) == (5000, sha256)
+    assert local.exists()
+    assert hashlib.sha256(store.get_bytes("warcs/c1/a.warc.gz")).hexdigest() == sha256
+    store.put_bytes(b"{}", "crawls/c1/manifest.json")
+    assert store.list() == ["crawls/c1/manifest.json", "warcs/c1/a.warc.gz"]
+    assert store.list("crawls/") == ["crawls/c1/manifest.json"]
+    assert store.exists("crawls/c1/manifest.json")
+    store.delete("crawls/c1/manifest.json")
+    store.delete("crawls/c1/manifest.json")
+    assert not store.exists("crawls/c1/manifest.json")
+    with pytest.raises(StorageNotFound):
+        store.get_bytes("crawls/c1/manifest.json")
+    # No temporary files left beside the stored ones.
+    assert sorted(p.name for p in (tmp_path / "archive" / "warcs" / "c1").iterdir()) == [
+        "a.warc.gz"
+    ]
+
+
+@pytest.mark.parametrize("key", ["", "/abs", "a/../b", "a//b", "./a"])
+def test_bad_keys_refused(tmp_path, key):
+    store = FileStore(tmp_path)
+    with pytest.raises(ValueError, match="bad archive key"):
+        store.put_bytes(b"x", key)
+
+
+def test_store_and_verify_deletes_after_verified_copy(tmp_path):
+    store = FileStore(tmp_path / "archive")
+    local = tmp_path / "spool" / "a.warc.gz"
+    local.parent.mkdir()
+    sha256 = write_random(local, 3000)
+    stored = store_and_verify(store, local, "warcs/a.warc.gz")
+    assert stored.sha256 == sha256
+    assert not local.exists()
+    stored_bytes = (tmp_path / "archive" / "warcs" / "a.warc.gz").read_bytes()
+    assert hashlib.sha256(stored_bytes).hexdigest() == sha256
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
+def test_unwritable_root_keeps_local_file(tmp_path):
+    root = tmp_path / "archive"
+    root.mkdir()
+    root.chmod(0o500)
+    try:
+        store = FileStore(root)
+        local = tmp_path / "a.warc.gz"
+        write_random(local, 10)
+        with pytest.raises(StorageAccessDenied):
+            store.check_access()
+        with pytest.raises(StorageAccessDenied):
+            store_and_verify(store, local, "warcs/a.warc.gz")
+        assert local.exists()
+    finally:
+        root.chmod(0o700)
+
+
+def test_failed_store_keeps_local_file(tmp_path):
+    # The archive root is a file: nothing can be stored under it.
+    root = tmp_path / "archive"
+    root.write_bytes(b"not a directory")
+    store = FileStore(root)
+    local = tmp_path / "a.warc.gz"
+    sha256 = write_random(local, 10)
+    with pytest.raises(Exception, match="storing"):
+        store_and_verify(store, local, "warcs/a.warc.gz")
+    assert hashlib.sha256(local.read_bytes()).hexdigest() == sha256
