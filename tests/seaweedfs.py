@@ -242,6 +242,10 @@ class SeaweedFS:
         # Children left in the group (there should be none) go too.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        # weed puts its gRPC Unix sockets at fixed /tmp paths named by port and
+        # leaves them when killed: remove ours.
+        for name, port in self.grpc_ports.items():
+            Path(f"/tmp/seaweedfs-{name}-grpc-{port}.sock").unlink(missing_ok=True)
 
     def close(self) -> None:
         self.stop()
