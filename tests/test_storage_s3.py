@@ -93,8 +93,9 @@ def test_multipart_upload_verified(seaweed, tmp_path, request):
     head = store._client.head_object(
         Bucket=store.bucket, Key=f"{store.prefix}/warcs/big.warc.gz", ChecksumMode="ENABLED"
     )
-    # Three parts, each checked by the store.
+    # Three parts, each checked by the store against its SHA-256.
     assert head["ETag"].strip('"').endswith("-3")
+    assert head["ChecksumSHA256"].endswith("-3")
     assert hashlib.sha256(store.get_bytes("warcs/big.warc.gz")).hexdigest() == sha256
     store.close()
 
@@ -184,6 +185,7 @@ def test_outage_keeps_local_file_then_upload_succeeds(seaweed, tmp_path, request
     )
     local = tmp_path / "a.warc.gz"
     sha256 = write_random(local, 50_000)
+    store.put_bytes(b"before the outage", "state/kept.json")
     seaweed.stop()
     try:
         started = time.monotonic()
@@ -194,6 +196,8 @@ def test_outage_keeps_local_file_then_upload_succeeds(seaweed, tmp_path, request
         assert local.exists()
     finally:
         seaweed.start()
+    # Same ports, same data: what was stored before is still there.
+    assert store.get_bytes("state/kept.json") == b"before the outage"
     stored = store_and_verify(store, local, "warcs/a.warc.gz")
     assert stored.sha256 == sha256
     assert not local.exists()

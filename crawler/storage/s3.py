@@ -66,6 +66,17 @@ def _b64(digest: bytes) -> str:
 class _LocalDigests:
     """What the store should report for a file uploaded whole or in parts."""
 
+    @classmethod
+    def of_bytes(cls, data: bytes) -> _LocalDigests:
+        digests = cls.__new__(cls)
+        sha = hashlib.sha256(data)
+        digests.size = len(data)
+        digests.sha256 = sha.hexdigest()
+        digests.sha256_b64 = _b64(sha.digest())
+        digests.checksums = {digests.sha256_b64}
+        digests.etag = hashlib.md5(data).hexdigest()
+        return digests
+
     def __init__(self, path: Path, part_size: int | None):
         whole_sha, whole_md5 = hashlib.sha256(), hashlib.md5()
         part_shas, part_md5s = [], []
@@ -212,21 +223,15 @@ class S3Store:
 
     def put_bytes(self, data: bytes, key: str) -> StoredObject:
         full_key = self._key(key)
-        sha = hashlib.sha256(data)
+        digests = _LocalDigests.of_bytes(data)
         try:
             self._client.put_object(
-                Bucket=self.bucket, Key=full_key, Body=data, ChecksumSHA256=_b64(sha.digest())
-            )
-            head = self._client.head_object(
-                Bucket=self.bucket, Key=full_key, ChecksumMode="ENABLED"
+                Bucket=self.bucket, Key=full_key, Body=data, ChecksumSHA256=digests.sha256_b64
             )
         except (BotoCoreError, ClientError) as exc:
             raise self._error(exc, f"storing {key} in") from exc
-        if head["ContentLength"] != len(data):
-            raise StorageVerificationFailed(
-                f"{self.uri}/{key}: stored {head['ContentLength']} bytes, sent {len(data)}"
-            )
-        return StoredObject(key, len(data), sha.hexdigest())
+        self._verify(key, full_key, digests)
+        return StoredObject(key, digests.size, digests.sha256)
 
     def _verify(self, key: str, full_key: str, digests: _LocalDigests) -> None:
         where = f"{self.uri}/{key}"
