@@ -12,6 +12,7 @@ PIPELINES = {
     "crawler.pipelines.dates.DatesPipeline": 200,
     "crawler.pipelines.validate.ValidationPipeline": 300,
     "crawler.pipelines.validate.DeduplicationPipeline": 400,
+    "crawler.archive.pointers.WarcPointerPipeline": 450,
     "crawler.pipelines.stamp.StampPipeline": 500,
     "crawler.archive.pages.WaczPagesPipeline": 600,
 }

@@ -34,7 +34,9 @@ class ArticleItem:
     content_sha256: str | None = None
     crawl_id: str | None = None
     crawled_at: str | None = None
-    warc: dict[str, Any] | None = None
+    # Where the response record is ({filename, offset, length, record_id}); the spider sets
+    # the archive's PendingRecord, which WarcPointerPipeline turns into that dict.
+    warc: Any = None
 
     @classmethod
     def from_raw(cls, raw: RawArticle, fetched_url: str, section_hint: dict | None = None):

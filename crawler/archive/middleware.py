@@ -8,27 +8,39 @@ pages, retries — passes through it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import socket
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from warcio.recordloader import ArcWarcRecord
 
 from crawler.archive.exchange import exchange_data
-from crawler.archive.files import RotatingWarcWriter, utc_now
+from crawler.archive.files import RecordLocation, RotatingWarcWriter, utc_now
 from crawler.archive.publish import ArchivePublisher
-from crawler.archive.records import CrawlInfo, build_exchange_records, build_metadata_record
+from crawler.archive.records import (
+    CrawlInfo,
+    ExchangeData,
+    FetchedBy,
+    build_exchange_records,
+    build_metadata_record,
+    new_record_id,
+)
 from crawler.archive.recovery import recover_spool
 from crawler.archive.wire import WIRE_META
+from crawler.archive.writer import BackgroundWarcWriter, PendingRecord
 from crawler.config import WarcConfig
 from crawler.signals import page_parsed
 from crawler.storage_uri import archive_root_uri, local_path
 
 logger = logging.getLogger(__name__)
 
-WARC_META = "warc"  # request.meta key: where the response record went
+WARC_META = "warc"  # request.meta key: the response record (a PendingRecord)
 
 
 def _file_name_host() -> str:
@@ -48,13 +60,15 @@ class WarcArchiveMiddleware:
             operator=config.operator,
             hostname=_file_name_host(),
         )
-        self.writer = RotatingWarcWriter(
+        files = RotatingWarcWriter(
             config.spool_dir / crawl_id,
             info,
             prefix=config.prefix,
             max_size=config.max_size,
-            on_closed=lambda path: self.publisher.publish(path, crawl_id),
+            # Called on the writer thread; publishing belongs to the reactor thread.
+            on_closed=lambda path: _call_in_reactor(self.publisher.publish, path, crawl_id),
         )
+        self.writer = BackgroundWarcWriter(files, config.max_pending)
         self.publisher = ArchivePublisher(root, config.spool_dir, portal_url, stats)
 
     @classmethod
@@ -73,6 +87,7 @@ class WarcArchiveMiddleware:
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(middleware.page_parsed, signal=page_parsed)
+        crawler.warc_archive = middleware
         return middleware
 
     # -- lifecycle ---------------------------------------------------------
@@ -95,41 +110,80 @@ class WarcArchiveMiddleware:
                 await self.publisher.finish(crawl_dir.name)
 
     async def spider_closed(self, spider):
-        self.writer.close()
+        # Everything submitted is written first; the file's publishing is queued on the
+        # reactor (callFromThread) before this await resumes, so `finish` sees it.
+        await asyncio.wrap_future(self.writer.close_file())
+        self.writer.shutdown()
         await self.publisher.finish(self.crawl_id)
 
     # -- writing -----------------------------------------------------------
+
+    def archive_exchange(self, data: ExchangeData) -> PendingRecord:
+        """Queue the request and response records of one exchange for writing."""
+        response_id = new_record_id()
+        written = self.submit(lambda: build_exchange_records(data, response_id=response_id))
+        self.stats.inc_value("archive/records", 2)
+        self.stats.inc_value("archive/payload_bytes", len(data.body))
+        return PendingRecord(response_id, written)
+
+    def submit(self, build: Callable[[], Sequence[ArcWarcRecord]]) -> Future[list[RecordLocation]]:
+        """Queue records for writing; `build` runs on the writer thread.
+
+        The future says where each record landed; a failed write is logged and counted
+        here, so nobody has to wait on the future to hear of it.
+        """
+        written = self.writer.submit(build)
+        written.add_done_callback(self._check_written)
+        return written
 
     def process_response(self, request, response):
         # Popped: a redirect copies meta into the next request, which has its own capture.
         capture = request.meta.pop(WIRE_META, None)
         data, exact = exchange_data(request, response, capture)
-        response_record, request_record = build_exchange_records(data)
-        location = self.writer.write([response_record, request_record])[0]
-        request.meta[WARC_META] = {
-            "filename": location.filename,
-            "offset": location.offset,
-            "length": location.length,
-            "record_id": location.record_id,
-        }
-        self.stats.inc_value("archive/records", 2)
-        self.stats.inc_value("archive/payload_bytes", len(data.body))
+        request.meta[WARC_META] = self.archive_exchange(data)
         if not exact:
             self.stats.inc_value("archive/heads_rebuilt")
         return response
 
-    def page_parsed(self, response, outlinks: list[str], fetched_by: str = "http") -> None:
+    def page_parsed(self, response, outlinks: list[str], fetched_by: FetchedBy = "http") -> None:
         """The page's ``metadata`` record: its outlinks and where it was found."""
-        pointer = response.meta.get(WARC_META)
-        if pointer is None:
+        pending = response.meta.get(WARC_META)
+        if pending is None:
             return
-        record = build_metadata_record(
-            response.url,
-            utc_now(),
-            concurrent_to=pointer["record_id"],
-            outlinks=outlinks,
-            via=response.meta.get("via"),
-            fetched_by=fetched_by,
+        via = response.meta.get("via")
+        self.submit(
+            lambda: [
+                build_metadata_record(
+                    response.url,
+                    utc_now(),
+                    concurrent_to=pending.record_id,
+                    outlinks=outlinks,
+                    via=via,
+                    fetched_by=fetched_by,
+                )
+            ]
         )
-        self.writer.write([record])
         self.stats.inc_value("archive/records")
+
+    def _check_written(self, written: Future) -> None:
+        # On the writer thread: stats and logging go through the reactor.
+        if written.exception() is not None:
+            _call_in_reactor(self._write_failed, written.exception())
+
+    def _write_failed(self, error: BaseException) -> None:
+        self.stats.inc_value("archive/write_errors")
+        logger.error("could not write WARC records: %s", error, exc_info=error)
+
+
+def _call_in_reactor(function, *args) -> None:
+    """Run ``function(*args)`` on the reactor thread, from any thread."""
+    # Imported here: importing the reactor at module level would install the default one
+    # before Scrapy installs the asyncio reactor.
+    from twisted.internet import reactor
+
+    reactor.callFromThread(function, *args)
+
+
+def archive_of(crawler) -> WarcArchiveMiddleware | None:
+    """The crawl's WARC archive, for other components that fetch pages (e.g. a browser)."""
+    return getattr(crawler, "warc_archive", None)

@@ -123,18 +123,21 @@ class PortalSpider(scrapy.Spider):
             url = urls.canonical(location)
             if kind == "sitemapindex" and urls.in_scope(url):
                 yield self._seed_request(url, self.parse_sitemap)
-            elif urls.is_article(url) and url not in self._requested:
+            elif urls.is_article(url):
+                # Counted whether or not a listing got there first (that is a race).
                 self.crawler.stats.inc_value("seeds/sitemap_articles")
-                yield self._article_request(url, via=response.url)
+                if url not in self._requested:
+                    yield self._article_request(url, via=response.url)
 
     @announces_outlinks
     def parse_feed(self, response):
         urls = self.config.urls
         for link in feed_links(response.body):
             url = urls.canonical(link)
-            if urls.is_article(url) and url not in self._requested:
+            if urls.is_article(url):
                 self.crawler.stats.inc_value("seeds/feed_articles")
-                yield self._article_request(url, via=response.url)
+                if url not in self._requested:
+                    yield self._article_request(url, via=response.url)
 
     # -- articles ----------------------------------------------------------
 
