@@ -14,6 +14,7 @@ import re
 import socket
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
 
 from scrapy import signals
@@ -121,16 +122,18 @@ class WarcArchiveMiddleware:
     def archive_exchange(self, data: ExchangeData) -> PendingRecord:
         """Queue the request and response records of one exchange for writing."""
         response_id = new_record_id()
-        written = self.submit(lambda: build_exchange_records(data, response_id=response_id))
+        written = self.submit(partial(build_exchange_records, data, response_id=response_id))
         self.stats.inc_value("archive/records", 2)
         self.stats.inc_value("archive/payload_bytes", len(data.body))
         return PendingRecord(response_id, written)
 
     def submit(self, build: Callable[[], Sequence[ArcWarcRecord]]) -> Future[list[RecordLocation]]:
-        """Queue records for writing; `build` runs on the writer thread.
+        """Queue records for writing: the writer calls `build()` and writes what it returns.
 
-        The future says where each record landed; a failed write is logged and counted
-        here, so nobody has to wait on the future to hear of it.
+        `build` must pickle (a module-level function of crawler.archive.records, or a
+        `functools.partial` of one over plain data): the writer need not share this thread,
+        nor this process. The future says where each record landed; a failed write is
+        logged and counted here, so nobody has to wait on the future to hear of it.
         """
         written = self.writer.submit(build)
         written.add_done_callback(self._check_written)
@@ -150,18 +153,17 @@ class WarcArchiveMiddleware:
         pending = response.meta.get(WARC_META)
         if pending is None:
             return
-        via = response.meta.get("via")
         self.submit(
-            lambda: [
-                build_metadata_record(
-                    response.url,
-                    utc_now(),
-                    concurrent_to=pending.record_id,
-                    outlinks=outlinks,
-                    via=via,
-                    fetched_by=fetched_by,
-                )
-            ]
+            partial(
+                _one,
+                build_metadata_record,
+                response.url,
+                utc_now(),
+                concurrent_to=pending.record_id,
+                outlinks=list(outlinks),
+                via=response.meta.get("via"),
+                fetched_by=fetched_by,
+            )
         )
         self.stats.inc_value("archive/records")
 
@@ -173,6 +175,11 @@ class WarcArchiveMiddleware:
     def _write_failed(self, error: BaseException) -> None:
         self.stats.inc_value("archive/write_errors")
         logger.error("could not write WARC records: %s", error, exc_info=error)
+
+
+def _one(build: Callable[..., ArcWarcRecord], *args, **kwargs) -> list[ArcWarcRecord]:
+    """One record as a group of one (picklable, unlike a lambda)."""
+    return [build(*args, **kwargs)]
 
 
 def _call_in_reactor(function, *args) -> None:
