@@ -1,29 +1,55 @@
-# First version: installs and runs the crawler. Hardening (Chromium, pinned
-# digest, hadolint in CI) comes with the container issue.
-FROM python:3.11-slim-bookworm
+# The archiver's image: the crawler, Chromium and pywb, run as a non-root user.
+# README "Containers" tells how to build and run it; tests/test_deploy_files.py checks this file
+# (hadolint, COPY sources, install steps, entrypoint) because no Docker engine runs in CI.
+
+# Python 3.11 (pyproject.toml's requires-python), pinned by tag and by the digest of the tag's
+# multi-architecture index (amd64, arm64). The digest was taken from public build records, not
+# pulled here (our machines have no Docker engine); move tag and digest together, e.g. to what
+# `docker buildx imagetools inspect python:3.11.<patch>-slim-bookworm` prints.
+FROM python:3.11.17-slim-bookworm@sha256:2333bd330d12de02514770b3585cad313644316047cdee24a7acfdece6de6efb
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# Chromium from Debian, at /usr/bin/chromium, for browser rendering. Unpinned on purpose: see
+# DL3008 in .hadolint.yaml.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium \
+    && rm -rf /var/lib/apt/lists/*
+
+# The user the crawler runs as (numeric in USER below, so Kubernetes' runAsNonRoot can check it),
+# and its working directory /data: the archive, the spool, items feeds.
+RUN groupadd --gid 10001 archiver \
+    && useradd --uid 10001 --gid archiver --create-home archiver \
+    && install -d -o archiver -g archiver /data
+
+# Dependencies before the source: this layer is rebuilt only when the set-up or a lock changes.
+# The install steps are the README's: scripts/setup makes .venv/ from requirements.lock and
+# .venv-pywb/ (pywb, its own pins) from requirements-pywb.lock, here under /app.
 WORKDIR /app
-# Dependencies first: this layer is rebuilt only when the lock changes.
-COPY requirements.lock .
-RUN pip install --requirement requirements.lock
+COPY scripts/setup scripts/setup
+COPY requirements.lock requirements-pywb.lock ./
+RUN scripts/setup
 
 COPY scrapy.cfg ./
 COPY settings/ settings/
 COPY crawler/ crawler/
+COPY docker/entrypoint /usr/local/bin/archiver-entrypoint
 
-RUN useradd --create-home --uid 10001 archiver \
-    && mkdir /data && chown archiver /data
-USER archiver
-WORKDIR /data
 # The project is found through its settings module, from any working directory.
-ENV PYTHONPATH=/app \
+ENV PATH="/app/.venv/bin:${PATH}" \
+    PYTHONPATH=/app \
     SCRAPY_SETTINGS_MODULE=settings.default \
     ARCHIVE_URI=/data/archive
 
-ENTRYPOINT ["scrapy"]
+USER 10001:10001
+WORKDIR /data
+VOLUME ["/data"]
+
+# `docker run IMAGE crawl portal` runs `scrapy crawl portal`; a leading `scrapy` (or
+# `.venv/bin/scrapy`, as the README writes it) is accepted too. Scrapy's exit status is the
+# container's.
+ENTRYPOINT ["archiver-entrypoint"]
 CMD ["crawl", "portal"]
