@@ -140,7 +140,6 @@ class WarcConfig:
     spool_dir: Path
     operator: str
     robots_policy: str
-    max_pending: int = 64
 
     @classmethod
     def from_settings(cls, settings) -> WarcConfig:
@@ -152,9 +151,6 @@ class WarcConfig:
             raise ConfigError(
                 f"WARC_PREFIX: letters, digits, '.', '_' and inner '-' only: {prefix!r}"
             )
-        max_pending = settings.getint("WARC_MAX_PENDING")
-        if max_pending < 1:
-            raise ConfigError(f"WARC_MAX_PENDING: at least 1, got {max_pending}")
         return cls(
             enabled=settings.getbool("WARC_ENABLED"),
             max_size=max_size,
@@ -162,5 +158,4 @@ class WarcConfig:
             spool_dir=Path(settings.get("WARC_SPOOL_DIR")).expanduser().resolve(),
             operator=settings.get("CONTACT_URL") or "",
             robots_policy="obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-            max_pending=max_pending,
         )

@@ -66,9 +66,6 @@ WARC_PREFIX = "haiphong"
 # are moved into the archive root; leftovers of a crashed run are repaired and
 # moved first by the next run.
 WARC_SPOOL_DIR = os.environ.get("WARC_SPOOL_DIR", "spool")
-# Records are built and written on a thread of their own; at most this many exchanges wait
-# for it (memory stays bounded; past it the crawl waits for the disk).
-WARC_MAX_PENDING = 64
 
 # --- Items ------------------------------------------------------------------
 # Also export items to <archive root>/items/<crawl_id>.jsonl.gz (besides any -O/-o feed).

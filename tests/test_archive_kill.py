@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -30,8 +31,15 @@ def response_records(path) -> int:
         return sum(1 for record in ArchiveIterator(fh) if record.rec_type == "response")
 
 
-@pytest.mark.parametrize("rerun_id", ["after-kill", KILLED], ids=["new-id", "same-id"])
-def test_sigkill_midway_then_rerun_keeps_every_complete_record(tmp_path, rerun_id):
+@pytest.mark.parametrize(
+    ("rerun_id", "kill_group"),
+    [("after-kill", True), (KILLED, True), ("after-kill", False)],
+    ids=["all-new-id", "all-same-id", "crawler-only"],
+)
+def test_sigkill_midway_then_rerun_keeps_every_complete_record(tmp_path, rerun_id, kill_group):
+    """``kill_group``: the crawl and its WARC writer process die together (a container's
+    OOM kill), leaving an ``.open`` file to repair; otherwise only the crawl dies and the
+    writer closes its file when it sees the crawl gone."""
     site = build_site(seed=1)
     with FixturePortal(site, theme="classic") as portal:
         command, env = crawl_command(
@@ -41,29 +49,37 @@ def test_sigkill_midway_then_rerun_keeps_every_complete_record(tmp_path, rerun_i
             # One request at a time, spaced, so that "midway" lasts long enough to hit.
             settings={"CONCURRENT_REQUESTS": 1, "DOWNLOAD_DELAY": 0.05},
         )
-        process = subprocess.Popen(command, cwd=tmp_path, env=env)
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True)
         try:
             wait_for(lambda: len(portal.request_log) >= 40, "40 requests")
         finally:
-            process.send_signal(signal.SIGKILL)
+            if kill_group:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
         served_before_kill = len(portal.request_log)
-        killed_pid = process.pid
-        open_files = list((tmp_path / "spool" / KILLED).glob("*.warc.gz.open"))
-        assert open_files, "the killed crawl left no open WARC file in the spool"
+        spool = tmp_path / "spool" / KILLED
+        if kill_group:
+            left = list(spool.glob("*.warc.gz.open"))
+            assert left, "the killed crawl left no open WARC file in the spool"
+        else:
+            wait_for(lambda: not list(spool.glob("*.open")), "the writer to close its file")
+            left = list(spool.glob("*.warc.gz"))
+            assert left, "the writer left no closed WARC file in the spool"
+        left_names = {path.name.removesuffix(".open") for path in left}
 
         second = run_crawl(portal.base_url, tmp_path, crawl_id=rerun_id)
     assert second.returncode == 0, second.log[-3000:]
-    assert second.stats["archive/files/repaired"] >= 1
-    assert not (tmp_path / "spool" / KILLED).exists()
+    if kill_group:
+        assert second.stats["archive/files/repaired"] >= 1
+    else:
+        assert "archive/files/repaired" not in second.stats
+    assert second.stats["archive/files/recovered"] == len(left_names)
+    assert not spool.exists()
     assert (tmp_path / "archive" / "wacz" / f"{KILLED}.wacz").exists()
 
-    recovered = [
-        path
-        for path in sorted((tmp_path / "archive" / "warcs" / KILLED).glob("*.warc.gz"))
-        if path.name.endswith(f"-{killed_pid}.warc.gz")
-    ]
-    assert recovered
+    recovered = sorted(tmp_path / "archive" / "warcs" / KILLED / name for name in left_names)
     total = 0
     for path in recovered:
         assert_warcio_check(path)

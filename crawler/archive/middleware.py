@@ -22,7 +22,7 @@ from scrapy.exceptions import NotConfigured
 from warcio.recordloader import ArcWarcRecord
 
 from crawler.archive.exchange import exchange_data
-from crawler.archive.files import RecordLocation, RotatingWarcWriter, utc_now
+from crawler.archive.files import RecordLocation, utc_now
 from crawler.archive.publish import ArchivePublisher
 from crawler.archive.records import (
     CrawlInfo,
@@ -34,7 +34,7 @@ from crawler.archive.records import (
 )
 from crawler.archive.recovery import recover_spool
 from crawler.archive.wire import WIRE_META
-from crawler.archive.writer import BackgroundWarcWriter, PendingRecord
+from crawler.archive.writer import BackgroundWarcWriter, PendingRecord, WriterFailed, WriterSpec
 from crawler.config import WarcConfig
 from crawler.signals import page_parsed
 from crawler.storage_uri import archive_root_uri, local_path
@@ -61,15 +61,10 @@ class WarcArchiveMiddleware:
             operator=config.operator,
             hostname=_file_name_host(),
         )
-        files = RotatingWarcWriter(
-            config.spool_dir / crawl_id,
-            info,
-            prefix=config.prefix,
-            max_size=config.max_size,
-            # Called on the writer thread; publishing belongs to the reactor thread.
-            on_closed=lambda path: _call_in_reactor(self.publisher.publish, path, crawl_id),
+        self.writer_spec = WriterSpec(
+            config.spool_dir / crawl_id, info, prefix=config.prefix, max_size=config.max_size
         )
-        self.writer = BackgroundWarcWriter(files, config.max_pending)
+        self.writer: BackgroundWarcWriter | None = None  # started once the spool is mended
         self.publisher = ArchivePublisher(root, config.spool_dir, portal_url, stats)
 
     @classmethod
@@ -94,7 +89,16 @@ class WarcArchiveMiddleware:
     # -- lifecycle ---------------------------------------------------------
 
     async def spider_opened(self, spider):
-        """Before the first fetch: finish what an earlier run left in the spool."""
+        """Before the first fetch: finish what an earlier run left in the spool, then start
+        the writer."""
+        await self._recover_spool()
+        self.writer = BackgroundWarcWriter(
+            self.writer_spec,
+            # Called on the writer's reader thread; publishing belongs to the reactor thread.
+            on_closed=lambda path: _call_in_reactor(self.publisher.publish, path, self.crawl_id),
+        )
+
+    async def _recover_spool(self) -> None:
         if not self.config.spool_dir.is_dir():
             return
         for crawl_dir in sorted(p for p in self.config.spool_dir.iterdir() if p.is_dir()):
@@ -111,10 +115,14 @@ class WarcArchiveMiddleware:
                 await self.publisher.finish(crawl_dir.name)
 
     async def spider_closed(self, spider):
-        # Everything submitted is written first; the file's publishing is queued on the
-        # reactor (callFromThread) before this await resumes, so `finish` sees it.
-        await asyncio.wrap_future(self.writer.close_file())
-        self.writer.shutdown()
+        if self.writer is not None:
+            # Everything submitted is written first; the file's publishing is queued on the
+            # reactor (callFromThread) before this await resumes, so `finish` sees it.
+            try:
+                await asyncio.wrap_future(self.writer.close_file())
+            except WriterFailed as exc:
+                self._write_failed(exc)
+            self.writer.shutdown()
         await self.publisher.finish(self.crawl_id)
 
     # -- writing -----------------------------------------------------------
@@ -135,6 +143,8 @@ class WarcArchiveMiddleware:
         nor this process. The future says where each record landed; a failed write is
         logged and counted here, so nobody has to wait on the future to hear of it.
         """
+        if self.writer is None:
+            raise RuntimeError("the WARC writer starts when the spider opens")
         written = self.writer.submit(build)
         written.add_done_callback(self._check_written)
         return written
@@ -168,7 +178,7 @@ class WarcArchiveMiddleware:
         self.stats.inc_value("archive/records")
 
     def _check_written(self, written: Future) -> None:
-        # On the writer thread: stats and logging go through the reactor.
+        # On the writer's reader thread: stats and logging go through the reactor.
         if written.exception() is not None:
             _call_in_reactor(self._write_failed, written.exception())
 

@@ -1,29 +1,47 @@
-"""The WARC writer on a thread of its own, so the crawl never waits on gzip or the disk.
+"""The WARC writer in a process of its own, so the crawl never waits on warcio, gzip or disk.
 
-Building a record, digesting and gzipping it and writing it out cost about as much as parsing
-the page; on the reactor thread that is throughput lost. One worker thread keeps the records
-in the order they were submitted (one file is written by one thread), zlib and hashlib let go
-of the GIL while they work, and a bounded number of pending jobs keeps memory flat: when the
-disk falls behind, `submit` waits for a free slot.
+Building, digesting, gzipping and writing records costs about a third as much as parsing the
+page. A thread would not take that off the crawl (the GIL); a second process does, on the
+other core. The crawl sends each group of records as a picklable builder over a pipe and gets
+a future; the writer process builds and writes the groups in the order sent (one file, one
+writer) and answers with where each record landed, and with each file it closed.
+
+Nothing piles up in memory: a pipe holds a few groups, and when the writer falls behind,
+sending waits (the crawl slows down to the disk's pace). If the crawl process dies, the writer
+sees the pipe close, writes what it has and closes its file; if both die, the next run repairs
+the `.open` file (recovery.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import pickle
+import signal
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 from warcio.recordloader import ArcWarcRecord
 
 from crawler.archive.files import RecordLocation, RotatingWarcWriter
+from crawler.archive.records import CrawlInfo
 
 logger = logging.getLogger(__name__)
 
 RecordsBuilder = Callable[[], Sequence[ArcWarcRecord]]
+ClosedCallback = Callable[[Path], None]
+
+# Messages. To the writer: (job id, builder) or (job id, _CLOSE_FILE) or None to stop.
+# From the writer: ("done", job id, result), ("failed", job id, error text), ("closed", path).
+_CLOSE_FILE = "close-file"
+
+
+class WriterFailed(RuntimeError):
+    """The writer process could not write a group of records, or is gone."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +49,7 @@ class PendingRecord:
     """A response record on its way into a WARC file.
 
     Its id is known at once (the page's metadata record names it); where it lands is known
-    when the writer thread has written it.
+    when the writer has written it.
     """
 
     record_id: str
@@ -48,46 +66,153 @@ class PendingRecord:
         }
 
 
-class BackgroundWarcWriter:
-    """Runs a `RotatingWarcWriter` on one worker thread.
+@dataclass(frozen=True)
+class WriterSpec:
+    """What the writer process needs to open its `RotatingWarcWriter` (all picklable)."""
 
-    `on_closed` of the wrapped writer is called on the worker thread: hand it something that
-    is safe to call there (e.g. `reactor.callFromThread(...)`).
+    spool_dir: Path
+    info: CrawlInfo
+    prefix: str
+    max_size: int
+
+
+class BackgroundWarcWriter:
+    """The crawl's side of the writer process.
+
+    `on_closed(path)` is called, on a thread of this class's own, for every file the writer
+    closes, before the future of the job that closed it is resolved.
     """
 
-    def __init__(self, writer: RotatingWarcWriter, max_pending: int):
-        if max_pending < 1:
-            raise ValueError(f"max_pending must be at least 1, got {max_pending}")
-        self._writer = writer
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
-        self._slots = threading.BoundedSemaphore(max_pending)
+    def __init__(self, spec: WriterSpec, on_closed: ClosedCallback):
+        context = multiprocessing.get_context("spawn")
+        jobs_out, jobs_in = context.Pipe(duplex=False)
+        results_out, results_in = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_writer_main,
+            args=(jobs_out, results_in, spec),
+            name="warc-writer",
+            # Stopped at exit if the crawl ends without shutdown() (its file is then
+            # repaired by the next run).
+            daemon=True,
+        )
+        self._process.start()
+        # The writer's ends belong to it now: holding them here would keep the pipes open
+        # after the writer died (or the writer waiting after the crawl died).
+        jobs_out.close()
+        results_in.close()
+        self._jobs = jobs_in
+        self._results = results_out
+        self._on_closed = on_closed
+        self._futures: dict[int, Future] = {}
+        self._futures_lock = threading.Lock()
+        self._next_id = 0
+        self._gone: str | None = None
+        self._reader = threading.Thread(target=self._read_results, name="warc-results", daemon=True)
+        self._reader.start()
 
     def submit(self, build: RecordsBuilder) -> Future[list[RecordLocation]]:
-        """Build and write one group of records (one exchange) in the worker thread."""
-        self._slots.acquire()
-        try:
-            future = self._executor.submit(self._build_and_write, build)
-        except BaseException:
-            self._slots.release()
-            raise
-        future.add_done_callback(self._release)
-        return future
+        """Have the writer call `build()` and write the records it returns, in order."""
+        return self._send(build)
 
     def close_file(self) -> Future[None]:
-        """Close the file being written once everything submitted before is in it."""
-        return self._executor.submit(self._writer.close)
+        """Close the file being written once everything sent before is in it."""
+        return self._send(_CLOSE_FILE)
 
-    def shutdown(self) -> None:
-        """Write what is pending, close the file and stop the thread (blocks)."""
-        self._executor.submit(self._writer.close)
-        self._executor.shutdown(wait=True)
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Stop the writer after what was sent (it closes its file) and wait for it."""
+        if self._gone is None:
+            try:
+                self._jobs.send_bytes(pickle.dumps(None))
+            except OSError:
+                pass  # already gone; the reader has failed its futures
+        self._jobs.close()
+        self._process.join(timeout)
+        if self._process.is_alive():
+            logger.error("WARC writer did not stop within %.0f s; terminating it", timeout)
+            self._process.terminate()
+            self._process.join()
+        self._reader.join(timeout)
 
-    @property
-    def spool_dir(self) -> Path:
-        return self._writer.spool_dir
+    def _send(self, job) -> Future:
+        future: Future = Future()
+        if self._gone is not None:
+            future.set_exception(WriterFailed(self._gone))
+            return future
+        with self._futures_lock:
+            job_id = self._next_id
+            self._next_id += 1
+            self._futures[job_id] = future
+        try:
+            self._jobs.send_bytes(pickle.dumps((job_id, job), protocol=pickle.HIGHEST_PROTOCOL))
+        except (OSError, pickle.PicklingError) as exc:
+            with self._futures_lock:
+                self._futures.pop(job_id, None)
+            future.set_exception(WriterFailed(f"could not hand records to the writer: {exc}"))
+        return future
 
-    def _build_and_write(self, build: RecordsBuilder) -> list[RecordLocation]:
-        return self._writer.write(build())
+    def _read_results(self) -> None:
+        while True:
+            try:
+                message = pickle.loads(self._results.recv_bytes())
+            except (EOFError, OSError):
+                break
+            kind = message[0]
+            if kind == "closed":
+                self._on_closed(Path(message[1]))
+                continue
+            with self._futures_lock:
+                future = self._futures.pop(message[1])
+            if kind == "done":
+                future.set_result(message[2])
+            else:
+                future.set_exception(WriterFailed(message[2]))
+        # The pipe closed: the writer stopped (shutdown) or died.
+        with self._futures_lock:
+            orphans = list(self._futures.values())
+            self._futures.clear()
+            self._gone = f"the WARC writer process exited (code {self._process.exitcode})"
+        for future in orphans:
+            future.set_exception(WriterFailed(self._gone))
 
-    def _release(self, _future: Future) -> None:
-        self._slots.release()
+
+def _writer_main(jobs, results, spec: WriterSpec) -> None:
+    """The writer process: write every group it is sent, in order, until told to stop."""
+    # Ctrl-C reaches the whole process group; the crawl stops gracefully and still has
+    # records to write, so only the crawl decides when the writer stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def report_closed(path: Path) -> None:
+        try:
+            results.send_bytes(pickle.dumps(("closed", str(path))))
+        except OSError:
+            pass  # the crawl is gone; the next run publishes the closed file from the spool
+
+    writer = RotatingWarcWriter(
+        spec.spool_dir,
+        spec.info,
+        prefix=spec.prefix,
+        max_size=spec.max_size,
+        on_closed=report_closed,
+    )
+    try:
+        while True:
+            try:
+                message = pickle.loads(jobs.recv_bytes())
+            except EOFError:
+                return  # the crawl is gone: close the file below
+            if message is None:
+                return
+            job_id, job = message
+            try:
+                result = writer.close() if job == _CLOSE_FILE else writer.write(job())
+            except Exception as exc:  # reported to the crawl, which logs and counts it
+                answer = ("failed", job_id, f"{type(exc).__name__}: {exc}")
+            else:
+                answer = ("done", job_id, result)
+            try:
+                results.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+            except OSError:
+                return  # the crawl is gone
+    finally:
+        writer.close()
+        results.close()
