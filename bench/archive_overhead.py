@@ -53,7 +53,8 @@ def main() -> None:
     print(
         f"on/off: throughput {on['rate'] / off['rate']:.2f} (whole run), "
         f"{on['crawl_rate'] / off['crawl_rate']:.2f} (while crawling); "
-        f"CPU {on['cpu_seconds'] / off['cpu_seconds']:.2f}, "
+        f"CPU {on['cpu_seconds'] / off['cpu_seconds']:.2f} (crawl process alone "
+        f"{on['crawler_cpu_seconds'] / off['crawler_cpu_seconds']:.2f}), "
         f"peak RSS {on['peak_rss_mb'] / off['peak_rss_mb']:.2f}; "
         f"WARC bytes written {on['bytes']:,} "
         f"({on['stats'].get('archive/records', 0):,} records, "

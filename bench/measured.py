@@ -24,6 +24,7 @@ def _report(path: str) -> None:
             {
                 "cpu_seconds": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
                 "peak_rss_mb": (own.ru_maxrss + children.ru_maxrss) / 1024,
+                "crawler_cpu_seconds": own.ru_utime + own.ru_stime,
                 "crawler_peak_rss_mb": own.ru_maxrss / 1024,
             },
             out,

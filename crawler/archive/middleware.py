@@ -42,6 +42,8 @@ from crawler.storage_uri import archive_root_uri, local_path
 logger = logging.getLogger(__name__)
 
 WARC_META = "warc"  # request.meta key: the response record (a PendingRecord)
+# Response flag set by the browser download handler on pages it archived itself.
+ARCHIVED_BY_BROWSER = "archived_by_browser"
 
 
 def _file_name_host() -> str:
@@ -65,6 +67,8 @@ class WarcArchiveMiddleware:
             config.spool_dir / crawl_id, info, prefix=config.prefix, max_size=config.max_size
         )
         self.writer: BackgroundWarcWriter | None = None  # started once the spool is mended
+        self.crawler = None  # set by from_crawler
+        self._stopping = False
         self.publisher = ArchivePublisher(root, config.spool_dir, portal_url, stats)
 
     @classmethod
@@ -83,6 +87,7 @@ class WarcArchiveMiddleware:
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(middleware.page_parsed, signal=page_parsed)
+        middleware.crawler = crawler
         crawler.warc_archive = middleware
         return middleware
 
@@ -150,6 +155,10 @@ class WarcArchiveMiddleware:
         return written
 
     def process_response(self, request, response):
+        if ARCHIVED_BY_BROWSER in response.flags:
+            # Archived by the browser handler (crawler/browser/) from what the browser
+            # received; its document record is already in request.meta[WARC_META].
+            return response
         # Popped: a redirect copies meta into the next request, which has its own capture.
         capture = request.meta.pop(WIRE_META, None)
         data, exact = exchange_data(request, response, capture)
@@ -184,7 +193,17 @@ class WarcArchiveMiddleware:
 
     def _write_failed(self, error: BaseException) -> None:
         self.stats.inc_value("archive/write_errors")
-        logger.error("could not write WARC records: %s", error, exc_info=error)
+        if self.writer is None or not self.writer.gone:
+            logger.error("could not write WARC records: %s", error)
+            return
+        # An archiver that cannot archive must not go on fetching: stop, once. What was
+        # written stays in the spool for the next run.
+        if not self._stopping:
+            self._stopping = True
+            logger.error("%s: stopping the crawl; the next run stores what was written", error)
+            self._closing = asyncio.ensure_future(
+                self.crawler.engine.close_spider_async(reason="archive_failed")
+            )
 
 
 def _one(build: Callable[..., ArcWarcRecord], *args, **kwargs) -> list[ArcWarcRecord]:

@@ -15,6 +15,7 @@ the `.open` file (recovery.py).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import multiprocessing
 import pickle
@@ -103,12 +104,18 @@ class BackgroundWarcWriter:
         self._jobs = jobs_in
         self._results = results_out
         self._on_closed = on_closed
+        # Shared with the reader thread without a lock: single dict operations are atomic,
+        # and a lock here would make the crawl wait whenever the reader is preempted.
         self._futures: dict[int, Future] = {}
-        self._futures_lock = threading.Lock()
-        self._next_id = 0
+        self._job_ids = itertools.count()
         self._gone: str | None = None
         self._reader = threading.Thread(target=self._read_results, name="warc-results", daemon=True)
         self._reader.start()
+
+    @property
+    def gone(self) -> bool:
+        """Whether the writer process has exited."""
+        return self._gone is not None
 
     def submit(self, build: RecordsBuilder) -> Future[list[RecordLocation]]:
         """Have the writer call `build()` and write the records it returns, in order."""
@@ -138,16 +145,18 @@ class BackgroundWarcWriter:
         if self._gone is not None:
             future.set_exception(WriterFailed(self._gone))
             return future
-        with self._futures_lock:
-            job_id = self._next_id
-            self._next_id += 1
-            self._futures[job_id] = future
+        job_id = next(self._job_ids)
         try:
-            self._jobs.send_bytes(pickle.dumps((job_id, job), protocol=pickle.HIGHEST_PROTOCOL))
-        except (OSError, pickle.PicklingError) as exc:
-            with self._futures_lock:
-                self._futures.pop(job_id, None)
-            future.set_exception(WriterFailed(f"could not hand records to the writer: {exc}"))
+            message = pickle.dumps((job_id, job), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # pickle raises several kinds (AttributeError for a lambda)
+            future.set_exception(WriterFailed(f"records builder {job!r} cannot be sent: {exc}"))
+            return future
+        self._futures[job_id] = future
+        try:
+            self._jobs.send_bytes(message)
+        except OSError as exc:
+            if self._futures.pop(job_id, None) is not None:
+                future.set_exception(WriterFailed(f"could not hand records to the writer: {exc}"))
         return future
 
     def _read_results(self) -> None:
@@ -160,18 +169,19 @@ class BackgroundWarcWriter:
             if kind == "closed":
                 self._on_closed(Path(message[1]))
                 continue
-            with self._futures_lock:
-                future = self._futures.pop(message[1])
+            future = self._futures.pop(message[1])
             if kind == "done":
                 future.set_result(message[2])
             else:
                 future.set_exception(WriterFailed(message[2]))
-        # The pipe closed: the writer stopped (shutdown) or died.
-        with self._futures_lock:
-            orphans = list(self._futures.values())
-            self._futures.clear()
-            self._gone = f"the WARC writer process exited (code {self._process.exitcode})"
-        for future in orphans:
+        # The pipe closed: the writer stopped (shutdown) or died. Sends from now on fail.
+        self._process.join(5)
+        self._gone = f"the WARC writer process exited (code {self._process.exitcode})"
+        while True:
+            try:
+                _job_id, future = self._futures.popitem()
+            except KeyError:
+                break
             future.set_exception(WriterFailed(self._gone))
 
 

@@ -1,0 +1,150 @@
+"""The WARC writer process: order, locations, closed files, and what happens when it dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import time
+from functools import partial
+from io import BytesIO
+from pathlib import Path
+
+import psutil
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.archive.records import build_exchange_records
+from crawler.archive.writer import BackgroundWarcWriter, WriterFailed, WriterSpec
+from crawler.fixture_portal import FixturePortal, build_site
+from tests.crawl import crawl_command, run_crawl
+from tests.test_archive_records import (
+    CRAWL_INFO,
+    assert_fastwarc_digests,
+    assert_warcio_check,
+    make_exchange,
+)
+
+TIMEOUT = 60
+
+
+@pytest.fixture
+def writer(tmp_path):
+    closed: queue.Queue[Path] = queue.Queue()
+    spec = WriterSpec(tmp_path / "spool", CRAWL_INFO, prefix="test", max_size=64 * 1024)
+    background = BackgroundWarcWriter(spec, on_closed=closed.put)
+    background.closed = closed
+    yield background
+    background.shutdown()
+
+
+def test_records_land_in_order_and_where_the_writer_says(writer):
+    # Incompressible 4 KB bodies under Content-Type octet-stream: 40 of them fill 64 KiB files.
+    exchanges = [
+        make_exchange(
+            url=f"https://example.org/bai-{n}.bin",
+            body=os.urandom(4000),
+            response_headers=[
+                ("Content-Type", "application/octet-stream"),
+                ("Content-Length", "4000"),
+            ],
+        )
+        for n in range(40)
+    ]
+    futures = [writer.submit(partial(build_exchange_records, data)) for data in exchanges]
+    locations = [future.result(TIMEOUT) for future in futures]
+    writer.close_file().result(TIMEOUT)
+    closed = []
+    while not writer.closed.empty():
+        closed.append(writer.closed.get_nowait())
+    # 64 KiB files: the writer rotated, and said so for every file it closed.
+    assert len(closed) >= 2
+    by_name = {path.name: path for path in closed}
+    previous: tuple[str, int] | None = None
+    for data, (response, request) in zip(exchanges, locations, strict=True):
+        assert response.filename == request.filename in by_name
+        with open(by_name[response.filename], "rb") as warc:
+            warc.seek(response.offset)
+            member = warc.read(response.length)
+        record = next(iter(ArchiveIterator(BytesIO(member))))
+        assert record.rec_type == "response"
+        assert record.rec_headers.get_header("WARC-Target-URI") == data.url
+        assert record.rec_headers.get_header("WARC-Record-ID") == response.record_id
+        # Submitted order is written order.
+        if previous is not None and previous[0] == response.filename:
+            assert response.offset > previous[1]
+        previous = (response.filename, response.offset)
+    for path in closed:
+        assert_warcio_check(path)
+        assert_fastwarc_digests(path)
+
+
+def test_a_builder_that_fails_fails_its_future_only(writer):
+    def broken_build():  # a nested function does not pickle: the send itself fails
+        return []
+
+    with pytest.raises(WriterFailed, match="cannot be sent"):
+        writer.submit(broken_build).result(TIMEOUT)
+    failing = writer.submit(partial(build_exchange_records, "not exchange data"))
+    with pytest.raises(WriterFailed, match="AttributeError"):
+        failing.result(TIMEOUT)
+    good = writer.submit(partial(build_exchange_records, make_exchange()))
+    assert good.result(TIMEOUT)[0].length > 0
+    assert not writer.gone
+
+
+def test_when_the_writer_process_dies_every_waiting_future_fails(writer):
+    first = writer.submit(partial(build_exchange_records, make_exchange()))
+    first.result(TIMEOUT)
+    os.kill(writer._process.pid, signal.SIGKILL)  # a real death, as the OOM killer would
+    writer._reader.join(TIMEOUT)
+    assert writer.gone
+    later = writer.submit(partial(build_exchange_records, make_exchange()))
+    with pytest.raises(WriterFailed, match="exited"):
+        later.result(TIMEOUT)
+
+
+def _writer_of(pid: int) -> psutil.Process | None:
+    for child in psutil.Process(pid).children():
+        if "spawn_main" in " ".join(child.cmdline()):  # not the resource tracker
+            return child
+    return None
+
+
+def test_a_crawl_whose_writer_dies_stops_and_the_next_run_keeps_what_was_written(tmp_path):
+    site = build_site(seed=1)
+    with FixturePortal(site, theme="classic") as portal:
+        command, env = crawl_command(
+            portal.base_url,
+            tmp_path,
+            crawl_id="writer-killed",
+            settings={"CONCURRENT_REQUESTS": 1, "DOWNLOAD_DELAY": 0.05},
+        )
+        process = subprocess.Popen(command, cwd=tmp_path, env=env)
+        try:
+            deadline = time.monotonic() + TIMEOUT
+            while len(portal.request_log) < 30 or _writer_of(process.pid) is None:
+                assert time.monotonic() < deadline, "the crawl never got going"
+                time.sleep(0.02)
+            _writer_of(process.pid).kill()
+            assert process.wait(timeout=TIMEOUT) is not None
+        finally:
+            process.kill()
+        served = len(portal.request_log)
+        log = (tmp_path / "writer-killed.log").read_text(encoding="utf-8")
+        assert "the WARC writer process exited" in log
+        assert "stopping the crawl" in log
+        manifest = tmp_path / "archive" / "crawls" / "writer-killed" / "manifest.json"
+        stopped = json.loads(manifest.read_text(encoding="utf-8"))
+        assert stopped["finish_reason"] == "archive_failed"
+        # It stopped: far from the whole portal.
+        assert served < len(site.expected_items(theme="classic", base_url=portal.base_url))
+
+        second = run_crawl(portal.base_url, tmp_path, crawl_id="after-writer-killed")
+    assert second.returncode == 0, second.log[-3000:]
+    assert second.stats["archive/files/repaired"] >= 1
+    for path in (tmp_path / "archive" / "warcs" / "writer-killed").glob("*.warc.gz"):
+        assert_warcio_check(path)
+        assert_fastwarc_digests(path)
