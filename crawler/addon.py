@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 
-from crawler.storage_uri import archive_root_uri
+from crawler.storage.redact import hide_secrets_in_logs
+from crawler.storage.spool import ITEMS, items_key
+from crawler.storage_uri import archive_root_uri, is_local
 
 PIPELINES = {
     "crawler.pipelines.clean.CleanTextPipeline": 100,
@@ -55,11 +58,30 @@ class ArchiverAddon:
                 settings["DOWNLOAD_HANDLERS"][scheme] = path
         for path, priority in EXTENSIONS.items():
             settings["EXTENSIONS"][path] = priority
+        # s3:// feeds (ours and any -o s3://…) stored with checksums, verified.
+        settings["FEED_STORAGES"]["s3"] = "crawler.storage.feeds.ArchiveS3FeedStorage"
         if settings.getbool("ITEMS_FEED_ENABLED"):
-            root = archive_root_uri(settings.get("ARCHIVE_URI"))
-            uri = f"{root}/items/{settings.get('CRAWL_ID')}.jsonl.gz"
-            settings["FEEDS"][uri] = {
-                "format": "jsonlines",
-                "encoding": "utf-8",
-                "postprocessing": ["scrapy.extensions.postprocessing.GzipPlugin"],
-            }
+            uri, options = items_feed(settings)
+            settings["FEEDS"][uri] = options
+        hide_secrets_in_logs(settings)
+
+
+def items_feed(settings) -> tuple[str, dict]:
+    """The crawl's items feed: straight to ``items/<crawl_id>.jsonl.gz`` in an S3
+    store (Scrapy's S3 feed storage; kept in the spool if it cannot be stored), or
+    into the spool for a local store, which stores it with the crawl's other files."""
+    crawl_id = settings.get("CRAWL_ID")
+    root = archive_root_uri(settings.get("ARCHIVE_URI"))
+    spool = Path(settings.get("WARC_SPOOL_DIR")).expanduser().resolve() / crawl_id
+    options = {
+        "format": "jsonlines",
+        "encoding": "utf-8",
+        "postprocessing": ["scrapy.extensions.postprocessing.GzipPlugin"],
+        # No temporary file name or time in the gzip header.
+        "gzip_filename": "",
+        "gzip_mtime": 0,
+    }
+    if is_local(root):
+        return (spool / ITEMS).as_uri(), options
+    key = items_key(crawl_id)
+    return f"{root}/{key}", {**options, "archive_spool": str(spool), "archive_key": key}

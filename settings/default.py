@@ -52,8 +52,32 @@ TELNETCONSOLE_ENABLED = False
 # --- Crawl run --------------------------------------------------------------
 # Identifier of this run; empty: generated as <UTC yyyymmddhhmmss>-<6 hex>.
 CRAWL_ID = os.environ.get("CRAWL_ID", "")
-# Where everything goes: a path or file:///path (default ./archive), s3:// later.
+# Where everything goes (WARCs, indexes, items, manifests, WACZ, state), laid out as
+# warcs/<crawl_id>/, indexes/<crawl_id>/, items/<crawl_id>.jsonl.gz, crawls/<crawl_id>/,
+# wacz/<crawl_id>.wacz, state/: a path or file:///path (default ./archive), or
+# s3://bucket/prefix.
 ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "archive")
+
+# --- S3 archive store ---------------------------------------------------------
+# Credentials, endpoint and region: Scrapy's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+# AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, AWS_REGION_NAME and AWS_VERIFY when set, otherwise
+# boto3's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_PROFILE /
+# AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / AWS_DEFAULT_REGION in the environment, ~/.aws,
+# instance roles), which boto3 reads itself: they are deliberately not read here.
+# Files at least this big go up in parts of ARCHIVE_S3_MULTIPART_CHUNKSIZE (>= 5 MiB).
+ARCHIVE_S3_MULTIPART_THRESHOLD = 64 * 1024**2
+ARCHIVE_S3_MULTIPART_CHUNKSIZE = 16 * 1024**2
+# Parts of one file in flight at once.
+ARCHIVE_S3_MAX_CONCURRENCY = 4
+# Attempts per S3 request (botocore "standard" retries: exponential backoff with jitter).
+ARCHIVE_S3_MAX_ATTEMPTS = 5
+ARCHIVE_S3_CONNECT_TIMEOUT = 10.0
+ARCHIVE_S3_READ_TIMEOUT = 60.0
+# "path" or "virtual" bucket addressing; empty: botocore's choice (or the AWS config file's).
+ARCHIVE_S3_ADDRESSING_STYLE = ""
+# Files (WARCs with their indexes, WACZ, items) stored at once, each in a thread of its own:
+# the crawl never waits on the store.
+ARCHIVE_UPLOAD_CONCURRENCY = 2
 
 # --- WARC archive -------------------------------------------------------------
 # Archive every HTTP exchange (requests, responses, page metadata) as WARC.
@@ -62,9 +86,9 @@ WARC_ENABLED = True
 WARC_MAX_SIZE = 1024**3
 # First part of WARC file names: <prefix>-<yyyymmddhhmmss>-<serial>-<host>-<pid>.warc.gz
 WARC_PREFIX = "haiphong"
-# Local directory where WARC files are written (<spool>/<crawl_id>/) before they
-# are moved into the archive root; leftovers of a crashed run are repaired and
-# moved first by the next run.
+# Local directory where a crawl's files are written (<spool>/<crawl_id>/) and kept until
+# they are stored and verified in the archive root; leftovers of a crashed run, or of a
+# run that lost its store, are repaired and stored first by the next run (or `scrapy sync`).
 WARC_SPOOL_DIR = os.environ.get("WARC_SPOOL_DIR", "spool")
 
 # --- Items ------------------------------------------------------------------

@@ -9,3 +9,12 @@ def project_settings(**overrides) -> dict:
     values.pop("ADDONS")
     values.update(overrides)
     return values
+
+
+def storage_config(**overrides):
+    """A StorageConfig from the project's defaults and ``overrides`` (setting names)."""
+    from scrapy.settings import Settings
+
+    from crawler.storage import StorageConfig
+
+    return StorageConfig.from_settings(Settings(project_settings(**overrides)))

@@ -266,3 +266,23 @@ class SeaweedFS:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def s3_settings(server: SeaweedFS, keys: Keys | None = None) -> dict:
+    """Scrapy settings that point the archive store at ``server`` with ``keys``."""
+    keys = keys or server.admin
+    return {
+        "AWS_ACCESS_KEY_ID": keys.access_key,
+        "AWS_SECRET_ACCESS_KEY": keys.secret_key,
+        "AWS_ENDPOINT_URL": server.endpoint_url,
+        "AWS_REGION_NAME": REGION,
+    }
+
+
+def s3_config(server: SeaweedFS, keys: Keys | None = None, **settings):
+    """A StorageConfig for ``server`` (project defaults, path addressing, ``settings``)."""
+    from tests.helpers import storage_config
+
+    return storage_config(
+        **s3_settings(server, keys), ARCHIVE_S3_ADDRESSING_STYLE="path", **settings
+    )

@@ -5,34 +5,43 @@ from __future__ import annotations
 import pytest
 from scrapy.settings import Settings
 
+import settings.default as defaults
 from crawler.storage import StorageConfig
-from crawler.storage.config import DEFAULTS
+from tests.helpers import project_settings
 
 
-def test_defaults_from_scrapy_settings():
-    config = StorageConfig.from_settings(Settings())
+def test_defaults_from_the_project_settings():
+    config = StorageConfig.from_settings(Settings(project_settings()))
     assert config.access_key_id is None and config.secret_access_key is None
     assert config.endpoint_url is None and config.region_name is None
-    assert config.multipart_threshold == DEFAULTS["ARCHIVE_S3_MULTIPART_THRESHOLD"]
-    assert config.max_attempts == DEFAULTS["ARCHIVE_S3_MAX_ATTEMPTS"]
+    assert config.multipart_threshold == defaults.ARCHIVE_S3_MULTIPART_THRESHOLD
+    assert config.max_attempts == defaults.ARCHIVE_S3_MAX_ATTEMPTS
+    assert config.upload_concurrency == defaults.ARCHIVE_UPLOAD_CONCURRENCY
+
+
+def test_a_missing_setting_is_named():
+    with pytest.raises(ValueError, match="ARCHIVE_S3_MULTIPART_THRESHOLD is not set"):
+        StorageConfig.from_settings(Settings())
 
 
 def test_scrapy_aws_settings_and_tuning():
     config = StorageConfig.from_settings(
         Settings(
-            {
-                "AWS_ACCESS_KEY_ID": "key-id",
-                "AWS_SECRET_ACCESS_KEY": "very-secret",
-                "AWS_SESSION_TOKEN": "token-secret",
-                "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
-                "AWS_REGION_NAME": "ap-southeast-1",
-                "AWS_VERIFY": "false",
-                "ARCHIVE_S3_MULTIPART_THRESHOLD": "10485760",
-                "ARCHIVE_S3_MULTIPART_CHUNKSIZE": 5 * 1024 * 1024,
-                "ARCHIVE_S3_MAX_CONCURRENCY": "2",
-                "ARCHIVE_S3_CONNECT_TIMEOUT": "1.5",
-                "ARCHIVE_S3_ADDRESSING_STYLE": "path",
-            }
+            project_settings(
+                **{
+                    "AWS_ACCESS_KEY_ID": "key-id",
+                    "AWS_SECRET_ACCESS_KEY": "very-secret",
+                    "AWS_SESSION_TOKEN": "token-secret",
+                    "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
+                    "AWS_REGION_NAME": "ap-southeast-1",
+                    "AWS_VERIFY": "false",
+                    "ARCHIVE_S3_MULTIPART_THRESHOLD": "10485760",
+                    "ARCHIVE_S3_MULTIPART_CHUNKSIZE": 5 * 1024 * 1024,
+                    "ARCHIVE_S3_MAX_CONCURRENCY": "2",
+                    "ARCHIVE_S3_CONNECT_TIMEOUT": "1.5",
+                    "ARCHIVE_S3_ADDRESSING_STYLE": "path",
+                }
+            )
         )
     )
     assert config.access_key_id == "key-id"
@@ -68,4 +77,4 @@ def test_scrapy_aws_settings_and_tuning():
 )
 def test_nonsense_is_refused(settings, message):
     with pytest.raises(ValueError, match=message):
-        StorageConfig.from_settings(Settings(settings))
+        StorageConfig.from_settings(Settings(project_settings(**settings)))

@@ -12,11 +12,11 @@ from crawler.storage import (
     FileStore,
     S3Store,
     StorageAccessDenied,
-    StorageConfig,
     StorageNotFound,
     open_store,
 )
 from crawler.storage.files import store_and_verify
+from tests.helpers import storage_config
 
 
 def write_random(path: Path, size: int) -> str:
@@ -30,7 +30,7 @@ def test_open_store_by_scheme(tmp_path, monkeypatch):
     assert open_store(str(tmp_path)).root == tmp_path
     monkeypatch.chdir(tmp_path)
     assert open_store("archive").root == tmp_path / "archive"
-    s3 = open_store("s3://bucket/some/prefix/", StorageConfig(region_name="us-east-1"))
+    s3 = open_store("s3://bucket/some/prefix/", storage_config(AWS_REGION_NAME="us-east-1"))
     assert isinstance(s3, S3Store)
     assert (s3.bucket, s3.prefix, s3.uri) == ("bucket", "some/prefix", "s3://bucket/some/prefix")
     s3.close()

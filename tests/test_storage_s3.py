@@ -14,12 +14,11 @@ import pytest
 from crawler.storage import (
     S3Store,
     StorageAccessDenied,
-    StorageConfig,
     StorageUnavailable,
     open_store,
 )
 from crawler.storage.files import store_and_verify
-from tests.seaweedfs import REGION, Keys, SeaweedFS
+from tests.seaweedfs import Keys, SeaweedFS, s3_config
 
 MB = 1024 * 1024
 
@@ -32,14 +31,7 @@ def seaweed():
 
 def make_store(seaweed: SeaweedFS, keys: Keys | None = None, path: str = "", **tuning) -> S3Store:
     keys = keys or seaweed.admin
-    config = StorageConfig(
-        access_key_id=keys.access_key,
-        secret_access_key=keys.secret_key,
-        endpoint_url=seaweed.endpoint_url,
-        region_name=REGION,
-        addressing_style="path",
-        **tuning,
-    )
+    config = s3_config(seaweed, keys, **tuning)
     uri = f"s3://{seaweed.bucket}/{seaweed.prefix}/{path}".rstrip("/")
     return open_store(uri, config)
 
@@ -83,8 +75,8 @@ def test_multipart_upload_verified(seaweed, tmp_path, request):
     store = make_store(
         seaweed,
         path=request.node.name,
-        multipart_threshold=5 * MB,
-        multipart_chunksize=5 * MB,
+        ARCHIVE_S3_MULTIPART_THRESHOLD=5 * MB,
+        ARCHIVE_S3_MULTIPART_CHUNKSIZE=5 * MB,
     )
     local = tmp_path / "big.warc.gz"
     sha256 = write_random(local, 12 * MB)
@@ -145,13 +137,7 @@ def test_wrong_secret_is_refused_fast_and_never_shown(seaweed, tmp_path, caplog)
 
 
 def test_missing_bucket_is_a_clear_error(seaweed):
-    config = StorageConfig(
-        access_key_id=seaweed.admin.access_key,
-        secret_access_key=seaweed.admin.secret_key,
-        endpoint_url=seaweed.endpoint_url,
-        region_name=REGION,
-        addressing_style="path",
-    )
+    config = s3_config(seaweed)
     store = open_store("s3://no-such-bucket/x", config)
     with pytest.raises(Exception, match="NoSuchBucket") as missing:
         store.check_access()
@@ -181,7 +167,11 @@ def test_restricted_identity_writes_only_under_its_prefix(seaweed, tmp_path, req
 
 def test_outage_keeps_local_file_then_upload_succeeds(seaweed, tmp_path, request):
     store = make_store(
-        seaweed, path=request.node.name, max_attempts=2, connect_timeout=1.0, read_timeout=5.0
+        seaweed,
+        path=request.node.name,
+        ARCHIVE_S3_MAX_ATTEMPTS=2,
+        ARCHIVE_S3_CONNECT_TIMEOUT=1.0,
+        ARCHIVE_S3_READ_TIMEOUT=5.0,
     )
     local = tmp_path / "a.warc.gz"
     sha256 = write_random(local, 50_000)

@@ -1,30 +1,42 @@
-"""Closed WARC files into the archive root: moved, indexed, packaged.
+"""Closed WARC files from the spool into the archive store: indexed, stored, packaged.
 
-Moving is a rename and happens at once; indexing a WARC (up to WARC_MAX_SIZE
-of it) and building the WACZ read whole files, so they run in threads and
-the crawl never stalls on them. ``finish`` awaits what is still running.
+Everything a crawl writes goes through its spool directory (``crawler.storage.spool``):
+a closed WARC file is indexed there (CDXJ), then the WARC and its index are stored and
+verified, in threads with bounded concurrency, so the crawl never waits on the store.
+At the end the crawl's WACZ is packed from the spool's WARCs, indexes and pages list and
+stored too; the manifest goes last, and only then is the spool directory removed. A file
+that cannot be stored (store unreachable, refused, a failed verification) stays in the
+spool, is counted and logged, and is stored by the next run or by ``scrapy sync``.
+
+``CrawlStorage`` does the blocking work (any thread; also used by ``scrapy sync``);
+``ArchivePublisher`` runs it off the reactor thread for the crawl.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import os
-import shutil
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.threads import deferToThread
+from twisted.python.threadable import isInIOThread
 
 from crawler.archive.cdxj import cdxj_name, index_warc
-from crawler.archive.files import fsync_dir
 from crawler.archive.pages import pages_path
 from crawler.archive.wacz_package import build_wacz
+from crawler.config import WarcConfig
+from crawler.storage import ArchiveStore, FileStore, StorageError, StorageUnavailable
+from crawler.storage.spool import CrawlSpool, manifest_key, wacz_key
+from crawler.storage_uri import archive_store
 
 logger = logging.getLogger(__name__)
+
+Count = Callable[..., None]
 
 
 @contextmanager
@@ -37,81 +49,273 @@ def _json_lines(path: Path) -> Iterator[Iterator[dict]]:
         yield (json.loads(line) for line in lines if line.strip())
 
 
-class ArchivePublisher:
-    def __init__(self, root: Path, spool_dir: Path, portal_url: str, stats):
-        self.root = root
-        self.spool_dir = spool_dir
+def _no_count(key: str, count: int = 1) -> None:
+    """Stats are not kept (e.g. ``scrapy sync``)."""
+
+
+class CrawlStorage:
+    """The blocking side: index, store, pack and complete a crawl's spool files.
+
+    Safe to call from several threads for different files; ``count(key, n)`` is
+    called for every stat (from the calling thread).
+    """
+
+    def __init__(
+        self, store: ArchiveStore, spool_dir: Path, portal_url: str, count: Count = _no_count
+    ):
+        self.store = store
+        self.spool_dir = Path(spool_dir)
         self.portal_url = portal_url
-        self.stats = stats
-        self._pending: set[Deferred] = set()
+        self.count = count
 
-    def publish(self, path: Path, crawl_id: str) -> None:
-        """Move the closed WARC ``path`` into ``warcs/<crawl_id>/`` and index it."""
-        target = self._move(path, self.root / "warcs" / crawl_id)
-        index = self.root / "indexes" / crawl_id / cdxj_name(target)
-        indexing = deferToThread(index_warc, target, index)
-        self._pending.add(indexing)
-        indexing.addCallbacks(self._indexed, self._index_failed, errbackArgs=(target,))
-        indexing.addBoth(self._settled, indexing)
+    def spool(self, crawl_id: str) -> CrawlSpool:
+        return CrawlSpool(self.spool_dir, crawl_id)
 
-    async def finish(self, crawl_id: str) -> None:
-        """Await the indexes still being built, then package the crawl's WACZ."""
-        if self._pending:
-            await maybe_deferred_to_future(DeferredList(list(self._pending)))
-        await maybe_deferred_to_future(deferToThread(self._package, crawl_id))
-        self.stats.inc_value("archive/wacz")
+    def crawl_ids(self) -> list[str]:
+        """The crawls that have a directory in the spool."""
+        if not self.spool_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.spool_dir.iterdir() if p.is_dir())
 
-    def _move(self, path: Path, target_dir: Path) -> Path:
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / path.name
-        if target.exists():
-            raise FileExistsError(f"{target} already exists; {path} stays in the spool")
+    # -- steps ------------------------------------------------------------------
+
+    def index_and_store(self, warc: Path, crawl_id: str) -> list[Path]:
+        """Index a closed WARC beside it, then store both; the files not stored."""
+        spool = self.spool(crawl_id)
+        index = self._index(warc)
+        files = [(warc, spool.key_of(warc))]
+        if index is not None:
+            files.append((index, spool.key_of(index)))
+        stored = spool.stored()
+        return self.store_files(spool, [(path, key) for path, key in files if key not in stored])
+
+    def _index(self, warc: Path) -> Path | None:
+        index = warc.with_name(cdxj_name(warc))
+        if index.exists():
+            return index
         try:
-            os.replace(path, target)
-        except OSError:
-            # Another file system: copy, make it durable, then drop the spool copy.
-            shutil.copyfile(path, target)
-            with open(target, "rb") as copied:
-                os.fsync(copied.fileno())
-            path.unlink()
-        fsync_dir(target_dir)
-        self.stats.inc_value("archive/files")
-        self.stats.inc_value("archive/bytes", target.stat().st_size)
-        logger.info("WARC file %s stored in %s", path.name, target_dir)
-        return target
+            index_warc(warc, index)
+        except Exception:
+            # Counted and logged; the WARC is stored all the same.
+            self.count("archive/index_failed")
+            logger.error("could not index %s", warc, exc_info=True)
+            return None
+        self.count("archive/indexes")
+        return index
 
-    def _package(self, crawl_id: str) -> None:
-        """The crawl's WACZ from its WARCs, indexes and pages list; then the
-        spool is done with the crawl."""
-        warcs = sorted((self.root / "warcs" / crawl_id).glob("*.warc.gz"))
+    def store_files(self, spool: CrawlSpool, files: list[tuple[Path, str]]) -> list[Path]:
+        """Store and verify each file, recording it in the ledger; the files not
+        stored. An unreachable store is not tried again for the files after."""
+        unstored = []
+        unreachable = False
+        for path, key in files:
+            if unreachable:
+                unstored.append(path)
+                continue
+            try:
+                stored = self.store.put_file(path, key)
+            except StorageError as error:
+                self.count("archive/upload/failed")
+                logger.error("could not store %s as %s: %s", path, key, error)
+                unstored.append(path)
+                unreachable = isinstance(error, StorageUnavailable)
+                continue
+            spool.record(stored)
+            self.count("archive/upload/files")
+            self.count("archive/upload/bytes", stored.size)
+            if key.startswith("warcs/"):
+                self.count("archive/files")
+                self.count("archive/bytes", stored.size)
+            logger.info(
+                "stored %s as %s/%s (%d bytes, verified)",
+                path.name,
+                self.store.uri,
+                key,
+                stored.size,
+            )
+        return unstored
+
+    def package(self, crawl_id: str) -> None:
+        """Pack the crawl's WACZ in the spool from its WARCs, indexes and pages
+        list, unless it is packed (or stored) already."""
+        spool = self.spool(crawl_id)
         pages_file = pages_path(self.spool_dir, crawl_id)
-        if warcs:
-            indexes = sorted((self.root / "indexes" / crawl_id).glob("*.cdxj"))
+        warcs = spool.warcs()
+        if warcs and not spool.wacz_path.exists() and wacz_key(crawl_id) not in spool.stored():
+            indexes = [index for index in map(self._index, warcs) if index is not None]
             with _json_lines(pages_file) as pages:
                 build_wacz(
-                    self.root / "wacz" / f"{crawl_id}.wacz",
+                    spool.wacz_path,
                     warcs,
                     indexes,
                     pages,
                     title=f"{self.portal_url} crawl {crawl_id}",
                 )
+            self.count("archive/wacz")
         pages_file.unlink(missing_ok=True)
-        crawl_dir = self.spool_dir / crawl_id
-        if crawl_dir.is_dir() and not any(crawl_dir.iterdir()):
-            crawl_dir.rmdir()
 
-    def _indexed(self, _result) -> None:
-        self.stats.inc_value("archive/indexes")
+    def store_pending(self, crawl_id: str) -> list[Path]:
+        """Store every spool file of the crawl not stored yet; the files left."""
+        spool = self.spool(crawl_id)
+        return self.store_files(spool, spool.pending())
 
-    def _index_failed(self, failure, target: Path) -> None:
-        self.stats.inc_value("archive/index_failed")
-        logger.error(
-            "could not index %s: %s",
-            target,
-            failure.getErrorMessage(),
-            exc_info=(failure.type, failure.value, failure.getTracebackObject()),
+    def complete(self, crawl_id: str, manifest: dict | None = None) -> list[Path]:
+        """Store what is left, then the manifest (last), then remove the crawl's
+        spool directory. Returns the files still in the spool (none: complete).
+
+        ``manifest`` is the crawl's record (times, settings, stats); without it,
+        the one a run left in the spool, else a note that the crawl was recovered.
+        The file list is the ledger's: every file stored, with size and sha256.
+        """
+        spool = self.spool(crawl_id)
+        unstored = self.store_pending(crawl_id)
+        manifest = dict(manifest or self._pending_manifest(spool))
+        manifest["files"] = [
+            {"key": entry.key, "size": entry.size, "sha256": entry.sha256}
+            for entry in sorted(spool.stored().values(), key=lambda entry: entry.key)
+        ]
+        text = json.dumps(manifest, ensure_ascii=False, indent=2, default=str)
+        body = (text + "\n").encode("utf-8")
+        if unstored:
+            self._keep_manifest(spool, body)
+            return unstored + [spool.manifest_path]
+        try:
+            self.store.put_bytes(body, manifest_key(crawl_id))
+        except StorageError as error:
+            self.count("archive/upload/failed")
+            logger.error("could not store the manifest of crawl %s: %s", crawl_id, error)
+            self._keep_manifest(spool, body)
+            return [spool.manifest_path]
+        logger.info(
+            "crawl %s: manifest stored as %s/%s", crawl_id, self.store.uri, manifest_key(crawl_id)
         )
+        return spool.remove()
 
-    def _settled(self, result, deferred: Deferred):
-        self._pending.discard(deferred)
-        return result
+    def _pending_manifest(self, spool: CrawlSpool) -> dict:
+        if spool.manifest_path.exists():
+            manifest = json.loads(spool.manifest_path.read_text(encoding="utf-8"))
+            manifest["stored_later_at"] = datetime.now(UTC).isoformat()
+            return manifest
+        # A crawl that died before it could write one: what is known is what it stored.
+        return {
+            "crawl_id": spool.crawl_id,
+            "portal": None,
+            "started_at": None,
+            "finished_at": None,
+            "finish_reason": "unfinished: recovered from the spool",
+            "stored_later_at": datetime.now(UTC).isoformat(),
+            "settings": None,
+            "stats": None,
+        }
+
+    def _keep_manifest(self, spool: CrawlSpool, body: bytes) -> None:
+        spool.path.mkdir(parents=True, exist_ok=True)
+        temp = spool.path / f".{spool.manifest_path.name}.tmp"
+        temp.write_bytes(body)
+        temp.replace(spool.manifest_path)
+
+    def sync_crawl(self, crawl_id: str) -> list[Path]:
+        """Everything an earlier crawl left: pack, store, manifest; the files left."""
+        spool = self.spool(crawl_id)
+        for warc in spool.warcs():
+            if spool.key_of(warc) not in spool.stored():
+                self.index_and_store(warc, crawl_id)
+        self.package(crawl_id)
+        return self.complete(crawl_id)
+
+
+class ArchivePublisher:
+    """The crawl's side: ``publish`` a closed WARC (on the reactor thread, returns
+    at once), ``await finish(crawl_id)`` when the crawl's files are all closed, and
+    ``await complete(crawl_id, manifest)`` last of all."""
+
+    def __init__(
+        self,
+        store: ArchiveStore | Path,
+        spool_dir: Path,
+        portal_url: str,
+        stats,
+        *,
+        concurrency: int = 2,
+    ):
+        if isinstance(store, Path):
+            # The WARC middleware still builds its own publisher over a local root.
+            store = FileStore(store)
+        self.stats = stats
+        self.storage = CrawlStorage(store, spool_dir, portal_url, self._count)
+        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="archive-store")
+        # Touched on the reactor thread only.
+        self._pending: dict[str, list[Future]] = defaultdict(list)
+
+    @classmethod
+    def from_crawler(cls, crawler) -> ArchivePublisher:
+        """The crawl's one publisher (made on first use, then shared)."""
+        publisher = getattr(crawler, "archive_publisher", None)
+        if publisher is None:
+            settings = crawler.settings
+            store = archive_store(settings)
+            publisher = cls(
+                store,
+                WarcConfig.from_settings(settings).spool_dir,
+                settings.get("PORTAL_URL"),
+                crawler.stats,
+                concurrency=settings.getint("ARCHIVE_UPLOAD_CONCURRENCY"),
+            )
+            crawler.archive_publisher = publisher
+        return publisher
+
+    @property
+    def store(self) -> ArchiveStore:
+        return self.storage.store
+
+    def publish(self, path: Path, crawl_id: str) -> None:
+        """Index and store the closed WARC ``path`` of crawl ``crawl_id``, in a thread."""
+        future = self._executor.submit(self.storage.index_and_store, Path(path), crawl_id)
+        self._pending[crawl_id].append(future)
+
+    async def finish(self, crawl_id: str) -> list[Path]:
+        """Await the crawl's files being stored, pack its WACZ, store what is
+        left; the files that could not be stored (they stay in the spool)."""
+        await self._drain(crawl_id)
+        await self._run(self.storage.package, crawl_id)
+        return await self._run(self.storage.store_pending, crawl_id)
+
+    async def complete(self, crawl_id: str, manifest: dict | None) -> list[Path]:
+        """``finish``, then the manifest, last; the files left in the spool."""
+        await self.finish(crawl_id)
+        return await self._run(self.storage.complete, crawl_id, manifest)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+    async def _drain(self, crawl_id: str) -> None:
+        while self._pending.get(crawl_id):
+            futures = self._pending.pop(crawl_id)
+            results = await asyncio.gather(
+                *(asyncio.wrap_future(future) for future in futures), return_exceptions=True
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    # Not a store error (those are handled): the file stays in the spool.
+                    self.stats.inc_value("archive/upload/failed")
+                    logger.error("could not store a WARC file: %s", result, exc_info=result)
+
+    async def _run(self, function, *args):
+        return await asyncio.wrap_future(self._executor.submit(function, *args))
+
+    def _count(self, key: str, count: int = 1) -> None:
+        if isInIOThread():
+            self.stats.inc_value(key, count)
+        else:
+            _call_in_reactor(self.stats.inc_value, key, count)
+
+
+def _call_in_reactor(function, *args) -> None:
+    # Imported here: importing the reactor at module level would install the default one
+    # before Scrapy installs the asyncio reactor.
+    from twisted.internet import reactor
+
+    reactor.callFromThread(function, *args)

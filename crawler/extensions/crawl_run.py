@@ -1,16 +1,70 @@
-"""One crawl run: announces it, and leaves its manifest and a summary."""
+"""One crawl run: checks the archive store, stores what earlier runs left, and at
+the end stores the crawl's files and its manifest, last.
+
+Before anything is fetched (when the crawler is built, before the engine
+exists): the spool is locked for this run, the store is probed (write, read,
+delete under the prefix: all an identity limited to the prefix may do), and the
+leftovers of earlier runs in the spool are stored. Credentials the store
+refuses, a missing bucket or a bad ``ARCHIVE_URI`` stop the crawl there; an
+unreachable store does not: the crawl archives into the spool and the files are
+stored later (this run's end, the next run, or ``scrapy sync``).
+"""
 
 from __future__ import annotations
 
-import json
+import fcntl
 import logging
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 from scrapy import signals
 
-from crawler.storage_uri import archive_root_uri, local_path
+import crawler as crawler_package
+from crawler.archive.publish import ArchivePublisher, CrawlStorage
+from crawler.archive.recovery import recover_spool
+from crawler.config import ConfigError, WarcConfig
+from crawler.storage import (
+    ArchiveStore,
+    StorageAccessDenied,
+    StorageError,
+    StorageNotFound,
+    StorageUnavailable,
+)
+from crawler.storage.spool import WARC_SUFFIX, items_key, manifest_key
 
 logger = logging.getLogger(__name__)
+
+LOCK_FILE = ".lock"
+# Recorded in the manifest: what shapes a crawl. Never credentials.
+MANIFEST_SETTINGS = (
+    "PORTAL_URL",
+    "PORTAL_EXTRA_HOSTS",
+    "PORTAL_SECTIONS",
+    "PORTAL_MAX_LISTING_PAGES",
+    "PORTAL_FOLLOW_RELATED",
+    "PORTAL_FETCH_IMAGES",
+    "PORTAL_SEED_SITEMAP",
+    "PORTAL_SEED_FEEDS",
+    "USER_AGENT",
+    "ROBOTSTXT_OBEY",
+    "AUTOTHROTTLE_ENABLED",
+    "DOWNLOAD_DELAY",
+    "CONCURRENT_REQUESTS",
+    "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "DOWNLOAD_TIMEOUT",
+    "RETRY_TIMES",
+    "WARC_ENABLED",
+    "WARC_MAX_SIZE",
+    "WARC_PREFIX",
+    "ITEMS_FEED_ENABLED",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION_NAME",
+)
+
+
+class StoreRefused(ConfigError):
+    """The archive store refused this run (credentials, permissions, no bucket)."""
 
 
 def _json_safe(value):
@@ -19,20 +73,96 @@ def _json_safe(value):
     return value
 
 
-class CrawlRunExtension:
-    """Writes ``crawls/<crawl_id>/manifest.json`` (crawl id, portal, times,
-    finish reason, final stats) when the spider closes, and logs a summary."""
+def lock_spool(spool_dir: Path) -> int:
+    """Hold ``<spool>/.lock`` for this process: one crawl (or sync) per spool, so
+    nobody repairs or deletes files another process is writing."""
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(spool_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConfigError(
+            f"the spool {spool_dir} is in use by another crawl or sync; give each "
+            "running crawl its own WARC_SPOOL_DIR"
+        ) from None
+    return fd
 
-    def __init__(self, crawler):
+
+def check_store(store: ArchiveStore) -> bool:
+    """Probe the store; ``False`` if it cannot be reached now, ``StoreRefused`` if
+    it refuses us."""
+    try:
+        store.check_access()
+    except StorageUnavailable as error:
+        logger.warning(
+            "archive store %s unreachable (%s): archiving into the spool, to be stored "
+            "when it answers again",
+            store.uri,
+            error,
+        )
+        return False
+    except (StorageAccessDenied, StorageNotFound) as error:
+        raise StoreRefused(f"archive store refused: {error}; nothing was fetched") from None
+    except StorageError as error:
+        raise StoreRefused(f"archive store not usable: {error}; nothing was fetched") from None
+    return True
+
+
+def sync_spool(storage: CrawlStorage, count, skip: str | None = None) -> list[Path]:
+    """Store every crawl an earlier run left in the spool (but ``skip``): repair
+    files a killed run left open, index, pack, store, manifest. The files left."""
+    left = []
+    for crawl_id in storage.crawl_ids():
+        if crawl_id == skip:
+            continue
+        spool = storage.spool(crawl_id)
+        repaired = recover_spool(spool.path)
+        if repaired:
+            count("archive/files/repaired", len(repaired))
+        pending = spool.pending()
+        logger.info("storing crawl %s left in the spool (%d files)", crawl_id, len(pending))
+        kept = storage.sync_crawl(crawl_id)
+        stored = [path for path, _key in pending if path not in kept]
+        count("archive/synced", len(stored))
+        recovered = sum(1 for path in stored if path.name.endswith(WARC_SUFFIX))
+        if recovered:
+            count("archive/files/recovered", recovered)
+        left.extend(kept)
+    return left
+
+
+class CrawlRunExtension:
+    """Announces the run; at the end stores its files and writes
+    ``crawls/<crawl_id>/manifest.json`` (crawl id, portal, times, finish reason,
+    settings, final stats, every stored file with key, size and sha256) last."""
+
+    def __init__(self, crawler, publisher: ArchivePublisher, spool_lock: int):
         self.crawler = crawler
+        self.publisher = publisher
         self.crawl_id = crawler.settings.get("CRAWL_ID")
-        self.root = archive_root_uri(crawler.settings.get("ARCHIVE_URI"))
+        self.root = publisher.store.uri
         self.started_at: datetime | None = None
         self.finish_reason: str | None = None
+        self.unstored: list[Path] = []
+        self._spool_lock = spool_lock
 
     @classmethod
     def from_crawler(cls, crawler):
-        extension = cls(crawler)
+        publisher = ArchivePublisher.from_crawler(crawler)
+        spool_lock = lock_spool(WarcConfig.from_settings(crawler.settings).spool_dir)
+        try:
+            if check_store(publisher.store):
+                sync_spool(
+                    publisher.storage,
+                    crawler.stats.inc_value,
+                    skip=crawler.settings.get("CRAWL_ID"),
+                )
+        except BaseException:
+            os.close(spool_lock)
+            publisher.close()
+            raise
+        extension = cls(crawler, publisher, spool_lock)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
@@ -50,32 +180,55 @@ class CrawlRunExtension:
     def spider_closed(self, spider, reason):
         self.finish_reason = reason
 
-    def engine_stopped(self):
-        # Last: after every spider_closed handler (WARC files closed and
-        # moved, feeds stored) has run, so the stats are final.
-        if self.started_at is None:
-            return  # the spider never opened: nothing ran, nothing to record
-        reason = self.finish_reason
+    async def engine_stopped(self):
+        # Last: after every spider_closed handler (WARC files closed and stored,
+        # feeds stored) has run, so the stats are final.
+        try:
+            if self.started_at is not None:
+                await self._complete()
+        finally:
+            self.publisher.close()
+            os.close(self._spool_lock)
+
+    async def _complete(self) -> None:
+        stats = self.crawler.stats
+        pending = await self.publisher.finish(self.crawl_id)
+        if pending:
+            stats.set_value("archive/unstored", len(pending))
+        self.unstored = await self.publisher.complete(self.crawl_id, self._manifest())
+        final = stats.get_stats()
+        if self.unstored:
+            logger.error(
+                "crawl %s: %d files could not be stored in %s and are kept in %s: %s. "
+                "`scrapy sync` or the next crawl stores them (and the manifest, last)",
+                self.crawl_id,
+                len(self.unstored),
+                self.root,
+                self.unstored[0].parent,
+                ", ".join(path.name for path in self.unstored),
+            )
+        logger.info(
+            "crawl %s finished (%s): %d items, %d responses; items in %s/%s; manifest %s",
+            self.crawl_id,
+            self.finish_reason,
+            final.get("items/accepted", 0),
+            final.get("downloader/response_count", 0),
+            self.root,
+            items_key(self.crawl_id),
+            "kept in the spool" if self.unstored else f"{self.root}/{manifest_key(self.crawl_id)}",
+        )
+
+    def _manifest(self) -> dict:
+        settings = self.crawler.settings
         stats = self.crawler.stats.get_stats()
-        manifest = {
+        return {
             "crawl_id": self.crawl_id,
-            "portal": self.crawler.settings.get("PORTAL_URL"),
-            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "portal": settings.get("PORTAL_URL"),
+            "archive": self.root,
+            "software": f"haiphong-archiver/{crawler_package.__version__}",
+            "started_at": self.started_at.isoformat(),
             "finished_at": datetime.now(UTC).isoformat(),
-            "finish_reason": reason,
+            "finish_reason": self.finish_reason,
+            "settings": {name: settings.get(name) for name in MANIFEST_SETTINGS},
             "stats": {key: _json_safe(value) for key, value in sorted(stats.items())},
         }
-        path = local_path(self.root) / "crawls" / self.crawl_id / "manifest.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        logger.info(
-            "crawl %s finished (%s): %d items, %d responses; items in %s/items/%s.jsonl.gz; "
-            "manifest %s",
-            self.crawl_id,
-            reason,
-            stats.get("items/accepted", 0),
-            stats.get("downloader/response_count", 0),
-            self.root,
-            self.crawl_id,
-            path,
-        )

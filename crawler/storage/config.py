@@ -1,11 +1,10 @@
 """Storage settings, read once from Scrapy settings into a typed object.
 
-Credentials come from Scrapy's own ``AWS_*`` settings when they are set and
-otherwise from boto3's standard chain (environment, shared config and
-credentials files, profiles, instance roles), which boto3 reads itself.
-
-Tuning defaults (``ARCHIVE_S3_*``) are the constants below until they move to
-``settings/`` with the rest of the archive settings.
+Every ``ARCHIVE_S3_*`` / ``ARCHIVE_UPLOAD_*`` setting is defined and documented
+in ``settings/default.py``. Credentials come from Scrapy's own ``AWS_*``
+settings when they are set and otherwise from boto3's standard chain
+(environment, shared config and credentials files, profiles, instance roles),
+which boto3 reads itself.
 """
 
 from __future__ import annotations
@@ -14,36 +13,23 @@ from dataclasses import dataclass, field
 
 MB = 1024 * 1024
 
-DEFAULTS = {
-    # Files at least this big go up in parts of ARCHIVE_S3_MULTIPART_CHUNKSIZE.
-    "ARCHIVE_S3_MULTIPART_THRESHOLD": 64 * MB,
-    "ARCHIVE_S3_MULTIPART_CHUNKSIZE": 16 * MB,
-    # Parts of one file in flight at once.
-    "ARCHIVE_S3_MAX_CONCURRENCY": 4,
-    # Attempts per request (botocore "standard" retry mode: backoff with jitter).
-    "ARCHIVE_S3_MAX_ATTEMPTS": 5,
-    "ARCHIVE_S3_CONNECT_TIMEOUT": 10.0,
-    "ARCHIVE_S3_READ_TIMEOUT": 60.0,
-    # "path" or "virtual"; empty: botocore's choice (or the AWS config file's).
-    "ARCHIVE_S3_ADDRESSING_STYLE": "",
-}
-
 
 @dataclass(frozen=True)
 class StorageConfig:
+    multipart_threshold: int
+    multipart_chunksize: int
+    max_concurrency: int
+    max_attempts: int
+    connect_timeout: float
+    read_timeout: float
+    addressing_style: str = ""
+    upload_concurrency: int = 1
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
     session_token: str | None = field(default=None, repr=False)
     endpoint_url: str | None = None
     region_name: str | None = None
     verify: bool | str | None = None
-    multipart_threshold: int = DEFAULTS["ARCHIVE_S3_MULTIPART_THRESHOLD"]
-    multipart_chunksize: int = DEFAULTS["ARCHIVE_S3_MULTIPART_CHUNKSIZE"]
-    max_concurrency: int = DEFAULTS["ARCHIVE_S3_MAX_CONCURRENCY"]
-    max_attempts: int = DEFAULTS["ARCHIVE_S3_MAX_ATTEMPTS"]
-    connect_timeout: float = DEFAULTS["ARCHIVE_S3_CONNECT_TIMEOUT"]
-    read_timeout: float = DEFAULTS["ARCHIVE_S3_READ_TIMEOUT"]
-    addressing_style: str = DEFAULTS["ARCHIVE_S3_ADDRESSING_STYLE"]
 
     def __post_init__(self):
         if self.multipart_chunksize < 5 * MB:
@@ -59,6 +45,7 @@ class StorageConfig:
         for name, value in (
             ("ARCHIVE_S3_MAX_CONCURRENCY", self.max_concurrency),
             ("ARCHIVE_S3_MAX_ATTEMPTS", self.max_attempts),
+            ("ARCHIVE_UPLOAD_CONCURRENCY", self.upload_concurrency),
         ):
             if value < 1:
                 raise ValueError(f"{name}={value}: must be at least 1")
@@ -76,9 +63,14 @@ class StorageConfig:
         if (self.access_key_id is None) != (self.secret_access_key is None):
             raise ValueError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together")
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values that must never be shown."""
+        return tuple(s for s in (self.secret_access_key, self.session_token) if s)
+
     @classmethod
     def from_settings(cls, settings) -> StorageConfig:
-        """From a Scrapy ``Settings`` (or any mapping with ``get``)."""
+        """From Scrapy ``Settings`` holding the project's defaults."""
 
         def text(name: str) -> str | None:
             value = settings.get(name)
@@ -87,7 +79,7 @@ class StorageConfig:
         def number(name: str, kind):
             value = settings.get(name)
             if value in (None, ""):
-                return DEFAULTS[name]
+                raise ValueError(f"{name} is not set (settings/default.py defines it)")
             try:
                 return kind(value)
             except (TypeError, ValueError):
@@ -112,4 +104,5 @@ class StorageConfig:
             connect_timeout=number("ARCHIVE_S3_CONNECT_TIMEOUT", float),
             read_timeout=number("ARCHIVE_S3_READ_TIMEOUT", float),
             addressing_style=text("ARCHIVE_S3_ADDRESSING_STYLE") or "",
+            upload_concurrency=number("ARCHIVE_UPLOAD_CONCURRENCY", int),
         )

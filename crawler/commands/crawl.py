@@ -1,0 +1,82 @@
+"""``scrapy crawl``, Scrapy's own, with an exit status a scheduler can act on.
+
+- 0: the crawl ran and every file it wrote is stored (its manifest last);
+- 1: the crawl could not run (Scrapy's own failures: an unknown spider, an error);
+- 2: wrong command line (Scrapy's usage error);
+- 3: bad configuration, or the archive store refused the credentials, or has no
+  such bucket: nothing was fetched;
+- 4: the crawl ran, but some files could not be stored: they are kept in the
+  spool, and ``scrapy sync`` (or the next crawl) stores them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
+from twisted.internet.defer import Deferred
+
+from crawler.config import ConfigError
+from crawler.extensions.crawl_run import CrawlRunExtension
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 3
+EXIT_UNSTORED = 4
+
+
+class Command(ScrapyCrawlCommand):
+    def long_desc(self) -> str:
+        return (
+            "Run a spider of the project. Exit status: 0 everything stored; 1 the crawl "
+            "could not run; 2 usage error; 3 bad configuration or the archive store refused "
+            "(nothing fetched); 4 files left in the spool (run `scrapy sync`)."
+        )
+
+    def run(self, args, opts) -> None:
+        if len(args) < 1:
+            raise UsageError
+        if len(args) > 1:
+            raise UsageError("running 'scrapy crawl' with more than one spider is not supported")
+        crawler = self._create_crawler(args[0])
+        errors: list[BaseException] = []
+        _on_error(self.crawler_process.crawl(crawler, **opts.spargs), errors.append)
+        self.crawler_process.start()
+        self.exitcode = exit_status(crawler, errors, self.crawler_process.bootstrap_failed)
+
+
+def _on_error(outcome, record) -> None:
+    """Call ``record(exception)`` if the crawl fails to run, and report it."""
+
+    def report(error: BaseException) -> None:
+        record(error)
+        if isinstance(error, ConfigError):
+            logger.error("%s", error)
+            print(f"crawl: {error}", file=sys.stderr, flush=True)
+        else:
+            logger.error("the crawl failed: %s", error, exc_info=error)
+
+    if isinstance(outcome, Deferred):
+        outcome.addErrback(lambda failure: report(failure.value))
+    elif isinstance(outcome, asyncio.Future):
+        outcome.add_done_callback(
+            lambda task: (
+                None if task.cancelled() or not task.exception() else report(task.exception())
+            )
+        )
+
+
+def exit_status(crawler, errors: list[BaseException], bootstrap_failed: bool) -> int:
+    if any(isinstance(error, ConfigError) for error in errors):
+        return EXIT_CONFIG
+    if errors or bootstrap_failed:
+        return EXIT_FAILED
+    run = crawler.get_extension(CrawlRunExtension)
+    if run is not None and run.unstored:
+        return EXIT_UNSTORED
+    return EXIT_OK
