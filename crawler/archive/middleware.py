@@ -68,6 +68,7 @@ class WarcArchiveMiddleware:
         )
         self.writer: BackgroundWarcWriter | None = None  # started once the spool is mended
         self.crawler = None  # set by from_crawler
+        self.bytes_written = 0  # WARC bytes the writer reported (added on its reader thread)
         self._stopping = False
         self.publisher = ArchivePublisher(root, config.spool_dir, portal_url, stats)
 
@@ -128,6 +129,7 @@ class WarcArchiveMiddleware:
             except WriterFailed as exc:
                 self._write_failed(exc)
             self.writer.shutdown()
+            self.stats.set_value("archive/warc_bytes", self.bytes_written)
         await self.publisher.finish(self.crawl_id)
 
     # -- writing -----------------------------------------------------------
@@ -188,8 +190,11 @@ class WarcArchiveMiddleware:
 
     def _check_written(self, written: Future) -> None:
         # On the writer's reader thread: stats and logging go through the reactor.
-        if written.exception() is not None:
-            _call_in_reactor(self._write_failed, written.exception())
+        error = written.exception()
+        if error is not None:
+            _call_in_reactor(self._write_failed, error)
+        else:
+            self.bytes_written += sum(location.length for location in written.result())
 
     def _write_failed(self, error: BaseException) -> None:
         self.stats.inc_value("archive/write_errors")

@@ -1,0 +1,62 @@
+"""Operators' view of a running crawl: the progress line, and JSON log lines on request."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from crawler.fixture_portal import FixturePortal, build_site
+from tests.crawl import crawl_command, run_crawl
+
+
+def final_progress(lines: list[str]) -> str:
+    finals = [line for line in lines if "final: " in line]
+    assert len(finals) == 1, finals
+    return finals[0]
+
+
+def test_text_log_ends_with_a_final_progress_line(tmp_path):
+    with FixturePortal(build_site(seed=1), theme="classic") as portal:
+        result = run_crawl(portal.base_url, tmp_path, settings={"PROGRESS_INTERVAL": 30})
+    assert result.returncode == 0, result.log[-3000:]
+    line = final_progress(result.log.splitlines())
+    pages, items = result.stats["response_received_count"], result.stats["items/accepted"]
+    assert f"final: {pages:,} pages" in line
+    assert f"{items:,} items" in line
+    assert f"{result.stats['archive/warc_bytes'] / 1e6:.1f} MB WARC" in line
+    # Ours replaces Scrapy's periodic line.
+    assert "Crawled " not in result.log
+
+
+def test_json_logs_are_one_object_per_line_with_the_progress_counts(tmp_path):
+    with FixturePortal(build_site(seed=1), theme="classic") as portal:
+        command, env = crawl_command(portal.base_url, tmp_path, crawl_id="json-logs")
+        # As in a container: no log file, the collector reads standard error.
+        at = command.index(f"LOG_FILE={tmp_path / 'json-logs.log'}")
+        del command[at - 1 : at + 1]
+        env["ARCHIVER_LOG_JSON"] = "1"
+        completed = subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, timeout=600, text=True
+        )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    lines = completed.stderr.splitlines()
+    # Every line is one JSON object: nothing comes out as text.
+    records = [json.loads(line) for line in lines]
+    assert all({"time", "level", "logger", "message"} <= record.keys() for record in records)
+    assert {record["level"] for record in records} >= {"INFO", "WARNING"}
+    # The fixture's 404 and 500 pages are logged as they happen, with the URL in the message.
+    assert any("HTTP 404" in record["message"] for record in records)
+    final = json.loads(final_progress(lines))
+    manifest = json.loads(
+        (tmp_path / "archive" / "crawls" / "json-logs" / "manifest.json").read_text("utf-8")
+    )
+    stats = manifest["stats"]
+    assert final["progress"] == {
+        "pages": stats["response_received_count"],
+        "items": stats["items/accepted"],
+        "warc_bytes": stats["archive/warc_bytes"],
+        "pages_per_second": final["progress"]["pages_per_second"],
+        "errors": stats.get("log_count/ERROR", 0),
+    }
+    stored = sum(p.stat().st_size for p in (tmp_path / "archive" / "warcs").rglob("*.warc.gz"))
+    assert 0 < stats["archive/warc_bytes"] < stored  # the records; the files add warcinfo
