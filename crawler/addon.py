@@ -6,6 +6,7 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crawler.logs import install_json_handler
 from crawler.storage.redact import hide_secrets_in_logs
 from crawler.storage.spool import ITEMS, items_key
 from crawler.storage_uri import archive_root_uri, is_local
@@ -34,6 +35,7 @@ DOWNLOAD_HANDLERS = {
 }
 EXTENSIONS = {
     "crawler.extensions.crawl_run.CrawlRunExtension": 100,
+    "crawler.extensions.progress.ProgressExtension": 200,
 }
 
 
@@ -49,6 +51,9 @@ class ArchiverAddon:
             # Same priority as the empty default, so the generated id replaces it.
             settings.set("CRAWL_ID", new_crawl_id(), priority=settings.getpriority("CRAWL_ID"))
         settings.set("LOG_FORMATTER", "crawler.logformatter.ArchiverLogFormatter", priority="addon")
+        if settings.getbool("LOG_JSON"):
+            settings.set("LOG_ENABLED", False, priority="addon")
+            install_json_handler(settings)
         for path, priority in PIPELINES.items():
             settings["ITEM_PIPELINES"][path] = priority
         for path, priority in DOWNLOADER_MIDDLEWARES.items():

@@ -18,6 +18,15 @@ COMMANDS_MODULE = "crawler.commands"
 ADDONS = {"crawler.addon.ArchiverAddon": 0}
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# One JSON object per log line (time, level, logger, message, extras) for container log
+# collectors, instead of Scrapy's text lines (env ARCHIVER_LOG_JSON=1).
+LOG_JSON = os.environ.get("ARCHIVER_LOG_JSON", "0").lower() in ("1", "true", "yes")
+# Scrapy's text handler is off when JSON is on (here too, so no early line comes out as text).
+LOG_ENABLED = not LOG_JSON
+# A progress line (pages, items, WARC bytes, rate) every this many seconds; 0: none. It
+# replaces Scrapy's own periodic line.
+PROGRESS_INTERVAL = float(os.environ.get("ARCHIVER_PROGRESS_INTERVAL", "60"))
+LOGSTATS_INTERVAL = 0
 FEED_EXPORT_ENCODING = "utf-8"
 
 # --- Politeness (the real portal) ---------------------------------------
