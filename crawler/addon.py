@@ -6,6 +6,7 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crawler.config import BrowserConfig
 from crawler.logs import install_json_handler
 from crawler.storage.redact import hide_secrets_in_logs
 from crawler.storage.spool import ITEMS, items_key
@@ -33,6 +34,12 @@ DOWNLOAD_HANDLERS = {
     "http": "crawler.archive.wire.WireCapturingDownloadHandler",
     "https": "crawler.archive.wire.WireCapturingDownloadHandler",
 }
+# With browser rendering on: one handler that sends marked requests to the browser
+# (scrapy-playwright) and the rest down the HTTP path above (or Scrapy's, WARC off).
+BROWSER_DOWNLOAD_HANDLERS = {
+    "http": "crawler.browser.handler.RenderingDownloadHandler",
+    "https": "crawler.browser.handler.RenderingDownloadHandler",
+}
 EXTENSIONS = {
     "crawler.extensions.crawl_run.CrawlRunExtension": 100,
     "crawler.extensions.progress.ProgressExtension": 200,
@@ -58,7 +65,13 @@ class ArchiverAddon:
             settings["ITEM_PIPELINES"][path] = priority
         for path, priority in DOWNLOADER_MIDDLEWARES.items():
             settings["DOWNLOADER_MIDDLEWARES"][path] = priority
-        if settings.getbool("WARC_ENABLED"):
+        browser = BrowserConfig.from_settings(settings)
+        if browser.enabled:
+            for scheme, path in BROWSER_DOWNLOAD_HANDLERS.items():
+                settings["DOWNLOAD_HANDLERS"][scheme] = path
+            for name, value in browser.playwright_settings().items():
+                settings.set(name, value, priority="addon")
+        elif settings.getbool("WARC_ENABLED"):
             for scheme, path in DOWNLOAD_HANDLERS.items():
                 settings["DOWNLOAD_HANDLERS"][scheme] = path
         for path, priority in EXTENSIONS.items():

@@ -159,3 +159,88 @@ class WarcConfig:
             operator=settings.get("CONTACT_URL") or "",
             robots_policy="obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
         )
+
+
+@dataclass(frozen=True)
+class BrowserConfig:
+    """Browser rendering: which pages, which Chromium, how many pages, how long."""
+
+    enabled: bool
+    executable: Path | None  # None: Playwright's own Chromium
+    args: tuple[str, ...]
+    max_pages: int
+    navigation_timeout: float
+    settle_timeout: float
+    idle_time: float
+    render_urls: tuple[re.Pattern[str], ...]
+    render_sections: frozenset[str]
+    render_auto: bool
+    load_more_texts: tuple[str, ...]
+    max_load_more: int
+    screenshot: bool
+
+    @classmethod
+    def from_settings(cls, settings) -> BrowserConfig:
+        numbers = {}
+        for name, low in (
+            ("BROWSER_NAVIGATION_TIMEOUT", 1.0),
+            ("BROWSER_SETTLE_TIMEOUT", 0.0),
+            ("BROWSER_IDLE_TIME", 0.0),
+        ):
+            value = settings.getfloat(name)
+            if value < low:
+                raise ConfigError(f"{name}: at least {low} seconds, got {value}")
+            numbers[name] = value
+        max_pages = settings.getint("BROWSER_MAX_PAGES")
+        if max_pages < 1:
+            raise ConfigError(f"BROWSER_MAX_PAGES: at least 1, got {max_pages}")
+        max_load_more = settings.getint("BROWSER_MAX_LOAD_MORE")
+        if max_load_more < 0:
+            raise ConfigError(f"BROWSER_MAX_LOAD_MORE: at least 0, got {max_load_more}")
+        executable = Path(settings.get("BROWSER_EXECUTABLE") or "").expanduser()
+        return cls(
+            enabled=settings.getbool("BROWSER_ENABLED"),
+            executable=executable if executable.name and executable.is_file() else None,
+            args=_str_list("BROWSER_ARGS", settings.getlist("BROWSER_ARGS")),
+            max_pages=max_pages,
+            navigation_timeout=numbers["BROWSER_NAVIGATION_TIMEOUT"],
+            settle_timeout=numbers["BROWSER_SETTLE_TIMEOUT"],
+            idle_time=numbers["BROWSER_IDLE_TIME"],
+            render_urls=tuple(
+                _regex("BROWSER_RENDER_URLS", p)
+                for p in _str_list("BROWSER_RENDER_URLS", settings.getlist("BROWSER_RENDER_URLS"))
+            ),
+            render_sections=frozenset(
+                _str_list("BROWSER_RENDER_SECTIONS", settings.getlist("BROWSER_RENDER_SECTIONS"))
+            ),
+            render_auto=settings.getbool("BROWSER_RENDER_AUTO"),
+            load_more_texts=_str_list(
+                "BROWSER_LOAD_MORE_TEXTS", settings.getlist("BROWSER_LOAD_MORE_TEXTS")
+            ),
+            max_load_more=max_load_more,
+            screenshot=settings.getbool("BROWSER_SCREENSHOT"),
+        )
+
+    def configured_reason(self, url: str, section_slug: str | None) -> str | None:
+        """Why the configuration wants ``url`` rendered ("url" or "section"), or None."""
+        if not self.enabled:
+            return None
+        if any(pattern.search(url) for pattern in self.render_urls):
+            return "url"
+        if section_slug and section_slug in self.render_sections:
+            return "section"
+        return None
+
+    def playwright_settings(self) -> dict:
+        """scrapy-playwright's settings for this configuration."""
+        launch = {"headless": True, "args": list(self.args)}
+        if self.executable is not None:
+            launch["executable_path"] = str(self.executable)
+        return {
+            "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+            "PLAYWRIGHT_LAUNCH_OPTIONS": launch,
+            # One context, reused by every page; the cap on pages is the cap per context.
+            "PLAYWRIGHT_MAX_CONTEXTS": 1,
+            "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": self.max_pages,
+            "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": self.navigation_timeout * 1000,
+        }

@@ -6,6 +6,8 @@ import functools
 
 from scrapy import Request
 
+from crawler.browser import RENDER_META
+
 #: Sent when a page callback has finished: ``response`` and the ``outlinks``
 #: (URLs of the requests it made). The archive records them as the page's
 #: WARC ``metadata`` record.
@@ -25,6 +27,9 @@ def announces_outlinks(callback):
             if isinstance(output, Request):
                 outlinks.append(output.url)
             yield output
-        spider.crawler.signals.send_catch_log(page_parsed, response=response, outlinks=outlinks)
+        fetched_by = "browser" if response.meta.get(RENDER_META) else "http"
+        spider.crawler.signals.send_catch_log(
+            page_parsed, response=response, outlinks=outlinks, fetched_by=fetched_by
+        )
 
     return wrapper

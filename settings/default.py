@@ -100,6 +100,45 @@ WARC_PREFIX = "haiphong"
 # run that lost its store, are repaired and stored first by the next run (or `scrapy sync`).
 WARC_SPOOL_DIR = os.environ.get("WARC_SPOOL_DIR", "spool")
 
+# --- Browser rendering (scrapy-playwright) --------------------------------
+# Render the pages that need JavaScript in Chromium: those marked below and, automatically,
+# articles whose static HTML lacks the "Tin khác" list while carrying scripts to build it.
+# Everything else stays on the plain HTTP path. Off: no browser is ever started.
+BROWSER_ENABLED = True
+# Chromium to drive; when it is missing, Playwright's own build is used if installed.
+BROWSER_EXECUTABLE = "/usr/bin/chromium"
+# Headless, as root in a container; without the background-networking flags Chromium
+# opens connections of its own (updates, field trials) that sandboxes refuse.
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Pages open at once, all in one reused browser context.
+BROWSER_MAX_PAGES = 4
+# Seconds a page may take to load (navigation), and at most to settle afterwards
+# (its scripts' requests, lazy images, "load more" clicks).
+BROWSER_NAVIGATION_TIMEOUT = 30
+BROWSER_SETTLE_TIMEOUT = 20
+# A page has settled when no request of it has been in flight for this many seconds.
+BROWSER_IDLE_TIME = 0.5
+# Regular expressions (searched in the URL) of pages always rendered.
+BROWSER_RENDER_URLS = []
+# Section slugs whose listing pages (and the articles found there) are always rendered.
+BROWSER_RENDER_SECTIONS = []
+# Render articles whose static HTML lacks its "Tin khác" list but has scripts.
+BROWSER_RENDER_AUTO = True
+# Buttons or links that load more of a listing, clicked until they are gone.
+BROWSER_LOAD_MORE_TEXTS = ["Xem thêm", "Tải thêm"]
+BROWSER_MAX_LOAD_MORE = 50
+# Also archive a full-page PNG screenshot of every rendered page (a WARC resource record).
+BROWSER_SCREENSHOT = False
+
 # --- Items ------------------------------------------------------------------
 # Also export items to <archive root>/items/<crawl_id>.jsonl.gz (besides any -O/-o feed).
 ITEMS_FEED_ENABLED = True

@@ -48,6 +48,10 @@ def crawled(request, tmp_path_factory) -> Crawled:
                 "PORTAL_MAX_LISTING_PAGES": MAX_LISTING_PAGES,
                 # Small files: the crawl rotates through several.
                 "WARC_MAX_SIZE": 256 * 1024,
+                # The "Xem thêm" listing is rendered by configuration; the scripted
+                # section's articles are found to need the browser by themselves.
+                "BROWSER_RENDER_URLS": site.scripted_listing_url(portal.base_url) + "$",
+                "BROWSER_IDLE_TIME": 0.1,
             },
         )
         requests = list(portal.request_log)

@@ -48,6 +48,9 @@ def test_each_article_is_fetched_once_and_never_as_its_amp_twin(crawled):
     # The URL that always answers 500 is tried 1 + RETRY_TIMES (settings.mirror: 2) times.
     server_error = urlsplit(crawled.site.server_error_url(crawled.base_url)).path
     assert article_paths.pop(server_error) == 3
+    # A scripted article is fetched, found to lack its Tin khác, and rendered: twice.
+    for url in crawled.site.scripted_urls(crawled.base_url):
+        assert article_paths.pop(urlsplit(url).path) == 2
     assert set(article_paths.values()) == {1}
     assert not [p for p in crawled.paths if "/amp" in p]
 
@@ -63,8 +66,15 @@ def test_nothing_under_a_robots_disallow_is_fetched(crawled):
 
 def test_nothing_off_site_is_requested(crawled):
     stats = crawled.result.stats
-    # Every request the crawler made reached the fixture portal.
-    assert stats["downloader/request_count"] == len(crawled.requests)
+    # Every request the crawler made reached the fixture portal; the browser's requests for
+    # other hosts (the QR code generator, the Photon CDN) were refused before leaving it.
+    browser_subrequests = (
+        stats["playwright/request_count"]
+        - stats["playwright/request_count/navigation"]
+        - stats["browser/blocked_offsite"]
+    )
+    assert stats["browser/blocked_offsite"] > 0
+    assert stats["downloader/request_count"] + browser_subrequests == len(crawled.requests)
     assert stats.get("links/offsite_related", 0) > 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from io import BytesIO
@@ -169,6 +169,87 @@ def build_metadata_record(
     )
 
 
+def build_browser_exchange_records(
+    data: ExchangeData, *, response_id: str, body_decoded: bool
+) -> tuple[ArcWarcRecord, ArcWarcRecord]:
+    """The (response, request) pair of an exchange a browser made while rendering a page.
+
+    Browsers hand over bodies already content-decoded. Such a body is stored as it was
+    given, under headers that agree with it, as Browsertrix does: `Content-Encoding`
+    becomes `X-Orig-Content-Encoding`, `Content-Length` is the stored body's, and the
+    WARC header `WARC-Payload-Decoded` says what was undone. An identity body is kept as
+    received (de-chunked, like every body we store).
+    """
+    if body_decoded:
+        data = replace(data, response_headers=_decoded_body_headers(data))
+    response = build_response_record(data, record_id=response_id)
+    if body_decoded:
+        codings = ", ".join(
+            value for name, value in data.response_headers if name == "X-Orig-Content-Encoding"
+        )
+        response.rec_headers.add_header("WARC-Payload-Decoded", codings)
+    request = build_request_record(data, concurrent_to=response_id)
+    return response, request
+
+
+def build_resource_record(
+    url: str,
+    fetched_at: datetime,
+    content_type: str,
+    payload: bytes,
+    *,
+    concurrent_to: str,
+    record_id: str | None = None,
+) -> ArcWarcRecord:
+    """A `resource` record: something made from a capture (a rendered DOM, a screenshot)."""
+    warc_headers = {
+        "WARC-Type": "resource",
+        "WARC-Record-ID": record_id or new_record_id(),
+        "WARC-Target-URI": url,
+        "WARC-Date": warc_date(fetched_at),
+        "WARC-Concurrent-To": concurrent_to,
+    }
+    return _BUILDER.create_warc_record(
+        url,
+        "resource",
+        payload=BytesIO(payload),
+        length=len(payload),
+        warc_content_type=content_type,
+        warc_headers_dict=warc_headers,
+    )
+
+
+def build_rendered_page_records(
+    page_url: str,
+    fetched_at: datetime,
+    *,
+    concurrent_to: str,
+    dom: bytes,
+    dom_content_type: str,
+    screenshot: bytes | None = None,
+) -> list[ArcWarcRecord]:
+    """A rendered page's DOM (`urn:dom:<url>`) and, if taken, its PNG (`urn:view:<url>`).
+
+    Their own URIs, so that replay of the page's URL serves the archived response.
+    """
+    records = [
+        build_resource_record(
+            f"urn:dom:{page_url}", fetched_at, dom_content_type, dom, concurrent_to=concurrent_to
+        )
+    ]
+    if screenshot is not None:
+        records.append(
+            build_resource_record(
+                f"urn:view:{page_url}",
+                fetched_at,
+                "image/png",
+                screenshot,
+                concurrent_to=concurrent_to,
+            )
+        )
+    return records
+
+
 def build_warcinfo_record(
     filename: str,
     info: CrawlInfo,
@@ -227,6 +308,23 @@ def _storable_response_headers(data: ExchangeData) -> list[Header]:
     if not _has_header(rewritten, "content-length"):
         rewritten.append(("Content-Length", stored_length))
     logger.debug("De-chunked response of %s stored with Content-Length %s", data.url, stored_length)
+    return rewritten
+
+
+def _decoded_body_headers(data: ExchangeData) -> list[Header]:
+    """Headers for a body stored content-decoded: encodings and length renamed `X-Orig-`."""
+    stored_length = str(len(data.body))
+    rewritten: list[Header] = []
+    for name, value in data.response_headers:
+        lower = name.lower()
+        if lower == "content-encoding":
+            rewritten.append(("X-Orig-Content-Encoding", value))
+        elif lower == "content-length" and value.strip() != stored_length:
+            rewritten.append(("X-Orig-Content-Length", value))
+        else:
+            rewritten.append((name, value))
+    if not _has_header(rewritten, "content-length"):
+        rewritten.append(("Content-Length", stored_length))
     return rewritten
 
 

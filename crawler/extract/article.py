@@ -20,7 +20,7 @@ from lxml import html as lxml_html
 from crawler.extract import head
 from crawler.extract.blocks import ImageRef, TextBlock, contains, linearise
 from crawler.extract.images import caption_for, image_url
-from crawler.extract.links import related_links, section_link
+from crawler.extract.links import has_scripts, related_links, related_missing, section_link
 from crawler.extract.rules import ExtractionRules
 from crawler.extract.text import clean_text, fold
 from crawler.urls import PortalUrls
@@ -59,6 +59,8 @@ class RawArticle:
     images: list[dict] = field(default_factory=list)
     related: list[dict] = field(default_factory=list)
     section: dict | None = None
+    # No "Tin khác" links in the HTML while scripts are there that would build them.
+    related_scripted: bool = False
 
 
 def parse_html(html: str) -> lxml_html.HtmlElement:
@@ -93,6 +95,7 @@ def extract_article(html: str, url: str, urls: PortalUrls, rules: ExtractionRule
     body_events = _content_range(doc, events, start, rules)
     _fill_content(article, doc, body_events, base, urls, rules)
     article.related = related_links(doc, events, base, rules, urls)
+    article.related_scripted = related_missing(doc, events, rules) and has_scripts(doc)
     article.section = section_link(doc, base, meta, urls, rules, article.url)
     return article
 

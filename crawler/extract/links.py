@@ -98,6 +98,34 @@ def related_links(doc, events, base: str, rules: ExtractionRules, urls: PortalUr
     return []
 
 
+def related_missing(doc, events, rules: ExtractionRules) -> bool:
+    """Whether the page itself holds no "Tin khác" links: no heading, or nothing after it.
+
+    From the heading up, the first level that has following siblings is the list's place;
+    an empty list there (a script is to fill it) is missing, not a reason to look further.
+    """
+    if "related" in rules.selectors:
+        found = doc.cssselect(rules.selectors["related"])
+        return not found or not any(a.get("href") for a in found[0].iter("a"))
+    node = _related_heading(events, rules)
+    while node is not None and node.tag != "body":
+        if any(isinstance(sibling.tag, str) for sibling in node.itersiblings()):
+            return next(_anchors_after(node), None) is None
+        node = node.getparent()
+    return True
+
+
+def has_scripts(doc) -> bool:
+    """Whether the page runs scripts (external or inline code, not JSON data)."""
+    for script in doc.iter("script"):
+        kind = (script.get("type") or "").strip().lower()
+        if "json" in kind or kind == "text/template":
+            continue
+        if script.get("src") or (script.text or "").strip():
+            return True
+    return False
+
+
 def _related_heading(events, rules: ExtractionRules):
     """The block element whose whole text is a related-list heading."""
     wanted = {fold(h) for h in rules.related_headings}

@@ -16,6 +16,8 @@ TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 THEMES = ("classic", "alt")
 PAGE_SIZE = 10
 TRAP_SECTION = "lich-cong-tac"
+# Its articles' "Tin khác" lists and its listing's further pages are built by scripts.
+SCRIPTED_SECTION = "quoc-phong-an-ninh"
 DISALLOWED_PREFIXES = ("/wp-admin/", "/noi-bo/", "/noi-bo-")
 
 # Bad-input pages: kind -> (HTTP status, why a crawler should produce no item).
@@ -149,6 +151,19 @@ class Site:
 
     def latest(self, n: int) -> list[Article]:
         return [a for a in self.articles if a.listed][:n]
+
+    def is_scripted(self, a: Article) -> bool:
+        """Whether the page of ``a`` needs JavaScript for its "Tin khác" list and images."""
+        return a.section == SCRIPTED_SECTION and a.kind == "article" and not a.quirk
+
+    def scripted_urls(self, base_url: str) -> list[str]:
+        """Articles whose "Tin khác" list a script builds from the REST API."""
+        base = _check_base(base_url)
+        return [a.url(base) for a in self.articles if self.is_scripted(a) and not a.disallowed]
+
+    def scripted_listing_url(self, base_url: str) -> str:
+        """The listing that loads its further posts by script ("Xem thêm")."""
+        return _check_base(base_url) + Section(SCRIPTED_SECTION, "").path
 
     # -- ground truth and hard cases ---------------------------------------------------
     def expected_items(self, theme: str, base_url: str) -> dict[str, dict]:

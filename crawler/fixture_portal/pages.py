@@ -13,14 +13,15 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from urllib.parse import parse_qs, urlsplit
 
-from . import amp, assets, feeds, theme_alt, theme_classic
+from . import amp, assets, feeds, scripted, theme_alt, theme_classic
 from .htmlutil import FANPAGE_QR, LOGO, Ctx, entity_escape, escape, vn_date, vn_datetime
 from .model import PAGE_SIZE, TRAP_SECTION, Article, Site
 
 HTML = "text/html; charset=UTF-8"
+JSON = "application/json; charset=UTF-8"
 THEMES = {"classic": theme_classic, "alt": theme_alt}
 QUIRK_CONTENT_TYPES = {"wrong_charset": "text/html; charset=iso-8859-1", "no_charset": "text/html"}
 ARTICLE_RE = re.compile(r"^/([a-z0-9][a-z0-9-]*)\.html(/amp)?(/?)$")
@@ -98,6 +99,8 @@ class Router:
             f"/{theme_alt.STYLE}": lambda: Response(200, assets.CSS, "text/css"),
             f"/{theme_alt.SCRIPT}": lambda: Response(200, assets.JS, "application/javascript"),
         }
+        for path, script in scripted.SCRIPTS.items():
+            self._fixed[f"/{path}"] = partial(Response, 200, script, "application/javascript")
 
     def resolve(self, target: str) -> Response:
         """The response for a request target (path with query), without transport encoding."""
@@ -116,6 +119,8 @@ class Router:
             return self._listing(m.group(1), m.group(2), bool(m.group(3)))
         if m := SITEMAP_RE.match(path):
             return self._cached((path,), lambda: self._sitemap_page(int(m.group(1))))
+        if path == f"/{scripted.API}":
+            return self._api_posts(query)
         if path == "/lich/":
             return self._day(query.get("ngay", [""])[0])
         if path.lstrip("/") in self._images:
@@ -268,6 +273,18 @@ class Router:
                 f"{self.base}lich/?ngay={day.isoformat()}",
             )
         )
+
+    def _api_posts(self, query: dict[str, list[str]]) -> Response:
+        """The WordPress REST API's posts route, for the scripted section's pages."""
+        answer = scripted.api_posts(self.site, self.base, query)
+        if answer is None:
+            return Response(
+                400,
+                b'{"code":"rest_invalid_param","message":"Invalid parameter(s)."}',
+                JSON,
+            )
+        body, total_pages = answer
+        return Response(200, body, JSON, (("X-WP-TotalPages", str(total_pages)),))
 
     def _sitemap_page(self, number: int) -> Response:
         xml = feeds.sitemap_post_page(self.site, self.base, number)

@@ -22,7 +22,8 @@ from .htmlutil import (
     vn_date,
     vn_datetime,
 )
-from .model import Article, Image, Section
+from .model import SCRIPTED_SECTION, Article, Image, Section
+from .scripted import article_scripts, img_tag, load_more, related_list
 
 STYLE = "wp-content/themes/cttdt/css/style.css"
 SCRIPT = "wp-content/themes/cttdt/js/app.js"
@@ -107,18 +108,21 @@ def _footer(ctx: Ctx) -> str:
 </div>"""
 
 
-def _image(ctx: Ctx, img: Image) -> str:
-    src = escape(img.src(ctx.base))
+def _image(ctx: Ctx, a: Article, img: Image) -> str:
+    if ctx.site.is_scripted(a):
+        tag = img_tag(ctx, img)
+    else:
+        tag = f'<img src="{escape(img.src(ctx.base))}" alt="" />'
     if img.caption is None:
-        return f'<p style="text-align: center;"><img src="{src}" alt="" /></p>'
+        return f'<p style="text-align: center;">{tag}</p>'
     if img.variant == 0:
         return (
-            f'<table class="image" align="center"><tbody><tr><td><img src="{src}" alt="" />'
+            f'<table class="image" align="center"><tbody><tr><td>{tag}'
             f'</td></tr><tr><td class="image-desc">{ctx.esc(img.caption)}</td></tr>'
             "</tbody></table>"
         )
     return (
-        f'<p style="text-align: center;"><img src="{src}" alt="" /></p>\n'
+        f'<p style="text-align: center;">{tag}</p>\n'
         f'<p style="text-align: center;"><em>{ctx.esc(img.caption)}</em></p>'
     )
 
@@ -132,7 +136,7 @@ def _content(ctx: Ctx, a: Article) -> str:
     for i, para in enumerate(a.paragraphs):
         out.append(f'<p style="text-align: justify;">{ctx.esc(para)}</p>')
         if i in images:
-            out.append(_image(ctx, images[i]))
+            out.append(_image(ctx, a, images[i]))
     if a.author:
         out.append(f'<p style="text-align: right;"><b>{ctx.esc(a.author)}</b></p>')
     if a.source_note:
@@ -142,7 +146,6 @@ def _content(ctx: Ctx, a: Article) -> str:
 
 
 def _furniture(ctx: Ctx, a: Article) -> str:
-    related = "".join(f"<li>{ctx.a(link.target, link.title)}</li>" for link in a.related)
     return f"""<div class="box-utilities">
 <div class="box-head">Tiện ích thông tin</div>
 <div class="tabs"><span class="tab active">Nguồn tin</span><span class="tab">QR Code</span></div>
@@ -157,7 +160,7 @@ def _furniture(ctx: Ctx, a: Article) -> str:
 </div>
 <div class="other-news">
 <div class="box-head">Tin khác</div>
-<ul class="list-other">{related}</ul>
+{related_list(ctx, a, 'class="list-other"')}
 </div>"""
 
 
@@ -173,7 +176,8 @@ def article_page(ctx: Ctx, a: Article) -> str:
     goc = f' <a class="link-goc" href="{escape(a.goc)}" target="_blank">Gốc</a>' if a.goc else ""
     head = (
         f'<meta name="description" content="{ctx.esc(a.sapo)}" />\n'
-        f'<link rel="canonical" href="{escape(a.url(ctx.base))}" />'
+        f'<link rel="canonical" href="{escape(a.url(ctx.base))}" />\n'
+        f"{article_scripts(ctx, a)}"
     )
     main = f"""{_breadcrumb(ctx, section)}
 <div class="detail-news">
@@ -227,7 +231,11 @@ def listing_page(
     main = (
         f'{_breadcrumb(ctx, section)}\n<div class="cate-title">{ctx.esc(section.name)}</div>\n'
         f'<div class="list-news">{"".join(_item(ctx, a) for a in posts)}</div>\n'
-        + _paging(ctx, section, current, last)
+        + (
+            load_more(ctx, section)
+            if section.slug == SCRIPTED_SECTION and current == 1
+            else _paging(ctx, section, current, last)
+        )
     )
     return page(ctx, title=f"{section.name} | {SITE_NAME}", head=head, main=main)
 

@@ -22,7 +22,8 @@ from .htmlutil import (
     vn_date,
     vn_datetime,
 )
-from .model import Article, Image, Section
+from .model import SCRIPTED_SECTION, Article, Image, Section
+from .scripted import article_scripts, img_tag, load_more, related_list
 
 ASSET_VERSION = "2.3.1"
 STYLE = "wp-content/themes/hpnews/style.css"
@@ -136,11 +137,14 @@ def _footer(ctx: Ctx) -> str:
 </footer>"""
 
 
-def _figure(ctx: Ctx, img: Image, n: int) -> str:
-    tag = (
-        f'<img loading="lazy" class="size-full wp-image-{n}" src="{escape(img.src(ctx.base))}" '
-        f'alt="" width="800" height="533">'
-    )
+def _figure(ctx: Ctx, a: Article, img: Image, n: int) -> str:
+    if ctx.site.is_scripted(a):
+        tag = img_tag(ctx, img)
+    else:
+        tag = (
+            f'<img loading="lazy" class="size-full wp-image-{n}" src="{escape(img.src(ctx.base))}" '
+            f'alt="" width="800" height="533">'
+        )
     if img.caption is None:
         return f'<p style="text-align: center;">{tag}</p>'
     if img.variant == 0:
@@ -166,7 +170,7 @@ def _entry_content(ctx: Ctx, a: Article) -> str:
         out.append(f"<p>{ctx.esc(para)}</p>")
         if i in images:
             n, img = images[i]
-            out.append(_figure(ctx, img, a.id + 1 + n))
+            out.append(_figure(ctx, a, img, a.id + 1 + n))
     if a.author:
         out.append(f'<p style="text-align: right;"><strong>{ctx.esc(a.author)}</strong></p>')
     if a.source_note:
@@ -177,7 +181,6 @@ def _entry_content(ctx: Ctx, a: Article) -> str:
 
 
 def _furniture(ctx: Ctx, a: Article) -> str:
-    related = "\n".join(f"<li>{ctx.a(link.target, link.title)}</li>" for link in a.related)
     return f"""<div class="tien-ich-box">
 <h3 class="box-title">Tiện ích thông tin</h3>
 <ul class="nav nav-tabs" role="tablist">
@@ -204,9 +207,7 @@ def _furniture(ctx: Ctx, a: Article) -> str:
 </div>
 <section class="related-posts">
 <h3 class="related-title">Tin khác</h3>
-<ul class="related-list">
-{related}
-</ul>
+{related_list(ctx, a, 'class="related-list"')}
 </section>"""
 
 
@@ -231,7 +232,8 @@ def article_page(ctx: Ctx, a: Article) -> str:
 <meta property="article:published_time" content="{a.published.isoformat()}">
 {modified}<meta property="og:image" content="{escape(og_image)}">
 <link rel="amphtml" href="{url}/amp">
-<link rel="shortlink" href="{ctx.base}?p={a.id}">"""
+<link rel="shortlink" href="{ctx.base}?p={a.id}">
+{article_scripts(ctx, a)}"""
     goc = (
         f' <a class="source-link" href="{escape(a.goc)}" target="_blank" '
         f'rel="nofollow noopener">Gốc</a>'
@@ -332,7 +334,11 @@ def listing_page(
         f"<span>{ctx.esc(section.name)}</span></h1></header>\n"
         + "\n".join(_summary(ctx, a) for a in posts)
         + "\n"
-        + _pagination(ctx, section, current, last)
+        + (
+            load_more(ctx, section)
+            if section.slug == SCRIPTED_SECTION and current == 1
+            else _pagination(ctx, section, current, last)
+        )
     )
     suffix = f" - Trang {current}" if current > 1 else ""
     return page(

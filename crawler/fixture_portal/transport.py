@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import zlib
 
-COMPRESSIBLE = ("text/", "application/xml", "application/rss+xml", "application/javascript")
+COMPRESSIBLE = (
+    "text/",
+    "application/xml",
+    "application/rss+xml",
+    "application/javascript",
+    "application/json",
+)
 CHUNKS = 3  # a chunked body goes out in this many pieces (fewer if it is tiny)
 
 

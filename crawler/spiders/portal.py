@@ -16,7 +16,8 @@ from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.archive.middleware import WARC_META
-from crawler.config import PortalConfig
+from crawler.browser import RENDER_META, render_meta
+from crawler.config import BrowserConfig, PortalConfig
 from crawler.extract import ExtractionError, extract_article
 from crawler.extract.article import parse_html
 from crawler.extract.feeds import feed_links, sitemap_entries
@@ -51,6 +52,7 @@ class PortalSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         # Read and checked before anything is fetched: bad settings fail fast.
         spider.config = PortalConfig.from_settings(crawler.settings)
+        spider.browser = BrowserConfig.from_settings(crawler.settings)
         return spider
 
     async def start(self):
@@ -152,6 +154,13 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("pages/unparseable")
             logger.warning("cannot read article %s: %s", response.url, exc)
             return
+        if raw.related_scripted and not response.meta.get(RENDER_META):
+            if self.browser.enabled and self.browser.render_auto:
+                # The item comes from the rendered page, not from this static copy.
+                yield self._render_again(response, section, "missing_related")
+                return
+            self.crawler.stats.inc_value("browser/needed_not_rendered")
+            logger.warning("%s builds its Tin khác by script; not rendered", response.url)
         fetched_url = response.request.meta.get("redirect_urls", [response.url])[0]
         item = ArticleItem.from_raw(raw, fetched_url=fetched_url, section_hint=section)
         item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -183,6 +192,21 @@ class PortalSpider(scrapy.Spider):
             errback=self.on_error,
             priority=LISTING_PRIORITY,
             cb_kwargs={"section": section, "page": page, "previous": previous},
+            meta=self._render_meta(url, section),
+        )
+
+    def _render_meta(self, url: str, section: dict | None) -> dict:
+        """Meta that sends the request through the browser, if the configuration says so."""
+        reason = self.browser.configured_reason(url, section["slug"] if section else None)
+        return render_meta(reason) if reason else {}
+
+    def _render_again(self, response, section: dict | None, reason: str):
+        """The same page once more, through the browser."""
+        meta = {key: response.meta[key] for key in ("via",) if key in response.meta}
+        return response.request.replace(
+            dont_filter=True,
+            meta={**meta, **render_meta(reason)},
+            cb_kwargs={"section": section},
         )
 
     def _image_request(self, url: str, via: str):
@@ -207,7 +231,7 @@ class PortalSpider(scrapy.Spider):
             errback=self.on_error,
             priority=ARTICLE_PRIORITY,
             cb_kwargs={"section": section},
-            meta={"via": via},
+            meta={"via": via, **self._render_meta(url, section)},
         )
 
     def _page_text(self, response, kind: str) -> str | None:

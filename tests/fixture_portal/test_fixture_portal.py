@@ -213,9 +213,28 @@ def canonical_article_url(url: str) -> str:
     return head if head.endswith(".html") else url
 
 
+def scripted_links(router: Router, doc) -> list[str]:
+    """What the scripted section's scripts add: Tin khác from the REST API, "Xem thêm" pages."""
+    links = []
+    for api in doc.xpath("//@data-hp-related | //@data-hp-more"):
+        target = api[len(BASE) - 1 :]
+        while target:
+            response = router.resolve(target)
+            assert response.status == 200, target
+            links += [post["link"] for post in json.loads(response.body)]
+            total = int(dict(response.headers).get("X-WP-TotalPages", "1"))
+            page = re.search(r"([?&]page=)(\d+)", target)
+            more = page is not None and int(page.group(2)) < total
+            target = more and target.replace(
+                page.group(0), page.group(1) + str(int(page.group(2)) + 1)
+            )
+    return links
+
+
 @pytest.mark.parametrize("theme", ["classic", "alt"])
 def test_every_expected_item_is_reachable_from_home(site, theme):
-    """Walk menu -> listings -> articles -> Tin khác, obeying robots, skipping the traps."""
+    """Walk menu -> listings -> articles -> Tin khác, obeying robots, skipping the traps;
+    in the scripted section, do what its scripts do."""
     router = Router(site, theme, BASE)
     robots = urllib.robotparser.RobotFileParser()
     robots.parse(robots_txt(BASE).splitlines())
@@ -229,7 +248,8 @@ def test_every_expected_item_is_reachable_from_home(site, theme):
                 and response.body:
             if url.endswith(".html"):
                 articles.add(url)
-            links = lxml.html.fromstring(response.body).xpath("//a/@href")
+            doc = lxml.html.fromstring(response.body)
+            links = doc.xpath("//a/@href") + scripted_links(router, doc)
         else:
             continue
         for href in links:
