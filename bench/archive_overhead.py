@@ -4,7 +4,9 @@
 
 Serves a large fixture portal on 127.0.0.1; after one warm-up crawl, runs the
 full `portal` spider with WARC_ENABLED off and on, alternating ``--repeat``
-times and keeping each one's fastest run. Prints pages/s, CPU seconds, peak
+times and keeping each one's fastest run. Browser rendering is off in both (the
+plain HTTP path is what is measured here; bench/browser_render.py measures the
+browser). Prints pages/s, CPU seconds, peak
 RSS and bytes written of each, the on/off ratios, and the peak RSS of a crawl
 of a portal a quarter the size (memory should not grow with the crawl).
 """
@@ -21,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import fastest, full_crawl, table  # noqa: E402
 from crawler.fixture_portal import FixturePortal, build_site  # noqa: E402
 
+HTTP_ONLY = {"BROWSER_ENABLED": False}
+
 
 def crawl_bytes(workdir: Path, name: str) -> int:
     return sum(p.stat().st_size for p in (workdir / name / "warcs").rglob("*.warc.gz"))
@@ -36,16 +40,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
         with FixturePortal(build_site(seed=7, n_articles=args.articles)) as portal:
-            full_crawl(workdir, portal.base_url, "warmup")
+            full_crawl(workdir, portal.base_url, "warmup", HTTP_ONLY)
             for n in range(args.repeat):
                 runs["warc off"].append(
-                    full_crawl(workdir, portal.base_url, f"off-{n}", {"WARC_ENABLED": False})
+                    full_crawl(
+                        workdir, portal.base_url, f"off-{n}", {**HTTP_ONLY, "WARC_ENABLED": False}
+                    )
                 )
-                on = full_crawl(workdir, portal.base_url, f"on-{n}")
+                on = full_crawl(workdir, portal.base_url, f"on-{n}", HTTP_ONLY)
                 on["bytes"] = crawl_bytes(workdir, f"on-{n}")
                 runs["warc on"].append(on)
         with FixturePortal(build_site(seed=7, n_articles=args.articles // 4)) as small_portal:
-            small = full_crawl(workdir, small_portal.base_url, "small")
+            small = full_crawl(workdir, small_portal.base_url, "small", HTTP_ONLY)
 
     off, on = fastest(runs["warc off"]), fastest(runs["warc on"])
     print(f"fixture portal: {args.articles} articles; fastest of {args.repeat} runs each")

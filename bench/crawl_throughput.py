@@ -42,7 +42,8 @@ def main() -> None:
         workdir = Path(tmp)
 
         def full(name: str) -> dict:
-            return full_crawl(workdir, portal.base_url, name)
+            # The HTTP path; the browser's cost is bench/browser_render.py's business.
+            return full_crawl(workdir, portal.base_url, name, {"BROWSER_ENABLED": False})
 
         start = len(portal.request_log)
         full("warmup")
