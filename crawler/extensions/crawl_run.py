@@ -37,30 +37,30 @@ logger = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"
 # Recorded in the manifest: what shapes a crawl. Never credentials.
-MANIFEST_SETTINGS = (
-    "PORTAL_URL",
-    "PORTAL_EXTRA_HOSTS",
-    "PORTAL_SECTIONS",
-    "PORTAL_MAX_LISTING_PAGES",
-    "PORTAL_FOLLOW_RELATED",
-    "PORTAL_FETCH_IMAGES",
-    "PORTAL_SEED_SITEMAP",
-    "PORTAL_SEED_FEEDS",
-    "USER_AGENT",
-    "ROBOTSTXT_OBEY",
-    "AUTOTHROTTLE_ENABLED",
-    "DOWNLOAD_DELAY",
-    "CONCURRENT_REQUESTS",
-    "CONCURRENT_REQUESTS_PER_DOMAIN",
-    "DOWNLOAD_TIMEOUT",
-    "RETRY_TIMES",
-    "WARC_ENABLED",
-    "WARC_MAX_SIZE",
-    "WARC_PREFIX",
-    "ITEMS_FEED_ENABLED",
-    "AWS_ENDPOINT_URL",
-    "AWS_REGION_NAME",
-)
+MANIFEST_SETTINGS = {
+    "PORTAL_URL": "get",
+    "PORTAL_EXTRA_HOSTS": "getlist",
+    "PORTAL_SECTIONS": "getlist",
+    "PORTAL_MAX_LISTING_PAGES": "getint",
+    "PORTAL_FOLLOW_RELATED": "getbool",
+    "PORTAL_FETCH_IMAGES": "getbool",
+    "PORTAL_SEED_SITEMAP": "getbool",
+    "PORTAL_SEED_FEEDS": "getbool",
+    "USER_AGENT": "get",
+    "ROBOTSTXT_OBEY": "getbool",
+    "AUTOTHROTTLE_ENABLED": "getbool",
+    "DOWNLOAD_DELAY": "getfloat",
+    "CONCURRENT_REQUESTS": "getint",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "getint",
+    "DOWNLOAD_TIMEOUT": "getfloat",
+    "RETRY_TIMES": "getint",
+    "WARC_ENABLED": "getbool",
+    "WARC_MAX_SIZE": "getint",
+    "WARC_PREFIX": "get",
+    "ITEMS_FEED_ENABLED": "getbool",
+    "AWS_ENDPOINT_URL": "get",
+    "AWS_REGION_NAME": "get",
+}
 
 
 class StoreRefused(ConfigError):
@@ -229,6 +229,8 @@ class CrawlRunExtension:
             "started_at": self.started_at.isoformat(),
             "finished_at": datetime.now(UTC).isoformat(),
             "finish_reason": self.finish_reason,
-            "settings": {name: settings.get(name) for name in MANIFEST_SETTINGS},
+            "settings": {
+                name: getattr(settings, getter)(name) for name, getter in MANIFEST_SETTINGS.items()
+            },
             "stats": {key: _json_safe(value) for key, value in sorted(stats.items())},
         }

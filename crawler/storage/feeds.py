@@ -24,7 +24,6 @@ from typing import IO, Any
 from scrapy.extensions.feedexport import S3FeedStorage
 
 from crawler.storage.config import StorageConfig
-from crawler.storage.errors import StorageError
 from crawler.storage.s3 import S3Store
 from crawler.storage.spool import ITEMS, CrawlSpool
 
@@ -50,7 +49,7 @@ class ArchiveS3FeedStorage(S3FeedStorage):
             endpoint_url=self.endpoint_url,
             region_name=self.region_name,
         )
-        self.store = S3Store(self.bucketname, "", config)
+        self.archive_store = S3Store(self.bucketname, "", config)
         options = feed_options or {}
         self.spool_dir = options.get("archive_spool")
         self.archive_key = options.get("archive_key")
@@ -75,8 +74,9 @@ class ArchiveS3FeedStorage(S3FeedStorage):
             file.flush()
             path = Path(file.name)
             try:
-                stored = self.store.put_file(path, self.keyname)
-            except StorageError:
+                stored = self.archive_store.put_file(path, self.keyname)
+            except Exception:
+                # Whatever went wrong, the items are not lost.
                 if self.spool_dir:
                     kept = CrawlSpool(Path(self.spool_dir).parent, Path(self.spool_dir).name)
                     kept.keep(path, ITEMS)
@@ -87,4 +87,4 @@ class ArchiveS3FeedStorage(S3FeedStorage):
                 spool.record(dataclasses.replace(stored, key=self.archive_key))
         finally:
             file.close()
-            self.store.close()
+            self.archive_store.close()
