@@ -10,6 +10,7 @@ from types import FrameType
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.config import ConfigError
 from crawler.replay.pywb import (
     DEFAULT_HOST,
     PywbNotInstalled,
@@ -18,7 +19,8 @@ from crawler.replay.pywb import (
     first_capture,
     start_pywb,
 )
-from crawler.storage_uri import archive_root_uri, local_path
+from crawler.storage import FileStore, S3Store
+from crawler.storage_uri import archive_store
 
 
 class _Stop(Exception):
@@ -53,7 +55,12 @@ class Command(ScrapyCommand):
     def run(self, args, opts) -> None:
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)}")
-        root = local_path(archive_root_uri(self.settings.get("ARCHIVE_URI")))
+        try:
+            store = archive_store(self.settings)
+        except ConfigError as error:
+            raise UsageError(str(error)) from None
+        # A local archive is served in place; from S3, pywb reads the WARCs itself.
+        root = store.root if isinstance(store, FileStore) else store
         # Before pywb starts: a SIGTERM at any point must still stop it.
         previous = signal.signal(signal.SIGTERM, _raise_stop)
         try:
@@ -67,7 +74,7 @@ class Command(ScrapyCommand):
             signal.signal(signal.SIGTERM, previous)
 
 
-def _serve(root: Path, opts) -> int:
+def _serve(root: Path | S3Store, opts) -> int:
     """Serve until interrupted (the interruption propagates once pywb is stopped), or pywb dies."""
     with start_pywb(root, crawl_ids=opts.crawl, host=opts.host, port=opts.port) as server:
         _print_urls(server, root)
@@ -77,8 +84,9 @@ def _serve(root: Path, opts) -> int:
         return 1
 
 
-def _print_urls(server: PywbServer, root: Path) -> None:
-    print(f"replay: pywb (pid {server.pid}) replays {root} at {server.base_url}/", flush=True)
+def _print_urls(server: PywbServer, root: Path | S3Store) -> None:
+    where = root.uri if isinstance(root, S3Store) else root
+    print(f"replay: pywb (pid {server.pid}) replays {where} at {server.base_url}/", flush=True)
     for collection in server.collections:
         print(f"replay: crawl {collection.name}: {server.collection_url(collection.name)}")
         capture = first_capture(collection)

@@ -6,6 +6,11 @@ that environment's `wayback`. The collections read the archive where it lies —
 `warcs/<crawl_id>/`, CDXJ indexes from `indexes/<crawl_id>/` — nothing is copied. pywb's
 working directory (its `config.yaml` and log) is a temporary directory removed on stop.
 
+An archive in S3 (an ``S3Store``): pywb reads the WARCs from S3 itself (``s3://`` archive
+paths, through boto3 in its environment, given the store's endpoint and credentials in its
+environment, never on its command line); the CDXJ indexes are copied into pywb's working
+directory when it starts (pywb's index stays local), so later crawls need a restart.
+
 Replay URLs: `<base>/<crawl_id>/<timestamp>/<url>` (framed, with pywb's banner),
 `<base>/<crawl_id>/<timestamp>mp_/<url>` (the page alone); an empty timestamp means the latest
 capture, a partial one (`2026`) the capture closest to it.
@@ -28,6 +33,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from crawler.storage import S3Store
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +65,7 @@ class Collection:
     """One crawl as a pywb collection: its WARC directory and its CDXJ index directory."""
 
     name: str
-    archive_dir: Path
+    archive_dir: Path | str  # a directory, or an s3://bucket/prefix/warcs/<crawl_id>/ URL
     index_dir: Path
 
 
@@ -104,13 +111,17 @@ def archive_collections(
                     raise ValueError(f"crawl {name!r}: no directory {directory}")
     collections = []
     for name in names:
-        if not _COLLECTION_NAME.fullmatch(name) or name in _RESERVED_NAMES:
-            raise ValueError(
-                f"crawl id {name!r} cannot name a pywb collection "
-                f"(expected {_COLLECTION_NAME.pattern}, not one of {sorted(_RESERVED_NAMES)})"
-            )
+        _check_collection_name(name)
         collections.append(Collection(name, warcs / name, indexes / name))
     return collections
+
+
+def _check_collection_name(name: str) -> None:
+    if not _COLLECTION_NAME.fullmatch(name) or name in _RESERVED_NAMES:
+        raise ValueError(
+            f"crawl id {name!r} cannot name a pywb collection "
+            f"(expected {_COLLECTION_NAME.pattern}, not one of {sorted(_RESERVED_NAMES)})"
+        )
 
 
 def pywb_config(collections: Sequence[Collection]) -> dict:
@@ -121,7 +132,9 @@ def pywb_config(collections: Sequence[Collection]) -> dict:
                 # pywb reads every .cdxj file of an index directory, listing it per request.
                 "index_paths": f"{coll.index_dir.resolve()}/",
                 # CDXJ `filename` fields are WARC base names, resolved under this prefix.
-                "archive_paths": f"{coll.archive_dir.resolve()}/",
+                "archive_paths": coll.archive_dir
+                if isinstance(coll.archive_dir, str)
+                else f"{coll.archive_dir.resolve()}/",
             }
             for coll in collections
         }
@@ -203,8 +216,53 @@ class PywbServer:
         self.stop()
 
 
+def s3_collections(
+    store: S3Store, workdir: Path, crawl_ids: Sequence[str] | None = None
+) -> list[Collection]:
+    """The crawls of an S3 archive that have WARCs and indexes, their indexes copied into
+    ``workdir/indexes/<crawl_id>/``; WARCs stay in S3 (``s3://`` archive paths)."""
+    indexes: dict[str, list[str]] = {}
+    for key in store.list("indexes/"):
+        parts = key.split("/")
+        if len(parts) == 3 and parts[2].endswith(".cdxj"):
+            indexes.setdefault(parts[1], []).append(key)
+    with_warcs = {key.split("/")[1] for key in store.list("warcs/") if key.count("/") == 2}
+    names = sorted(set(indexes) & with_warcs) if crawl_ids is None else list(crawl_ids)
+    collections = []
+    for name in names:
+        if name not in indexes or name not in with_warcs:
+            raise ValueError(f"crawl {name!r}: no warcs/{name}/ and indexes/{name}/ in {store.uri}")
+        _check_collection_name(name)
+        index_dir = workdir / "indexes" / name
+        index_dir.mkdir(parents=True)
+        for key in indexes[name]:
+            (index_dir / key.split("/")[-1]).write_bytes(store.get_bytes(key))
+        collections.append(Collection(name, f"{store.uri}/warcs/{name}/", index_dir))
+    return collections
+
+
+def s3_environment(store: S3Store) -> dict[str, str]:
+    """What boto3 in pywb's environment needs to read the store: its standard variables."""
+    config = store.config
+    env = {
+        # As the crawler's client: checksums only where required (S3-compatible servers).
+        "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required",
+        "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
+    }
+    if config.access_key_id:
+        env["AWS_ACCESS_KEY_ID"] = config.access_key_id
+        env["AWS_SECRET_ACCESS_KEY"] = config.secret_access_key or ""
+    if config.session_token:
+        env["AWS_SESSION_TOKEN"] = config.session_token
+    if config.endpoint_url:
+        env["AWS_ENDPOINT_URL_S3"] = config.endpoint_url
+    if config.region_name:
+        env["AWS_DEFAULT_REGION"] = config.region_name
+    return env
+
+
 def start_pywb(
-    archive_root: Path,
+    archive_root: Path | S3Store,
     *,
     crawl_ids: Sequence[str] | None = None,
     host: str = DEFAULT_HOST,
@@ -214,22 +272,27 @@ def start_pywb(
 ) -> PywbServer:
     """Start pywb over the crawls of `archive_root` and return once it answers.
 
-    `port=0` picks a free port. Raises PywbNotInstalled without the pywb environment,
-    ValueError when there is no crawl to serve, PywbStartError when `wayback` does not come up.
+    `archive_root` is a directory or an `S3Store`. `port=0` picks a free port. Raises
+    PywbNotInstalled without the pywb environment, ValueError when there is no crawl to
+    serve, PywbStartError when `wayback` does not come up.
     """
     wayback = wayback_executable(pywb_venv)
-    collections = archive_collections(archive_root, crawl_ids)
-    if not collections:
-        raise ValueError(
-            f"nothing to replay under {archive_root}: no crawl has both warcs/<crawl_id>/ "
-            "and indexes/<crawl_id>/"
-        )
     attempts = 1 if port else _PORT_ATTEMPTS
     for attempt in range(1, attempts + 1):
         workdir = Path(tempfile.mkdtemp(prefix="pywb-"))
         try:
+            if isinstance(archive_root, S3Store):
+                collections = s3_collections(archive_root, workdir, crawl_ids)
+                env = s3_environment(archive_root)
+            else:
+                collections, env = archive_collections(archive_root, crawl_ids), {}
+            if not collections:
+                raise ValueError(
+                    f"nothing to replay under {archive_root}: no crawl has both "
+                    "warcs/<crawl_id>/ and indexes/<crawl_id>/"
+                )
             return _start_once(
-                wayback, workdir, collections, host, port or _free_port(host), startup_timeout
+                wayback, workdir, collections, host, port or _free_port(host), startup_timeout, env
             )
         except PywbStartError as error:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -250,6 +313,7 @@ def _start_once(
     host: str,
     port: int,
     startup_timeout: float,
+    extra_env: dict[str, str],
 ) -> PywbServer:
     # JSON is YAML: pywb reads this file with its YAML loader.
     (workdir / "config.yaml").write_text(json.dumps(pywb_config(collections), indent=2))
@@ -257,6 +321,7 @@ def _start_once(
     # The crawler's environment must not leak into pywb's interpreter.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.pop("PYWB_CONFIG_FILE", None)
+    env.update(extra_env)
     command = [str(wayback), "--bind", host, "--port", str(port), "--directory", str(workdir)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
