@@ -339,3 +339,20 @@ def wait_for(condition, what: str, deadline: float = 180.0) -> None:
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+def test_secret_settings_are_blanked_in_scrapys_settings_log(portal, tmp_path):
+    """Scrapy logs the settings that differ from its defaults: the secret is not among them."""
+    secret = "never-shown-" + os.urandom(8).hex()
+    run = crawl(
+        tmp_path,
+        portal,
+        str(tmp_path / "archive"),
+        "local-crawl",
+        {"AWS_ACCESS_KEY_ID": "some-key-id", "AWS_SECRET_ACCESS_KEY": secret},
+    )
+    assert run.returncode == 0, run.output[-3000:] + run.log[-3000:]
+    assert "'AWS_SECRET_ACCESS_KEY': '***'" in run.log
+    assert secret not in run.output + run.log
+    manifest = json.loads((tmp_path / "archive/crawls/local-crawl/manifest.json").read_text())
+    assert secret not in json.dumps(manifest)
