@@ -7,10 +7,14 @@ demos and benchmarks.
 
 ``site`` also answers where every hard case lives (``site.hard_cases``, ``aliases()``,
 ``tin_khac_only_urls()``, ``expected_bad_pages()``, ``disallowed_urls()``, ``trap_prefix``…).
+
+For incremental crawls, ``site.evolve(new=3, changed=2)`` is the same portal a few hours
+later (``new_urls()``, ``changed_urls()``, ``evolution``); ``portal.replace_site(evolved)``
+serves it at the same base URL, and ``/wp-json/wp/v2/posts?modified_after=…`` names them.
 """
 
 from .generate import build_site
-from .model import Article, Site
+from .model import Article, Evolution, Site
 from .server import FixturePortal
 
-__all__ = ["Article", "FixturePortal", "Site", "build_site"]
+__all__ = ["Article", "Evolution", "FixturePortal", "Site", "build_site"]

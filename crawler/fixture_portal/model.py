@@ -108,6 +108,16 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Evolution:
+    """What ``Site.evolve()`` did: posts published and posts changed after ``since``."""
+
+    since: datetime  # the previous state's newest time; every change is after it
+    at: datetime  # the newest time of this step (the evolved site's ``now``)
+    new: tuple[str, ...]  # slugs of the posts published, oldest first
+    changed: tuple[str, ...]  # slugs of the existing posts given a new body and modified date
+
+
+@dataclass(frozen=True)
 class Site:
     seed: int
     sections: tuple[Section, ...]
@@ -118,6 +128,7 @@ class Site:
     missing_slug: str  # linked, answers 404
     error_slug: str  # linked, always answers 500
     trap_prefix: str = f"/chuyen-muc/{TRAP_SECTION}/page/"
+    evolution: Evolution | None = None  # set by evolve(): its last step
 
     # -- lookups ---------------------------------------------------------------------
     @cached_property
@@ -139,8 +150,10 @@ class Site:
 
     @cached_property
     def now(self) -> datetime:
-        """The site's 'today': its newest post (fixes the calendar widget's month)."""
-        return max(a.published for a in self.articles)
+        """The site's 'today': its newest post or, once evolved, its newest change (fixes
+        the calendar widget's month)."""
+        newest = max(a.published for a in self.articles)
+        return max(newest, self.evolution.at) if self.evolution else newest
 
     def listing(self, section_slug: str) -> list[Article]:
         """Posts a section's listing shows, newest first."""
@@ -164,6 +177,24 @@ class Site:
     def scripted_listing_url(self, base_url: str) -> str:
         """The listing that loads its further posts by script ("Xem thêm")."""
         return _check_base(base_url) + Section(SCRIPTED_SECTION, "").path
+
+    # -- evolution: the same portal a few hours later -----------------------------------
+    def evolve(self, new: int = 3, changed: int = 2) -> Site:
+        """The next state: ``new`` posts published and ``changed`` old posts edited after
+        ``now`` (deterministic; see ``evolve.evolve_site``)."""
+        from .evolve import evolve_site
+
+        return evolve_site(self, new, changed)
+
+    def new_urls(self, base_url: str) -> list[str]:
+        """URLs of the posts the last evolve() published, oldest first."""
+        base = _check_base(base_url)
+        return [f"{base}{slug}.html" for slug in self.evolution.new] if self.evolution else []
+
+    def changed_urls(self, base_url: str) -> list[str]:
+        """URLs of the existing posts the last evolve() changed."""
+        base = _check_base(base_url)
+        return [f"{base}{slug}.html" for slug in self.evolution.changed] if self.evolution else []
 
     # -- ground truth and hard cases ---------------------------------------------------
     def expected_items(self, theme: str, base_url: str) -> dict[str, dict]:

@@ -275,7 +275,11 @@ class Router:
         )
 
     def _api_posts(self, query: dict[str, list[str]]) -> Response:
-        """The WordPress REST API's posts route, for the scripted section's pages."""
+        """The WordPress REST API's posts route: the scripted section's queries, else the
+        general one (``modified_after``, paging) that incremental crawls ask."""
+        if scripted.is_posts_query(query):
+            status, body, headers = scripted.posts_query(self.site, self.base, query)
+            return Response(status, body, JSON, headers)
         answer = scripted.api_posts(self.site, self.base, query)
         if answer is None:
             return Response(

@@ -177,6 +177,13 @@ class FixturePortal:
         self._thread.start()
         logger.info("fixture portal (%s theme) serving at %s", theme, self.base_url)
 
+    def replace_site(self, site: Site) -> None:
+        """Serve ``site`` from now on, at the same base URL (e.g. ``portal.site.evolve()``,
+        for an incremental crawl). Requests already being answered finish with the old one."""
+        self.router = Router(site, self.theme, self.base_url)
+        self.site = site
+        logger.info("fixture portal at %s now serves a new state of the site", self.base_url)
+
     def _record(self, method: str, target: str, headers: dict[str, str]) -> None:
         self.request_log.append((method, target, headers))
 
