@@ -17,6 +17,7 @@ PIPELINES = {
     "crawler.pipelines.dates.DatesPipeline": 200,
     "crawler.pipelines.validate.ValidationPipeline": 300,
     "crawler.pipelines.validate.DeduplicationPipeline": 400,
+    "crawler.incremental.pipeline.VersionPipeline": 440,
     "crawler.archive.pointers.WarcPointerPipeline": 450,
     "crawler.pipelines.stamp.StampPipeline": 500,
     "crawler.archive.pages.WaczPagesPipeline": 600,
@@ -42,6 +43,7 @@ BROWSER_DOWNLOAD_HANDLERS = {
 }
 EXTENSIONS = {
     "crawler.extensions.crawl_run.CrawlRunExtension": 100,
+    "crawler.incremental.crawl.IncrementalCrawl": 150,
     "crawler.extensions.progress.ProgressExtension": 200,
 }
 

@@ -34,6 +34,11 @@ class ArticleItem:
     content_sha256: str | None = None
     crawl_id: str | None = None
     crawled_at: str | None = None
+    # Which version of the article this is (1: first archived), and the capture of the
+    # version it replaces ({"version", "crawl_id", "record_id", "filename", "warc_date"}) or
+    # null. Set by the incremental state (crawler/incremental/); null when it is off.
+    version: int | None = None
+    replaces: dict[str, Any] | None = None
     # Where the response record is ({filename, offset, length, record_id}); the spider sets
     # the archive's PendingRecord, which WarcPointerPipeline turns into that dict.
     warc: Any = None

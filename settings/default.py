@@ -139,6 +139,17 @@ BROWSER_MAX_LOAD_MORE = 50
 # Also archive a full-page PNG screenshot of every rendered page (a WARC resource record).
 BROWSER_SCREENSHOT = False
 
+# --- Incremental crawls ----------------------------------------------------
+# Remember what was archived (state/ in the archive store) and, when an earlier crawl left
+# state, fetch only what is new or changed (crawler/incremental/crawl.py).
+INCREMENTAL_ENABLED = True
+# Fetch everything even though state exists (env ARCHIVER_FULL_CRAWL=1): versions are still
+# numbered, and payloads already archived are written as revisit records.
+INCREMENTAL_FULL = os.environ.get("ARCHIVER_FULL_CRAWL", "0").lower() in ("1", "true", "yes")
+# The state lock expires this long after its last renewal (seconds); a running crawl renews
+# it every third of that. A crawl that finds it held by another, unexpired, does not start.
+INCREMENTAL_LOCK_TTL = 30 * 60
+
 # --- Items ------------------------------------------------------------------
 # Also export items to <archive root>/items/<crawl_id>.jsonl.gz (besides any -O/-o feed).
 ITEMS_FEED_ENABLED = True

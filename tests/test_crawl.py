@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from crawler.fixture_portal import FixturePortal, build_site
 from tests.crawl import run_crawl
 
-RUN_FIELDS = ("fetched_url", "crawl_id", "crawled_at", "warc")
+RUN_FIELDS = ("fetched_url", "crawl_id", "crawled_at", "warc", "version", "replaces")
 
 
 def test_every_article_exactly_once_equal_to_the_ground_truth(crawled):

@@ -43,6 +43,8 @@ class RecordLocation:
     offset: int
     length: int
     record_id: str
+    warc_date: str = ""
+    payload_digest: str | None = None
 
 
 def warc_filename(prefix: str, opened_at: datetime, serial: int, host: str, pid: int) -> str:
@@ -95,8 +97,17 @@ class WarcFile:
                 self._writer.write_record(record)
                 # warcio flushes the gzip member into the file object; tell() is now its end.
                 length = self._fh.tell() - offset
-                record_id = record.rec_headers.get_header("WARC-Record-ID")
-                locations.append(RecordLocation(self.filename, offset, length, record_id))
+                headers = record.rec_headers
+                locations.append(
+                    RecordLocation(
+                        self.filename,
+                        offset,
+                        length,
+                        headers.get_header("WARC-Record-ID"),
+                        headers.get_header("WARC-Date") or "",
+                        headers.get_header("WARC-Payload-Digest"),
+                    )
+                )
         except BaseException:
             # The caller gets the exception; this only says what became of the file.
             logger.warning(

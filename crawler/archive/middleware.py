@@ -36,6 +36,7 @@ from crawler.archive.recovery import recover_spool
 from crawler.archive.wire import WIRE_META
 from crawler.archive.writer import BackgroundWarcWriter, PendingRecord, WriterFailed, WriterSpec
 from crawler.config import WarcConfig
+from crawler.incremental.crawl import incremental_of
 from crawler.signals import page_parsed
 from crawler.storage_uri import archive_root_uri, local_path
 
@@ -137,7 +138,12 @@ class WarcArchiveMiddleware:
     def archive_exchange(self, data: ExchangeData) -> PendingRecord:
         """Queue the request and response records of one exchange for writing."""
         response_id = new_record_id()
-        written = self.submit(partial(build_exchange_records, data, response_id=response_id))
+        # A payload the archive already holds (incremental state) becomes a revisit record.
+        incremental = incremental_of(self.crawler)
+        archived = incremental.archived_payload(data.url) if incremental is not None else None
+        written = self.submit(
+            partial(build_exchange_records, data, response_id=response_id, archived=archived)
+        )
         self.stats.inc_value("archive/records", 2)
         self.stats.inc_value("archive/payload_bytes", len(data.body))
         return PendingRecord(response_id, written)

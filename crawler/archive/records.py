@@ -9,6 +9,8 @@ with the stored body, the way warcio and Browsertrix do it.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -89,14 +91,35 @@ def warc_date(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
+class ArchivedPayload:
+    """A payload already archived: fetched again unchanged, it is written as a revisit."""
+
+    digest: str  # the WARC-Payload-Digest of its response record, "sha1:<base32>"
+    target_uri: str  # that record's WARC-Target-URI
+    date: str  # that record's WARC-Date
+
+
+def payload_digest(body: bytes) -> str:
+    """`sha1:<base32>` of a body as stored (the WARC payload digest convention)."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
 def build_exchange_records(
     data: ExchangeData,
     *,
     response_id: str | None = None,
     request_id: str | None = None,
+    archived: ArchivedPayload | None = None,
 ) -> tuple[ArcWarcRecord, ArcWarcRecord]:
-    """The (response, request) pair of one exchange; the request names the response."""
-    response = build_response_record(data, record_id=response_id)
+    """The (response, request) pair of one exchange; the request names the response.
+
+    With `archived` and the same payload, the response is a `revisit` record instead.
+    """
+    if archived is not None and payload_digest(data.body) == archived.digest:
+        response = build_revisit_record(data, archived, record_id=response_id)
+    else:
+        response = build_response_record(data, record_id=response_id)
     request = build_request_record(data, concurrent_to=_record_id(response), record_id=request_id)
     return response, request
 
@@ -114,6 +137,26 @@ def build_response_record(data: ExchangeData, *, record_id: str | None = None) -
         length=len(data.body),
         warc_headers_dict=_exchange_warc_headers(data, "response", record_id),
         http_headers=http_headers,
+    )
+
+
+def build_revisit_record(
+    data: ExchangeData, archived: ArchivedPayload, *, record_id: str | None = None
+) -> ArcWarcRecord:
+    """A `revisit` record (identical-payload-digest profile): the response's HTTP head as
+    received, no body, and where the identical payload was archived before."""
+    reason = _ascii(data.reason)
+    status_line = f"{data.status} {reason}" if reason else str(data.status)
+    http_headers = StatusAndHeaders(
+        status_line, _storable_response_headers(data), protocol=data.http_version
+    )
+    return _BUILDER.create_revisit_record(
+        data.url,
+        archived.digest,
+        archived.target_uri,
+        archived.date,
+        http_headers=http_headers,
+        warc_headers_dict=_exchange_warc_headers(data, "revisit", record_id),
     )
 
 

@@ -12,7 +12,7 @@ from crawler.fixture_portal import FixturePortal, build_site
 from crawler.storage_uri import archive_root_uri, local_path
 
 # Fields that depend on the run, not on the page.
-_RUN_FIELDS = ("fetched_url", "crawl_id", "crawled_at", "warc")
+_RUN_FIELDS = ("fetched_url", "crawl_id", "crawled_at", "warc", "version", "replaces")
 
 
 class Command(ScrapyCommand):

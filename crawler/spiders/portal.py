@@ -5,6 +5,7 @@ scrapy crawl portal -a portal_url=https://thanhphohaiphong.gov.vn/
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from urllib.parse import urljoin
@@ -23,6 +24,8 @@ from crawler.extract.article import parse_html
 from crawler.extract.feeds import feed_links, sitemap_entries
 from crawler.extract.links import article_links, menu_sections, next_listing_page
 from crawler.http_text import decode_html
+from crawler.incremental.changes import changes_url, parse_gmt, with_page
+from crawler.incremental.crawl import incremental_of
 from crawler.items import ArticleItem
 from crawler.signals import announces_outlinks
 
@@ -55,8 +58,24 @@ class PortalSpider(scrapy.Spider):
         spider.browser = BrowserConfig.from_settings(crawler.settings)
         return spider
 
+    @property
+    def incremental(self):
+        """The crawl's incremental mode (crawler/incremental/), or None when it is off."""
+        return incremental_of(self.crawler)
+
+    def _wants(self, url: str) -> bool:
+        """Whether to ask for the article at `url`: not asked for yet, and not skipped as
+        already archived (incremental mode)."""
+        if url in self._requested:
+            return False
+        return self.incremental is None or self.incremental.wants(url)
+
     async def start(self):
         yield scrapy.Request(self.config.url, callback=self.parse_home, errback=self.on_error)
+        if self.incremental is not None and self.incremental.active:
+            since = self.incremental.changes_since()
+            if since is not None:
+                yield self._seed_request(changes_url(self.config.url, since), self.parse_changes)
         for section in self.config.sections:
             # A configured section's name comes from its articles' pages.
             hint = {"name": None, "slug": self.config.urls.slug(section)}
@@ -82,7 +101,7 @@ class PortalSpider(scrapy.Spider):
             for url, name in sections:
                 yield self._listing_request(url, {"name": name, "slug": urls.slug(url)}, page=1)
         for url in article_links(doc, response.url, urls):
-            if url not in self._requested:
+            if self._wants(url):
                 yield self._article_request(url, via=response.url)
 
     @announces_outlinks
@@ -92,11 +111,21 @@ class PortalSpider(scrapy.Spider):
             return
         self.crawler.stats.inc_value("listing/pages")
         links = article_links(doc, response.url, self.config.urls)
+        known = 0
         for url in links:
-            if url not in self._requested:
+            if url in self._requested:
+                continue
+            if self._wants(url):
                 yield self._article_request(url, via=response.url, section=section)
+            else:
+                known += 1
         next_url = next_listing_page(doc, response.url, self.config.urls)
         if next_url is None or not links:
+            return
+        if known == len(links):
+            # Incremental: a page of only archived articles; older pages hold older ones.
+            self.crawler.stats.inc_value("incremental/listing_stopped")
+            logger.info("listing %s holds only known articles; section done", response.url)
             return
         if not set(links) - set(previous):
             # A paginator that clamps or loops serves the same page forever.
@@ -128,7 +157,7 @@ class PortalSpider(scrapy.Spider):
             elif urls.is_article(url):
                 # Counted whether or not a listing got there first (that is a race).
                 self.crawler.stats.inc_value("seeds/sitemap_articles")
-                if url not in self._requested:
+                if self._wants(url):
                     yield self._article_request(url, via=response.url)
 
     @announces_outlinks
@@ -138,8 +167,40 @@ class PortalSpider(scrapy.Spider):
             url = urls.canonical(link)
             if urls.is_article(url):
                 self.crawler.stats.inc_value("seeds/feed_articles")
-                if url not in self._requested:
+                if self._wants(url):
                     yield self._article_request(url, via=response.url)
+
+    # -- what changed since the last crawl (incremental mode) ---------------
+
+    @announces_outlinks
+    def parse_changes(self, response, page: int = 1):
+        """The WordPress REST API's list of posts modified since the last crawl began."""
+        stats = self.crawler.stats
+        try:
+            posts = json.loads(response.text)
+            if not isinstance(posts, list):
+                raise ValueError(f"a {type(posts).__name__}, not a list of posts")
+        except (ValueError, AttributeError) as exc:
+            stats.inc_value("incremental/changes_unreadable")
+            logger.warning("cannot read the changes list %s: %s", response.url, exc)
+            return
+        stats.inc_value("incremental/changes_pages")
+        urls = self.config.urls
+        for post in posts:
+            link, modified = post.get("link"), post.get("modified_gmt")
+            if not isinstance(link, str):
+                continue
+            url = urls.canonical(link)
+            if not urls.is_article(url):
+                continue
+            when = parse_gmt(modified)
+            if self.incremental.portal_changed(url, when) and url not in self._requested:
+                yield self._article_request(url, via=response.url)
+        total_pages = response.headers.get(b"X-WP-TotalPages", b"1").decode("latin-1")
+        if total_pages.isdigit() and page < min(int(total_pages), self.config.max_listing_pages):
+            yield self._seed_request(
+                with_page(response.url, page + 1), self.parse_changes, cb_kwargs={"page": page + 1}
+            )
 
     # -- articles ----------------------------------------------------------
 
@@ -168,14 +229,16 @@ class PortalSpider(scrapy.Spider):
         yield item
         if self.config.fetch_images:
             for image in raw.images:
-                if self.config.urls.in_scope(image["url"]):
+                if self.config.urls.in_scope(image["url"]) and (
+                    self.incremental is None or self.incremental.wants_image(image["url"])
+                ):
                     yield self._image_request(image["url"], via=response.url)
         if not self.config.follow_related:
             return
         for link in raw.related:
             if not self.config.urls.is_article(link["url"]):
                 self.crawler.stats.inc_value("links/offsite_related")
-            elif link["url"] not in self._requested:
+            elif self._wants(link["url"]):
                 yield self._article_request(link["url"], via=response.url)
 
     def parse_image(self, response):
@@ -218,9 +281,13 @@ class PortalSpider(scrapy.Spider):
             meta={"via": via},
         )
 
-    def _seed_request(self, url: str, callback):
+    def _seed_request(self, url: str, callback, cb_kwargs: dict | None = None):
         return scrapy.Request(
-            url, callback=callback, errback=self.on_error, priority=LISTING_PRIORITY
+            url,
+            callback=callback,
+            errback=self.on_error,
+            priority=LISTING_PRIORITY,
+            cb_kwargs=cb_kwargs or {},
         )
 
     def _article_request(self, url: str, via: str, section: dict | None = None):

@@ -1,0 +1,194 @@
+"""The crawl's incremental mode: what to fetch, what is a new version, what to remember.
+
+On by default whenever the archive store holds state from an earlier crawl
+(INCREMENTAL_ENABLED); INCREMENTAL_FULL forces a full crawl (which still records versions
+and writes revisit records for payloads already archived). In incremental mode the spider:
+- skips articles already archived, unless the portal says they changed;
+- stops paging a section at the first listing page that holds only known articles;
+- asks the portal's WordPress REST API which posts were modified since the last crawl began
+  (`/wp-json/wp/v2/posts?modified_after=…`) and fetches those again.
+An article fetched again becomes a new version when its content or modified date changed
+(its item says `version` and which capture it `replaces`); otherwise it gives no item.
+
+The state is read before anything is fetched and written when the spider closes, under a
+lock in the store (crawler/incremental/lock.py) held for the whole crawl.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import create_looping_call
+from twisted.internet.threads import deferToThread
+
+from crawler.archive.records import ArchivedPayload
+from crawler.incremental.lock import StateLock
+from crawler.incremental.state import Capture, CrawlState, KnownArticle
+from crawler.storage import StorageConfig, StorageError, StorageUnavailable, open_store
+from crawler.storage_uri import archive_root_uri
+
+logger = logging.getLogger(__name__)
+
+FULL, INCREMENTAL = "full", "incremental"
+
+
+class IncrementalCrawl:
+    def __init__(self, crawler, store, state: CrawlState | None, mode: str, lock: StateLock | None):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.store = store
+        self.state = state  # None: the store could not be read; nothing is saved
+        self.mode = mode
+        self.lock = lock
+        self.crawl_id = crawler.settings.get("CRAWL_ID")
+        self.changed: set[str] = set()
+        self.started_at = datetime.now(UTC)
+        self._renewal = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        if not settings.getbool("INCREMENTAL_ENABLED"):
+            raise NotConfigured("INCREMENTAL_ENABLED is off")
+        store = open_store(
+            archive_root_uri(settings.get("ARCHIVE_URI")), StorageConfig.from_settings(settings)
+        )
+        ttl = timedelta(seconds=settings.getfloat("INCREMENTAL_LOCK_TTL"))
+        lock = StateLock(store, settings.get("CRAWL_ID"), ttl)
+        try:
+            lock.acquire()  # StateLocked stops the crawl here, before any fetch
+            state = CrawlState.load(store)
+        except StorageUnavailable as exc:
+            # No state to trust: crawl everything, and leave the stored state as it is.
+            logger.error("incremental state unreadable (%s): a full crawl, state not updated", exc)
+            crawler.stats.set_value("incremental/state_unavailable", 1)
+            lock, state = None, None
+        if state is None or state.empty or settings.getbool("INCREMENTAL_FULL"):
+            mode = FULL
+        else:
+            mode = INCREMENTAL
+        crawler.stats.set_value("incremental/mode", mode)
+        crawl = cls(crawler, store, state, mode, lock)
+        crawler.signals.connect(crawl.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(crawl.spider_closed, signal=signals.spider_closed)
+        crawler.incremental = crawl
+        return crawl
+
+    # -- what to fetch -----------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        return self.mode == INCREMENTAL
+
+    def wants(self, url: str) -> bool:
+        """Whether the article at `url` should be fetched."""
+        if not self.active or url in self.changed or self.state.known(url) is None:
+            return True
+        self.stats.inc_value("incremental/known_skipped")
+        return False
+
+    def wants_image(self, url: str) -> bool:
+        """Whether to fetch an article's image: not when an earlier crawl archived it."""
+        if not self.active or not self.state.image_known(url):
+            return True
+        self.stats.inc_value("incremental/known_images_skipped")
+        return False
+
+    def changes_since(self) -> datetime | None:
+        """When the last crawl began: the portal's changes since then are fetched again."""
+        last = self.state.last_crawl if self.state else None
+        return datetime.fromisoformat(last["started_at"]) if last else None
+
+    def portal_changed(self, url: str, modified: datetime | None) -> bool:
+        """The portal says the post at `url` was modified at `modified`: fetch it again?"""
+        known = self.state.known(url) if self.state else None
+        if known is None:
+            return True  # a new post (the listings will find it too)
+        last = known.last_change()
+        if modified is None or last is None or modified > last:
+            self.changed.add(url)
+            self.stats.inc_value("incremental/changed_reported")
+            return True
+        return False
+
+    def archived_payload(self, url: str) -> ArchivedPayload | None:
+        """The payload last archived for `url`, for a revisit record if it comes again."""
+        known = self.state.known(url) if self.state else None
+        capture = known.capture if known else None
+        if capture is None or not capture.payload_digest or not capture.warc_date:
+            return None
+        return ArchivedPayload(capture.payload_digest, url, capture.warc_date)
+
+    # -- versions ----------------------------------------------------------
+
+    def version(self, url: str, content_sha256: str, modified_at: str | None):
+        """`(version, replaces)` of an article as fetched now; None: same as archived."""
+        known = self.state.known(url) if self.state else None
+        if known is None:
+            return 1, None
+        if known.changed_by(content_sha256, modified_at):
+            capture = known.capture
+            replaces = {"version": known.version, "crawl_id": capture.crawl_id if capture else None}
+            if capture is not None:
+                replaces.update(
+                    record_id=capture.record_id,
+                    filename=capture.filename,
+                    warc_date=capture.warc_date,
+                )
+            return known.version + 1, replaces
+        return None
+
+    def remember(self, item, version: int, capture: Capture | None) -> None:
+        if self.state is None:
+            return
+        self.state.record(
+            KnownArticle(
+                url=item.url,
+                version=version,
+                content_sha256=item.content_sha256,
+                published_at=item.published_at,
+                modified_at=item.modified_at,
+                crawled_at=item.crawled_at,
+                capture=capture,
+                images=tuple(image["url"] for image in item.images),
+            )
+        )
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def spider_opened(self, spider):
+        if self.lock is not None:
+            self._renewal = create_looping_call(self._renew)
+            self._renewal.start(self.lock.ttl.total_seconds() / 3, now=False)
+
+    async def spider_closed(self, spider, reason):
+        if self._renewal is not None and self._renewal.running:
+            self._renewal.stop()
+        try:
+            if self.state is not None:
+                crawl = {
+                    "crawl_id": self.crawl_id,
+                    "mode": self.mode,
+                    "started_at": self.started_at.isoformat(),
+                    "finished_at": datetime.now(UTC).isoformat(),
+                    "finish_reason": reason,
+                    "items": self.stats.get_value("items/accepted", 0),
+                }
+                await deferToThread(self.state.save, self.store, crawl)
+                self.stats.set_value("incremental/known_articles", len(self.state.articles))
+        except StorageError as exc:
+            self.stats.set_value("incremental/state_not_saved", 1)
+            logger.error("incremental state not saved (%s): the next crawl repeats this one", exc)
+        finally:
+            if self.lock is not None:
+                await deferToThread(self.lock.release)
+
+    def _renew(self):
+        return deferToThread(self.lock.renew)
+
+
+def incremental_of(crawler) -> IncrementalCrawl | None:
+    return getattr(crawler, "incremental", None)
