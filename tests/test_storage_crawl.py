@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import inspect
 import io
 import json
 import os
@@ -22,21 +21,10 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-import crawler.archive.middleware
 from crawler.fixture_portal import FixturePortal, build_site
 from tests.crawl import REPO, crawl_command
 from tests.seaweedfs import Keys, SeaweedFS, s3_settings
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
-
-# The WARC middleware builds its own publisher over a local directory until it takes the
-# crawl's shared one (ArchivePublisher.from_crawler): without that, a crawl into s3://
-# stops at start with status 3. Remove this mark once it does.
-SHARED_PUBLISHER = "ArchivePublisher.from_crawler" in inspect.getsource(crawler.archive.middleware)
-needs_shared_publisher = pytest.mark.xfail(
-    not SHARED_PUBLISHER,
-    reason="crawler/archive/middleware.py does not take ArchivePublisher.from_crawler yet",
-    strict=True,
-)
 
 SETTINGS = {
     "PORTAL_MAX_LISTING_PAGES": 3,
@@ -88,6 +76,12 @@ def crawl(workdir: Path, portal, uri: str, crawl_id: str, settings: dict) -> Run
         settings={**SETTINGS, **settings, "ARCHIVE_URI": uri, "WARC_SPOOL_DIR": workdir / "spool"},
         log_name=f"{crawl_id}.log",
     )
+
+
+def crawl_files(stored: dict[str, bytes]) -> dict[str, bytes]:
+    """The stored objects that belong to crawls: not state/, the incremental state (and its
+    lock) that every crawl of the archive shares."""
+    return {key: body for key, body in stored.items() if not key.startswith("state/")}
 
 
 def objects(seaweed: SeaweedFS, prefix: str) -> dict[str, bytes]:
@@ -152,7 +146,6 @@ def full_crawl(seaweed, portal, tmp_path_factory):
     return workdir, run, objects(seaweed, prefix)
 
 
-@needs_shared_publisher
 def test_crawl_to_s3_stores_every_file_and_the_manifest_lists_them(full_crawl, tmp_path):
     workdir, run, stored = full_crawl
     assert run.returncode == 0, run.output[-3000:] + run.log[-3000:]
@@ -163,7 +156,10 @@ def test_crawl_to_s3_stores_every_file_and_the_manifest_lists_them(full_crawl, t
     assert manifest["portal"].startswith("http://127.0.0.1:")
     assert manifest["settings"]["WARC_MAX_SIZE"] == 65536
     stats = manifest["stats"]
-    # Every object but the manifest is listed, with its size and sha256.
+    # Every object but the manifest is listed, with its size and sha256; state/ belongs to
+    # the archive (the incremental state every crawl updates), not to one crawl.
+    assert {"state/articles.jsonl.gz", "state/crawls.json"} <= set(stored)
+    stored = crawl_files(stored)
     listed = {entry["key"]: entry for entry in manifest["files"]}
     assert set(listed) == set(stored)
     for key, body in stored.items():
@@ -192,7 +188,6 @@ def test_crawl_to_s3_stores_every_file_and_the_manifest_lists_them(full_crawl, t
     assert not [p for p in (workdir / "spool").rglob("*") if p.name != ".lock"]
 
 
-@needs_shared_publisher
 def test_store_outage_mid_crawl_loses_nothing(seaweed, portal, full_crawl, tmp_path):
     """The store goes away mid-crawl: the crawl archives on into the spool, says which files
     it could not store and exits 4; with the store back, `scrapy sync` stores them, and the
@@ -240,7 +235,7 @@ def test_store_outage_mid_crawl_loses_nothing(seaweed, portal, full_crawl, tmp_p
     )
     assert sync.returncode == 0, sync.output + sync.log[-3000:]
     assert not (tmp_path / "spool" / "outage-crawl").exists()
-    stored = objects(seaweed, prefix)
+    stored = crawl_files(objects(seaweed, prefix))
     manifest = json.loads(stored.pop("crawls/outage-crawl/manifest.json"))
     assert {entry["key"] for entry in manifest["files"]} == set(stored)
     for entry in manifest["files"]:
@@ -256,7 +251,6 @@ def test_store_outage_mid_crawl_loses_nothing(seaweed, portal, full_crawl, tmp_p
     assert "wacz/outage-crawl.wacz" in stored
 
 
-@needs_shared_publisher
 def test_an_identity_allowed_only_under_the_prefix_is_enough(seaweed, portal, tmp_path):
     prefix = f"{seaweed.prefix}/writer"
     run = crawl(
@@ -267,7 +261,7 @@ def test_an_identity_allowed_only_under_the_prefix_is_enough(seaweed, portal, tm
         s3_settings(seaweed, seaweed.writer),
     )
     assert run.returncode == 0, run.output[-3000:] + run.log[-3000:]
-    stored = objects(seaweed, prefix)
+    stored = crawl_files(objects(seaweed, prefix))
     manifest = json.loads(stored.pop("crawls/writer-crawl/manifest.json"))
     assert {entry["key"] for entry in manifest["files"]} == set(stored)
 
@@ -306,7 +300,6 @@ def test_wrong_secret_fails_fast_before_any_fetch(seaweed, portal, tmp_path):
     assert not objects(seaweed, f"{seaweed.prefix}/wrong")
 
 
-@needs_shared_publisher
 def test_no_output_holds_the_secret(seaweed, full_crawl):
     """The keys were given on the command line and the log is at DEBUG: neither the log,
     the printed output, the WARCs, items, indexes, WACZ nor the manifest hold the secret."""

@@ -15,7 +15,6 @@ import socket
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from functools import partial
-from pathlib import Path
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -38,7 +37,6 @@ from crawler.archive.writer import BackgroundWarcWriter, PendingRecord, WriterFa
 from crawler.config import WarcConfig
 from crawler.incremental.crawl import incremental_of
 from crawler.signals import page_parsed
-from crawler.storage_uri import archive_root_uri, local_path
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +51,9 @@ def _file_name_host() -> str:
 
 
 class WarcArchiveMiddleware:
-    def __init__(self, config: WarcConfig, crawl_id: str, portal_url: str, root: Path, stats):
+    def __init__(
+        self, config: WarcConfig, crawl_id: str, portal_url: str, publisher: ArchivePublisher, stats
+    ):
         self.config = config
         self.crawl_id = crawl_id
         self.stats = stats
@@ -71,19 +71,19 @@ class WarcArchiveMiddleware:
         self.crawler = None  # set by from_crawler
         self.bytes_written = 0  # WARC bytes the writer reported (added on its reader thread)
         self._stopping = False
-        self.publisher = ArchivePublisher(root, config.spool_dir, portal_url, stats)
+        # The crawl's one publisher (shared with CrawlRunExtension, which writes the manifest).
+        self.publisher = publisher
 
     @classmethod
     def from_crawler(cls, crawler):
         config = WarcConfig.from_settings(crawler.settings)
         if not config.enabled:
             raise NotConfigured("WARC_ENABLED is off")
-        root = local_path(archive_root_uri(crawler.settings.get("ARCHIVE_URI")))
         middleware = cls(
             config,
             crawler.settings.get("CRAWL_ID"),
             crawler.settings.get("PORTAL_URL"),
-            root,
+            ArchivePublisher.from_crawler(crawler),
             crawler.stats,
         )
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)

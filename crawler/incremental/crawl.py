@@ -47,6 +47,7 @@ class IncrementalCrawl:
         self.changed: set[str] = set()
         self.started_at = datetime.now(UTC)
         self._renewal = None
+        self._answered: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -74,6 +75,7 @@ class IncrementalCrawl:
         crawl = cls(crawler, store, state, mode, lock)
         crawler.signals.connect(crawl.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(crawl.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(crawl.response_received, signal=signals.response_received)
         crawler.incremental = crawl
         return crawl
 
@@ -85,7 +87,7 @@ class IncrementalCrawl:
 
     def wants(self, url: str) -> bool:
         """Whether the article at `url` should be fetched."""
-        if not self.active or url in self.changed or self.state.known(url) is None:
+        if not self.active or url in self.changed or not self.state.seen(url):
             return True
         self.stats.inc_value("incremental/known_skipped")
         return False
@@ -159,6 +161,14 @@ class IncrementalCrawl:
 
     # -- lifecycle ---------------------------------------------------------
 
+    def response_received(self, response, request, spider):
+        # Article URLs answered for good (200, 404, 410): if no item comes of them, the
+        # next crawl does not ask again. Server errors may pass; they are asked again.
+        if self.state is not None and response.status in (200, 404, 410):
+            url = response.url
+            if spider.config.urls.is_article(url) and url not in self.state.articles:
+                self._answered.add(url)
+
     def spider_opened(self, spider):
         if self.lock is not None:
             self._renewal = create_looping_call(self._renew)
@@ -169,6 +179,7 @@ class IncrementalCrawl:
             self._renewal.stop()
         try:
             if self.state is not None:
+                self.state.unusable |= self._answered - self.state.articles.keys()
                 crawl = {
                     "crawl_id": self.crawl_id,
                     "mode": self.mode,

@@ -2,7 +2,9 @@
 
 `state/articles.jsonl.gz` holds one line per article ever archived: its current version,
 content digest, dates and where its last capture is (crawl, WARC record, payload digest and
-date, for revisit records). `state/crawls.json` lists the crawls that updated it, newest last.
+date, for revisit records). `state/crawls.json` lists the crawls that updated it, newest last,
+and the article URLs that were fetched but gave no item (empty pages, not HTML, 404s): they
+are not asked for again either, unless the portal says they changed.
 Both are rewritten whole at the end of a crawl (a few hundred bytes per article); a fresh
 container reads them back before it fetches anything.
 """
@@ -64,6 +66,7 @@ class KnownArticle:
 class CrawlState:
     articles: dict[str, KnownArticle] = field(default_factory=dict)
     crawls: list[dict] = field(default_factory=list)
+    unusable: set[str] = field(default_factory=set)
     _images: set[str] | None = field(default=None, repr=False)
 
     @property
@@ -76,6 +79,10 @@ class CrawlState:
 
     def known(self, url: str) -> KnownArticle | None:
         return self.articles.get(url)
+
+    def seen(self, url: str) -> bool:
+        """Archived as an article, or fetched before without giving one."""
+        return url in self.articles or url in self.unusable
 
     def image_known(self, url: str) -> bool:
         if self._images is None:
@@ -119,7 +126,7 @@ class CrawlState:
             len(crawls["crawls"]),
             crawls["crawls"][-1]["crawl_id"] if crawls["crawls"] else "none",
         )
-        return cls(articles, list(crawls["crawls"]))
+        return cls(articles, list(crawls["crawls"]), set(crawls.get("unusable", ())))
 
     def save(self, store: ArchiveStore, crawl: dict) -> None:
         """Store the state with `crawl` (id, start, end, counts) added to its crawls.
@@ -134,5 +141,6 @@ class CrawlState:
         body = gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0)
         store.put_bytes(body, ARTICLES_KEY)
         self.crawls.append(crawl)
-        document = {"format": FORMAT, "crawls": self.crawls}
+        self.unusable -= self.articles.keys()
+        document = {"format": FORMAT, "crawls": self.crawls, "unusable": sorted(self.unusable)}
         store.put_bytes(json.dumps(document, indent=1).encode("utf-8"), CRAWLS_KEY)
