@@ -3,16 +3,28 @@
 The fixture portal's scripted section builds its articles' "Tin khác" lists from the
 WordPress REST API, lazy-loads its images and loads its listing's further posts with a
 "Xem thêm" button. The crawl renders the listing by configuration and the articles because
-their static HTML lacks the list; everything else stays on the plain HTTP path.
+their static HTML lacks the list; everything else stays on the plain HTTP path. pywb then
+replays a rendered article, its script-built list included, in headless Chromium; and a
+crawl that renders nothing starts no browser process at all.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
 from urllib.parse import urlsplit
 
+import psutil
+from playwright.sync_api import sync_playwright
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.fixture_portal import FixturePortal, build_site
+from crawler.replay.pywb import start_pywb
+from tests.crawl import crawl_command
 from tests.test_archive_crawl import records, responses, warc_files  # noqa: F401 (fixture)
+
+CHROMIUM = "/usr/bin/chromium"
 
 
 def test_scripted_articles_have_their_complete_related_lists(crawled):
@@ -80,6 +92,87 @@ def test_a_rendered_item_points_at_the_browsers_document_record(crawled):
             # The document as the server sent it: the list is still empty there.
             body = record.content_stream().read()
             assert b"data-hp-related" in body and b"</ul>" in body
+
+
+def test_pywb_replays_the_script_built_tin_khac(crawled):
+    url = crawled.site.scripted_urls(crawled.base_url)[0]
+    expected = [link["title"] for link in crawled.expected[url]["related"]]
+    timestamp = _capture_timestamp(crawled, url)
+    # The fixture portal is gone, and the browser may reach pywb only: whatever the page
+    # shows comes from the archive.
+    with start_pywb(crawled.result.archive) as pywb, sync_playwright() as playwright:
+        pywb_host = urlsplit(pywb.base_url).netloc
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page()
+            page.route(
+                lambda u: (
+                    urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != pywb_host
+                ),
+                lambda route: route.abort(),
+            )
+            # pywb's framed replay, as a reader opens it: the page in #replay_iframe, under
+            # pywb's banner (an `mp_` URL opened on its own is sent back to this frame).
+            page.goto(pywb.replay_url(crawled.result.crawl_id, url, timestamp))
+            links = page.frame_locator("#replay_iframe").locator("[data-hp-related] li a")
+            links.nth(len(expected) - 1).wait_for(timeout=20_000)
+            titles = links.all_text_contents()
+        finally:
+            browser.close()
+        access_log = pywb.log_tail()
+    assert titles == expected
+    # The script's REST call, answered from the archive.
+    assert re.search(r'mp_/\S+/wp-json/wp/v2/posts\?related_to=\d+\S* HTTP/1.1" 200', access_log)
+
+
+def test_a_crawl_that_renders_nothing_starts_no_browser(tmp_path):
+    """The browser (and Playwright's driver) start with the first page to render, not before."""
+    site = build_site(seed=1)
+    with FixturePortal(site, theme="classic") as portal:
+        command, env = crawl_command(
+            portal.base_url,
+            tmp_path,
+            settings={"PORTAL_MAX_LISTING_PAGES": 2, "BROWSER_RENDER_AUTO": False},
+        )
+        crawl = subprocess.Popen(command, cwd=tmp_path, env=env)
+        others = set()
+        tree = psutil.Process(crawl.pid)
+        while crawl.poll() is None:
+            for child in _descendants(tree):
+                try:
+                    if not child.name().startswith("python"):
+                        others.add(" ".join(child.cmdline()[:1]))
+                except psutil.Error:
+                    continue  # ended between listing and reading
+            try:
+                crawl.wait(timeout=0.05)  # paces the sampling
+            except subprocess.TimeoutExpired:
+                pass
+    assert crawl.returncode == 0
+    assert others == set()
+    stats = json.loads((tmp_path / "archive/crawls/test-crawl/manifest.json").read_text())["stats"]
+    # Pages that would have needed the browser were met, and left on the HTTP path.
+    assert stats["browser/needed_not_rendered"] > 0
+    assert not [key for key in stats if key.startswith(("browser/pages", "playwright/"))]
+
+
+def _descendants(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return process.children(recursive=True)
+    except psutil.Error:
+        return []  # the crawl has just ended
+
+
+def _capture_timestamp(crawled, url: str) -> str:
+    """The 14-digit timestamp of the item's response record, as pywb's URLs take it."""
+    pointer = next(item for item in crawled.result.items if item["url"] == url)["warc"]
+    path = crawled.result.archive / "warcs" / crawled.result.crawl_id / pointer["filename"]
+    with open(path, "rb") as fh:
+        fh.seek(pointer["offset"])
+        record = next(ArchiveIterator(fh))
+        return re.sub(r"\D", "", record.rec_headers.get_header("WARC-Date"))[:14]
 
 
 def _uri(record) -> str:

@@ -15,6 +15,7 @@ middleware does not archive it a second time from Scrapy's objects.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 
@@ -47,6 +48,35 @@ ARCHIVED_BY_BROWSER = "archived_by_browser"
 _PLAYWRIGHT_META = ("playwright", "playwright_page_init_callback", "playwright_page_methods")
 
 
+class LazyBrowser:
+    """scrapy-playwright's handler, built and started when the first page needs it.
+
+    Built with the crawl, scrapy-playwright would start Playwright's driver (a Node.js
+    process) at engine start even when nothing is ever rendered; Chromium itself it
+    launches with the first page. Built here on first use, a crawl that renders nothing
+    starts neither.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self._handler: ScrapyPlaywrightDownloadHandler | None = None
+        self._lock = asyncio.Lock()
+
+    async def handler(self) -> ScrapyPlaywrightDownloadHandler:
+        async with self._lock:
+            if self._handler is None:
+                handler = build_from_crawler(ScrapyPlaywrightDownloadHandler, self.crawler)
+                # What its engine_started receiver does (scrapy-playwright 0.0.48); the
+                # engine started long ago.
+                await handler._launch()
+                self._handler = handler
+            return self._handler
+
+    async def close(self) -> None:
+        if self._handler is not None:
+            await self._handler.close()
+
+
 class RenderingDownloadHandler(BaseDownloadHandler):
     lazy = False
 
@@ -59,7 +89,8 @@ class RenderingDownloadHandler(BaseDownloadHandler):
         warc = WarcConfig.from_settings(crawler.settings).enabled
         http_handler = WireCapturingDownloadHandler if warc else HTTP11DownloadHandler
         self.http = build_from_crawler(http_handler, crawler)
-        browser = getattr(crawler, "browser_handler", None)
+        # One browser for the http and https instances, started by the first page to render.
+        browser = getattr(crawler, "lazy_browser", None)
         self._owns_browser = browser is None
         if browser is None:
             if self.config.executable is None:
@@ -67,9 +98,7 @@ class RenderingDownloadHandler(BaseDownloadHandler):
                     "no Chromium at BROWSER_EXECUTABLE (%s): using Playwright's own browser",
                     crawler.settings.get("BROWSER_EXECUTABLE"),
                 )
-            browser = crawler.browser_handler = build_from_crawler(
-                ScrapyPlaywrightDownloadHandler, crawler
-            )
+            browser = crawler.lazy_browser = LazyBrowser(crawler)
         self.browser = browser
 
     async def download_request(self, request) -> Response:
@@ -93,7 +122,8 @@ class RenderingDownloadHandler(BaseDownloadHandler):
             }
         )
         try:
-            response = await self.browser.download_request(request)
+            handler = await self.browser.handler()
+            response = await handler.download_request(request)
         finally:
             for key in _PLAYWRIGHT_META:
                 request.meta.pop(key, None)
