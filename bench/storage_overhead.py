@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fastest, measured_run, table  # noqa: E402
@@ -24,10 +26,12 @@ from crawler.fixture_portal import FixturePortal, build_site  # noqa: E402
 from tests.seaweedfs import SeaweedFS, s3_settings  # noqa: E402
 
 
-def crawl(workdir: Path, portal_url: str, name: str, archive_uri: str, settings: dict) -> dict:
+def crawl(
+    workdir: Path, portal_url: str, name: str, archive_uri: str, settings: dict, warc_max_size: int
+) -> dict:
     spool = workdir / "spool"
     # Plain HTTP: what is measured is the store, not the browser.
-    settings = {"BROWSER_ENABLED": False, **settings}
+    settings = {"BROWSER_ENABLED": False, "WARC_MAX_SIZE": warc_max_size, **settings}
     args = ["crawl", "portal", "-a", f"portal_url={portal_url}", "-s", f"CRAWL_ID={name}",
             "-s", f"ARCHIVE_URI={archive_uri}", "-s", f"WARC_SPOOL_DIR={spool}"]  # fmt: skip
     for key, value in settings.items():
@@ -51,6 +55,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=2500)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--warc-max-size",
+        type=int,
+        default=8 * 1024 * 1024,
+        help="WARC_MAX_SIZE: small enough that files are stored while the crawl runs",
+    )
     args = parser.parse_args()
 
     runs: dict[str, list[dict]] = {"file://": [], "s3://": []}
@@ -59,17 +69,26 @@ def main() -> None:
         client = seaweed.client()
 
         def to_file(name: str) -> dict:
-            run = crawl(workdir, portal.base_url, name, str(workdir / name), {})
+            run = crawl(workdir, portal.base_url, name, str(workdir / name), {}, args.warc_max_size)
             path = workdir / name / "crawls" / name / "manifest.json"
             return summarise(run, json.loads(path.read_text()))
 
         def to_s3(name: str) -> dict:
             prefix = f"{seaweed.prefix}/{name}"
             uri = f"s3://{seaweed.bucket}/{prefix}"
-            run = crawl(workdir, portal.base_url, name, uri, s3_settings(seaweed))
+            before = server_cpu()
+            run = crawl(
+                workdir, portal.base_url, name, uri, s3_settings(seaweed), args.warc_max_size
+            )
+            run["server_cpu_seconds"] = server_cpu() - before
             key = f"{prefix}/crawls/{name}/manifest.json"
             body = client.get_object(Bucket=seaweed.bucket, Key=key)["Body"].read()
             return summarise(run, json.loads(body))
+
+        def server_cpu() -> float:
+            """CPU seconds the S3 server (on the same cores as the crawl) has used."""
+            times = psutil.Process(seaweed.pid).cpu_times()
+            return times.user + times.system
 
         with FixturePortal(build_site(seed=7, n_articles=args.articles)) as portal:
             to_file("warmup-file")
@@ -79,7 +98,10 @@ def main() -> None:
                 runs["s3://"].append(to_s3(f"s3-{n}"))
 
     local, s3 = fastest(runs["file://"]), fastest(runs["s3://"])
-    print(f"fixture portal: {args.articles} articles; fastest of {args.repeat} runs each")
+    print(
+        f"fixture portal: {args.articles} articles, WARC_MAX_SIZE {args.warc_max_size:,}; "
+        f"fastest of {args.repeat} runs each"
+    )
     table([("file://", local), ("s3://", s3)])
     print(
         f"s3/file: throughput {s3['rate'] / local['rate']:.2f} (whole run), "
@@ -87,7 +109,8 @@ def main() -> None:
         f"CPU {s3['cpu_seconds'] / local['cpu_seconds']:.2f}, "
         f"peak RSS {s3['peak_rss_mb'] / local['peak_rss_mb']:.2f}; "
         f"stored {s3['bytes']:,} bytes in {s3['files']} objects "
-        f"(file://: {local['bytes']:,} bytes in {local['files']} files)"
+        f"(file://: {local['bytes']:,} bytes in {local['files']} files); "
+        f"the S3 server used {s3['server_cpu_seconds']:.1f} CPU s during that crawl"
     )
 
 
