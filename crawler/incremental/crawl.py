@@ -92,6 +92,10 @@ class IncrementalCrawl:
         self.stats.inc_value("incremental/known_skipped")
         return False
 
+    def all_known(self, urls) -> bool:
+        """Whether these article URLs (some) were all archived (or answered) before."""
+        return self.active and bool(urls) and all(self.state.seen(url) for url in urls)
+
     def wants_image(self, url: str) -> bool:
         """Whether to fetch an article's image: not when an earlier crawl archived it."""
         if not self.active or not self.state.image_known(url):
@@ -100,9 +104,14 @@ class IncrementalCrawl:
         return False
 
     def changes_since(self) -> datetime | None:
-        """When the last crawl began: the portal's changes since then are fetched again."""
+        """Since when to ask the portal for changes: the last crawl's start, or the newest
+        change it saw on the portal if that is earlier (the portal's clock, not ours)."""
         last = self.state.last_crawl if self.state else None
-        return datetime.fromisoformat(last["started_at"]) if last else None
+        if last is None:
+            return None
+        since = datetime.fromisoformat(last["started_at"])
+        changes = [c for a in self.state.articles.values() if (c := a.last_change())]
+        return min(since, max(changes)) if changes else since
 
     def portal_changed(self, url: str, modified: datetime | None) -> bool:
         """The portal says the post at `url` was modified at `modified`: fetch it again?"""
@@ -162,12 +171,21 @@ class IncrementalCrawl:
     # -- lifecycle ---------------------------------------------------------
 
     def response_received(self, response, request, spider):
-        # Article URLs answered for good (200, 404, 410): if no item comes of them, the
-        # next crawl does not ask again. Server errors may pass; they are asked again.
-        if self.state is not None and response.status in (200, 404, 410):
-            url = response.url
-            if spider.config.urls.is_article(url) and url not in self.state.articles:
+        # Article URLs answered for good (200, 301, 404, 410): if no item comes of them,
+        # the next crawl does not ask again. Server errors may pass; they are asked again.
+        # A permanent redirect answers for good too: the article moved (a renamed slug).
+        if self.state is None or response.status not in (200, 301, 308, 404, 410):
+            return
+        # An old address that redirected here is answered too (a renamed slug).
+        for url in (*request.meta.get("redirect_urls", ()), response.url):
+            url = spider.config.urls.canonical(url)
+            if spider.config.urls.is_article(url):
                 self._answered.add(url)
+
+    def refused(self, url: str) -> None:
+        """An article URL the crawl will not fetch (robots.txt, scope): not asked again."""
+        if self.state is not None:
+            self._answered.add(url)
 
     def spider_opened(self, spider):
         if self.lock is not None:

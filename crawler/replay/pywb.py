@@ -46,7 +46,10 @@ STOP_TIMEOUT = 10.0
 # A crawl id becomes a collection name, a path segment of every replay URL.
 _COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # Paths pywb itself answers under; a collection of that name would be shadowed.
-_RESERVED_NAMES = frozenset({"static", "_", "proxy-fetch"})
+_RESERVED_NAMES = frozenset({"static", "_", "proxy-fetch", "all"})
+# The collection over every crawl: a revisit record of one crawl finds the response it
+# refers to in an earlier crawl's WARCs there.
+ALL_CRAWLS = "all"
 # When pywb is started on a port it chose itself, a lost race for that port is retried.
 _PORT_ATTEMPTS = 3
 _LOG_TAIL = 2000
@@ -124,21 +127,40 @@ def _check_collection_name(name: str) -> None:
         )
 
 
-def pywb_config(collections: Sequence[Collection]) -> dict:
-    """pywb's `config.yaml` content: every collection reads its directories in place."""
-    return {
-        "collections": {
-            coll.name: {
-                # pywb reads every .cdxj file of an index directory, listing it per request.
-                "index_paths": f"{coll.index_dir.resolve()}/",
-                # CDXJ `filename` fields are WARC base names, resolved under this prefix.
-                "archive_paths": coll.archive_dir
-                if isinstance(coll.archive_dir, str)
-                else f"{coll.archive_dir.resolve()}/",
-            }
-            for coll in collections
+def pywb_config(collections: Sequence[Collection], all_index_dir: Path | None = None) -> dict:
+    """pywb's `config.yaml` content: every collection reads its directories in place; with
+    `all_index_dir` (every crawl's CDXJ files, linked in one directory), an `all` collection
+    reads every crawl."""
+
+    def archive_path(coll: Collection) -> str:
+        # CDXJ `filename` fields are WARC base names, resolved under this prefix.
+        if isinstance(coll.archive_dir, str):
+            return coll.archive_dir
+        return f"{coll.archive_dir.resolve()}/"
+
+    config: dict = {
+        coll.name: {
+            # pywb reads every .cdxj file of an index directory, listing it per request.
+            "index_paths": f"{coll.index_dir.resolve()}/",
+            "archive_paths": archive_path(coll),
         }
+        for coll in collections
     }
+    if all_index_dir is not None:
+        config[ALL_CRAWLS] = {
+            "index_paths": f"{all_index_dir.resolve()}/",
+            "archive_paths": [archive_path(coll) for coll in collections],
+        }
+    return {"collections": config}
+
+
+def link_all_indexes(collections: Sequence[Collection], directory: Path) -> Path:
+    """Every crawl's CDXJ files, linked side by side in `directory` as `<crawl>.<name>`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for coll in collections:
+        for index in sorted(coll.index_dir.glob("*.cdxj")):
+            (directory / f"{coll.name}.{index.name}").symlink_to(index.resolve())
+    return directory
 
 
 def first_capture(collection: Collection) -> Capture | None:
@@ -316,7 +338,9 @@ def _start_once(
     extra_env: dict[str, str],
 ) -> PywbServer:
     # JSON is YAML: pywb reads this file with its YAML loader.
-    (workdir / "config.yaml").write_text(json.dumps(pywb_config(collections), indent=2))
+    all_indexes = link_all_indexes(collections, workdir / "all-indexes")
+    config = pywb_config(collections, all_indexes)
+    (workdir / "config.yaml").write_text(json.dumps(config, indent=2))
     log_path = workdir / "wayback.log"
     # The crawler's environment must not leak into pywb's interpreter.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}

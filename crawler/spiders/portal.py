@@ -111,18 +111,16 @@ class PortalSpider(scrapy.Spider):
             return
         self.crawler.stats.inc_value("listing/pages")
         links = article_links(doc, response.url, self.config.urls)
-        known = 0
+        # Links asked for before this page (the home page, the sidebar's latest posts on
+        # every listing page) say nothing about how far this listing has news.
+        fresh = [url for url in links if url not in self._requested]
         for url in links:
-            if url in self._requested:
-                continue
             if self._wants(url):
                 yield self._article_request(url, via=response.url, section=section)
-            else:
-                known += 1
         next_url = next_listing_page(doc, response.url, self.config.urls)
         if next_url is None or not links:
             return
-        if known == len(links):
+        if self.incremental is not None and self.incremental.all_known(fresh):
             # Incremental: a page of only archived articles; older pages hold older ones.
             self.crawler.stats.inc_value("incremental/listing_stopped")
             logger.info("listing %s holds only known articles; section done", response.url)
@@ -347,6 +345,8 @@ class PortalSpider(scrapy.Spider):
         if failure.check(IgnoreRequest):
             # robots.txt, scope and redirect-loop refusals: counted where decided.
             logger.debug("not fetched: %s (%s)", request.url, failure.getErrorMessage())
+            if self.incremental is not None and self.config.urls.is_article(request.url):
+                self.incremental.refused(request.url)
             return
         reason = failure.type.__name__ if failure.type else "unknown"
         self.crawler.stats.inc_value(f"pages/failed/{reason}")
