@@ -6,7 +6,12 @@
 - 3: bad configuration, or the archive store refused the credentials, or has no
   such bucket: nothing was fetched;
 - 4: the crawl ran, but some files could not be stored: they are kept in the
-  spool, and ``scrapy sync`` (or the next crawl) stores them.
+  spool, and ``scrapy sync`` (or the next crawl) stores them;
+- 5: another crawl holds the archive's state lock (an overlapping scheduled run):
+  nothing was fetched;
+- 6: the crawl stopped before its end (its archive failed, a shutdown signal);
+- 7: a full crawl that found no article at all (the portal's markup or address
+  changed, or it is down): everything fetched is stored, but something is wrong.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from twisted.internet.defer import Deferred
 
 from crawler.config import ConfigError
 from crawler.extensions.crawl_run import CrawlRunExtension
+from crawler.incremental.lock import StateLocked
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +34,12 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 3
 EXIT_UNSTORED = 4
+EXIT_LOCKED = 5
+EXIT_STOPPED = 6
+EXIT_NO_ARTICLES = 7
+# Finish reasons of a crawl that ran to its end (or to a limit it was given).
+COMPLETE_REASONS = ("finished", "closespider_timeout", "closespider_itemcount",
+                    "closespider_pagecount", "closespider_errorcount")  # fmt: skip
 
 
 class Command(ScrapyCrawlCommand):
@@ -35,7 +47,9 @@ class Command(ScrapyCrawlCommand):
         return (
             "Run a spider of the project. Exit status: 0 everything stored; 1 the crawl "
             "could not run; 2 usage error; 3 bad configuration or the archive store refused "
-            "(nothing fetched); 4 files left in the spool (run `scrapy sync`)."
+            "(nothing fetched); 4 files left in the spool (run `scrapy sync`); 5 another "
+            "crawl holds the state lock; 6 stopped before its end; 7 a full crawl found no "
+            "article."
         )
 
     def run(self, args, opts) -> None:
@@ -72,11 +86,20 @@ def _on_error(outcome, record) -> None:
 
 
 def exit_status(crawler, errors: list[BaseException], bootstrap_failed: bool) -> int:
+    if any(isinstance(error, StateLocked) for error in errors):
+        return EXIT_LOCKED
     if any(isinstance(error, ConfigError) for error in errors):
         return EXIT_CONFIG
     if errors or bootstrap_failed:
         return EXIT_FAILED
     run = crawler.get_extension(CrawlRunExtension)
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    # A crawl cut short is the first thing to hear of (what it wrote is stored, or kept
+    # in the spool for the next run, either way).
+    if stats.get("finish_reason") not in COMPLETE_REASONS:
+        return EXIT_STOPPED
     if run is not None and run.unstored:
         return EXIT_UNSTORED
+    if stats.get("incremental/mode", "full") == "full" and not stats.get("items/accepted"):
+        return EXIT_NO_ARTICLES
     return EXIT_OK

@@ -1,0 +1,22 @@
+"""What `scrapy crawl` tells a scheduler: the exit statuses beyond Scrapy's own.
+
+0 is asserted of every whole crawl (tests/conftest.py); 3 and 4, the store's, in
+test_storage_crawl.py; 5, an overlapping run, in test_incremental.py; 6, a crawl stopped when
+its WARC writer died, in test_archive_writer.py.
+"""
+
+from __future__ import annotations
+
+from crawler.fixture_portal import FixturePortal, build_site
+from tests.crawl import run_crawl
+
+
+def test_a_full_crawl_that_finds_no_article_exits_7(tmp_path):
+    with FixturePortal(build_site(seed=1), theme="classic") as portal:
+        # A wrong portal address: its home page is a 404.
+        result = run_crawl(
+            portal.base_url + "khong-co-trang-nay/", tmp_path, settings={"BROWSER_ENABLED": False}
+        )
+    assert result.returncode == 7, result.log[-3000:]
+    assert result.stats["finish_reason"] == "finished"
+    assert not result.stats.get("items/accepted")
