@@ -60,3 +60,15 @@ def test_json_logs_are_one_object_per_line_with_the_progress_counts(tmp_path):
     }
     stored = sum(p.stat().st_size for p in (tmp_path / "archive" / "warcs").rglob("*.warc.gz"))
     assert 0 < stats["archive/warc_bytes"] < stored  # the records; the files add warcinfo
+
+
+def test_the_manifest_opens_with_a_report_read_at_a_glance(crawled):
+    manifest = crawled.result.manifest
+    report, stats = manifest["report"], manifest["stats"]
+    items, pages = stats["items/accepted"], stats["response_received_count"]
+    assert report["summary"].startswith(f"finished: full crawl, {items} articles")
+    assert f"{pages} pages" in report["summary"] and "all files stored" in report["summary"]
+    errors = report["pages"]["http_errors"]
+    assert errors["404"] == stats["pages/http_error/404"] and errors["500"] >= 1
+    assert report["articles"]["dropped"]["no_title"] == stats["items/dropped/no_title"]
+    assert report["archive"]["warc_bytes"] == stats["archive/warc_bytes"] > 0

@@ -24,6 +24,7 @@ import crawler as crawler_package
 from crawler.archive.publish import ArchivePublisher, CrawlStorage
 from crawler.archive.recovery import recover_spool
 from crawler.config import ConfigError, WarcConfig
+from crawler.extensions.report import crawl_report
 from crawler.storage import (
     ArchiveStore,
     StorageAccessDenied,
@@ -232,5 +233,6 @@ class CrawlRunExtension:
             "settings": {
                 name: getattr(settings, getter)(name) for name, getter in MANIFEST_SETTINGS.items()
             },
+            "report": crawl_report(stats, self.finish_reason),
             "stats": {key: _json_safe(value) for key, value in sorted(stats.items())},
         }

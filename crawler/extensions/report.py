@@ -1,0 +1,54 @@
+"""The crawl report in the manifest: what a person reads at a glance, from the final stats."""
+
+from __future__ import annotations
+
+
+def _sum(stats: dict, prefix: str) -> dict[str, int]:
+    return {
+        key.removeprefix(prefix): value
+        for key, value in sorted(stats.items())
+        if key.startswith(prefix) and isinstance(value, int)
+    }
+
+
+def crawl_report(stats: dict, finish_reason: str | None) -> dict:
+    """A summary line and the figures behind it: pages, articles, archive, problems."""
+    pages = stats.get("response_received_count", 0)
+    items = stats.get("items/accepted", 0)
+    new_versions = stats.get("incremental/new_versions", 0)
+    http_errors = _sum(stats, "pages/http_error/")
+    failures = _sum(stats, "pages/failed/")
+    dropped = _sum(stats, "items/dropped/")
+    unstored = stats.get("archive/unstored", 0)
+    errors = stats.get("log_count/ERROR", 0)
+    seconds = stats.get("elapsed_time_seconds") or 0
+    mode = stats.get("incremental/mode", "full")
+    stored = f"{unstored} files not stored (in the spool)" if unstored else "all files stored"
+    summary = (
+        f"{finish_reason}: {mode} crawl, {items} articles ({new_versions} new versions), "
+        f"{pages} pages in {seconds:.0f} s, {sum(http_errors.values())} HTTP errors, "
+        f"{errors} logged errors; {stored}"
+    )
+    return {
+        "summary": summary,
+        "mode": mode,
+        "pages": {
+            "fetched": pages,
+            "http_errors": http_errors,
+            "failed": failures,
+            "rendered": stats.get("browser/pages", 0),
+        },
+        "articles": {
+            "items": items,
+            "new_versions": new_versions,
+            "dropped": dropped,
+            "known_skipped": stats.get("incremental/known_skipped", 0),
+        },
+        "archive": {
+            "warc_files": stats.get("archive/files", 0),
+            "warc_bytes": stats.get("archive/warc_bytes", 0),
+            "records": stats.get("archive/records", 0),
+            "unstored_files": unstored,
+        },
+        "errors_logged": errors,
+    }
