@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import html
 import io
 import json
 import os
@@ -349,3 +350,17 @@ def test_secret_settings_are_blanked_in_scrapys_settings_log(portal, tmp_path):
     assert secret not in run.output + run.log
     manifest = json.loads((tmp_path / "archive/crawls/local-crawl/manifest.json").read_text())
     assert secret not in json.dumps(manifest)
+
+
+def test_show_prints_an_archived_page_from_s3(seaweed, full_crawl, tmp_path):
+    _workdir, run, stored = full_crawl
+    assert run.returncode == 0
+    item = json.loads(gzip.decompress(stored["items/full-crawl.jsonl.gz"]).splitlines()[0])
+    uri = f"s3://{seaweed.bucket}/{seaweed.prefix}/full"
+    settings = {**s3_settings(seaweed), "ARCHIVE_URI": uri}
+    shown = scrapy(tmp_path, "show", item["url"], "--decoded", settings=settings, log_name="s.log")
+    assert shown.returncode == 0, shown.output[-3000:]
+    assert "HTTP/1.1 200" in shown.output
+    assert item["title"] in html.unescape(shown.output)
+    listed = scrapy(tmp_path, "show", item["url"], "--list", settings=settings, log_name="l.log")
+    assert listed.returncode == 0 and "full-crawl" in listed.output

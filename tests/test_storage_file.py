@@ -48,6 +48,8 @@ def test_round_trip(tmp_path):
     assert (stored.size, stored.sha256) == (5000, sha256)
     assert local.exists()
     assert hashlib.sha256(store.get_bytes("warcs/c1/a.warc.gz")).hexdigest() == sha256
+    assert store.get_range("warcs/c1/a.warc.gz", 100, 50) == local.read_bytes()[100:150]
+    assert store.get_range("warcs/c1/a.warc.gz", 4990, 50) == local.read_bytes()[4990:]
     store.put_bytes(b"{}", "crawls/c1/manifest.json")
     assert store.list() == ["crawls/c1/manifest.json", "warcs/c1/a.warc.gz"]
     assert store.list("crawls/") == ["crawls/c1/manifest.json"]

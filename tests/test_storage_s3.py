@@ -55,6 +55,8 @@ def test_round_trip(store, tmp_path):
     stored = store.put_file(local, "warcs/c1/a.warc.gz")
     assert (stored.key, stored.size, stored.sha256) == ("warcs/c1/a.warc.gz", 4096, sha256)
     assert hashlib.sha256(store.get_bytes("warcs/c1/a.warc.gz")).hexdigest() == sha256
+    assert store.get_range("warcs/c1/a.warc.gz", 100, 50) == local.read_bytes()[100:150]
+    assert store.get_range("warcs/c1/a.warc.gz", 4090, 50) == local.read_bytes()[4090:]
     assert store.put_bytes(b"{}", "crawls/c1/manifest.json").size == 2
     assert store.get_bytes("crawls/c1/manifest.json") == b"{}"
     assert store.list() == ["crawls/c1/manifest.json", "warcs/c1/a.warc.gz"]

@@ -107,6 +107,14 @@ def read_capture(warc_path: Path, capture: Capture, *, decoded: bool = False) ->
     with open(warc_path, "rb") as fh:
         fh.seek(capture.offset)
         member = fh.read(capture.length)
+    return parse_capture(member, capture, warc_path, decoded=decoded)
+
+
+def parse_capture(
+    member: bytes, capture: Capture, warc_path: Path | str, *, decoded: bool = False
+) -> ArchivedResponse:
+    """The record in ``member``, the ``capture.length`` bytes read at ``capture.offset`` of
+    ``warc_path`` (a file, or an object of the archive store); see ``read_capture``."""
     if len(member) != capture.length:
         raise ValueError(
             f"{warc_path}: index says {capture.length} bytes at offset {capture.offset},"

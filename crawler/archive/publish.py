@@ -30,7 +30,7 @@ from crawler.archive.cdxj import cdxj_name, index_warc
 from crawler.archive.pages import pages_path
 from crawler.archive.wacz_package import build_wacz
 from crawler.config import WarcConfig
-from crawler.storage import ArchiveStore, FileStore, StorageError, StorageUnavailable
+from crawler.storage import ArchiveStore, StorageError, StorageUnavailable
 from crawler.storage.spool import CrawlSpool, manifest_key, wacz_key
 from crawler.storage_uri import archive_store
 
@@ -231,16 +231,13 @@ class ArchivePublisher:
 
     def __init__(
         self,
-        store: ArchiveStore | Path,
+        store: ArchiveStore,
         spool_dir: Path,
         portal_url: str,
         stats,
         *,
         concurrency: int = 2,
     ):
-        if isinstance(store, Path):
-            # The WARC middleware still builds its own publisher over a local root.
-            store = FileStore(store)
         self.stats = stats
         self.storage = CrawlStorage(store, spool_dir, portal_url, self._count)
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="archive-store")

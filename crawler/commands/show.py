@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any, ClassVar
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.archive.lookup import archive_captures, capture_warc_path, read_capture
-from crawler.storage_uri import archive_root_uri, local_path
+from crawler.archive.cdxj import CDXJ_SUFFIX
+from crawler.archive.lookup import INDEXES_DIR, WARCS_DIR, archive_captures, parse_capture
+from crawler.config import ConfigError
+from crawler.storage import ArchiveStore, FileStore, StorageError
+from crawler.storage_uri import archive_store
 
 
 class Command(ScrapyCommand):
@@ -26,7 +31,8 @@ class Command(ScrapyCommand):
     def long_desc(self) -> str:
         return (
             "Look URL up in the CDXJ indexes under ARCHIVE_URI (all crawls, newest capture"
-            " first, unless --crawl) and print the newest archived response: status line and"
+            " first, unless --crawl; from S3 the indexes are copied and the record read with a"
+            " ranged GET) and print the newest archived response: status line and"
             " headers as stored, a blank line, then the body as stored (still gzipped if the"
             " server sent it gzipped) or content-decoded with --decoded. With --list, print one"
             " line per capture: timestamp, status, mime, crawl id, file, offset, length."
@@ -49,37 +55,61 @@ class Command(ScrapyCommand):
             raise UsageError("show takes exactly one URL")
         [url] = args
         try:
-            root = local_path(archive_root_uri(self.settings.get("ARCHIVE_URI")))
-        except ValueError as exc:
+            store = archive_store(self.settings)
+        except ConfigError as exc:
             raise UsageError(str(exc)) from exc
-        captures = archive_captures(root, url, crawl_id=opts.crawl)
-        if not captures:
-            where = f"crawl {opts.crawl}" if opts.crawl else "any crawl"
-            print(f"show: no capture of {url} in {where} under {root}", file=sys.stderr)
+        try:
+            with tempfile.TemporaryDirectory(prefix="show-") as tmp:
+                self.exitcode = _show(store, Path(tmp), url, opts)
+        except StorageError as error:
+            print(f"show: {error}", file=sys.stderr)
             self.exitcode = 1
-            return
-        if opts.list:
-            for capture in captures:
-                print(
-                    capture.timestamp,
-                    capture.status if capture.status is not None else "-",
-                    capture.mime or "-",
-                    capture.crawl_id,
-                    capture.filename,
-                    capture.offset,
-                    capture.length,
-                )
-            return
-        newest = captures[0]
-        warc_path = capture_warc_path(root, newest)
-        print(
-            f"show: {newest.url} captured {newest.timestamp} in crawl {newest.crawl_id}"
-            f" ({warc_path.name} at {newest.offset}, {newest.length} bytes)",
-            file=sys.stderr,
-        )
-        response = read_capture(warc_path, newest, decoded=opts.decoded)
-        out = sys.stdout.buffer
-        out.write(response.head_bytes())
-        if not opts.headers_only:
-            out.write(response.body)
-        out.flush()
+
+
+def _show(store: ArchiveStore, tmp: Path, url: str, opts) -> int:
+    # A local archive's indexes are read in place; an S3 archive's are copied first.
+    root = store.root if isinstance(store, FileStore) else _copy_indexes(store, tmp, opts.crawl)
+    captures = archive_captures(root, url, crawl_id=opts.crawl)
+    if not captures:
+        where = f"crawl {opts.crawl}" if opts.crawl else "any crawl"
+        print(f"show: no capture of {url} in {where} under {store.uri}", file=sys.stderr)
+        return 1
+    if opts.list:
+        for capture in captures:
+            print(
+                capture.timestamp,
+                capture.status if capture.status is not None else "-",
+                capture.mime or "-",
+                capture.crawl_id,
+                capture.filename,
+                capture.offset,
+                capture.length,
+            )
+        return 0
+    newest = captures[0]
+    key = f"{WARCS_DIR}/{newest.crawl_id}/{newest.filename}"
+    print(
+        f"show: {newest.url} captured {newest.timestamp} in crawl {newest.crawl_id}"
+        f" ({newest.filename} at {newest.offset}, {newest.length} bytes)",
+        file=sys.stderr,
+    )
+    member = store.get_range(key, newest.offset, newest.length)
+    response = parse_capture(member, newest, f"{store.uri}/{key}", decoded=opts.decoded)
+    out = sys.stdout.buffer
+    out.write(response.head_bytes())
+    if not opts.headers_only:
+        out.write(response.body)
+    out.flush()
+    return 0
+
+
+def _copy_indexes(store: ArchiveStore, tmp: Path, crawl_id: str | None) -> Path:
+    """The store's CDXJ indexes (of one crawl, or all) under ``tmp/indexes/<crawl_id>/``."""
+    prefix = f"{INDEXES_DIR}/{crawl_id}/" if crawl_id else f"{INDEXES_DIR}/"
+    for key in store.list(prefix):
+        parts = key.split("/")
+        if len(parts) == 3 and parts[2].endswith(CDXJ_SUFFIX):
+            target = tmp / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(store.get_bytes(key))
+    return tmp

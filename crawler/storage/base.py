@@ -35,6 +35,9 @@ class ArchiveStore(Protocol):
 
     def get_bytes(self, key: str) -> bytes: ...
 
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of ``key`` from ``offset`` (fewer at the end of the object)."""
+
     def exists(self, key: str) -> bool: ...
 
     def list(self, prefix: str = "") -> list[str]:

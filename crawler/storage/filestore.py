@@ -107,6 +107,15 @@ class FileStore:
         except OSError as exc:
             raise _storage_error(exc, f"reading {target}") from exc
 
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        target = self._path(key)
+        try:
+            with open(target, "rb") as stream:
+                stream.seek(offset)
+                return stream.read(length)
+        except OSError as exc:
+            raise _storage_error(exc, f"reading {target}") from exc
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 

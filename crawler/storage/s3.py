@@ -277,6 +277,19 @@ class S3Store:
         except (BotoCoreError, ClientError) as exc:
             raise self._error(exc, f"reading {key} from") from exc
 
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        try:
+            response = self._client.get_object(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Range=f"bytes={offset}-{offset + length - 1}",
+            )
+            return response["Body"].read()
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc, f"reading {key} from") from exc
+
     def exists(self, key: str) -> bool:
         try:
             self._client.head_object(Bucket=self.bucket, Key=self._key(key))
