@@ -64,11 +64,15 @@ def test_an_empty_listing_page_ends_the_section(spider):
     assert spider.crawler.stats.get_value("listing/pages") == 2
 
 
-def test_the_addon_generates_a_crawl_id_when_none_is_set():
+def test_the_addon_generates_a_crawl_id_when_none_is_set(tmp_path):
+    # Built with its extensions, which check the archive store and take its state lock.
+    archive = {"ARCHIVE_URI": str(tmp_path / "archive"), "WARC_SPOOL_DIR": str(tmp_path / "spool")}
     crawler = get_crawler(
-        PortalSpider, settings_dict={**project_settings(), "ADDONS": {ArchiverAddon: 0}}
+        PortalSpider,
+        settings_dict={**project_settings(), **archive, "ADDONS": {ArchiverAddon: 0}},
     )
     crawl_id = crawler.settings["CRAWL_ID"]
     assert len(crawl_id) == len(new_crawl_id())
     assert crawler.settings["FEEDS"]
-    assert any(uri.endswith(f"/items/{crawl_id}.jsonl.gz") for uri in crawler.settings["FEEDS"])
+    # A local archive's items feed is written in the crawl's spool directory, then stored.
+    assert any(f"/{crawl_id}/items.jsonl.gz" in uri for uri in crawler.settings["FEEDS"])
