@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import subprocess
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,7 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.fixture_portal import FixturePortal, build_site
 from crawler.replay.pywb import ALL_CRAWLS, start_pywb
 from crawler.storage import open_store
-from tests.crawl import run_crawl
+from tests.crawl import crawl_command, run_crawl
 from tests.seaweedfs import SeaweedFS, s3_config, s3_settings
 from tests.test_crawl import RUN_FIELDS
 from tests.test_replay import fetch
@@ -213,3 +215,43 @@ def test_an_overlapping_crawl_does_not_start(runs, seaweed, tmp_path):
     crawls = json.loads(store.get_bytes("state/crawls.json"))["crawls"]
     assert "blocked" not in [c["crawl_id"] for c in crawls]
 
+
+def test_a_crawl_started_while_another_runs_exits_5_and_fetches_nothing(seaweed, tmp_path):
+    """Two scheduled runs overlap (two containers: their own spools): the second stops at
+    once, the first finishes and records its crawl."""
+    prefix = f"{seaweed.prefix}/overlap"
+    settings = {
+        **SETTINGS,
+        **s3_settings(seaweed),
+        "ARCHIVE_URI": f"s3://{seaweed.bucket}/{prefix}",
+    }
+    with FixturePortal(build_site(seed=1), theme="classic") as portal:
+        command, env = crawl_command(
+            portal.base_url,
+            tmp_path / "one",
+            crawl_id="long-run",
+            # Slow enough to still be running when the second starts.
+            settings={**settings, "CONCURRENT_REQUESTS": 1, "DOWNLOAD_DELAY": 0.05},
+        )
+        (tmp_path / "one").mkdir()
+        first = subprocess.Popen(command, cwd=tmp_path / "one", env=env)
+        try:
+            deadline = time.monotonic() + 120
+            while len(portal.request_log) < 20:
+                assert first.poll() is None and time.monotonic() < deadline
+                time.sleep(0.02)
+            (tmp_path / "two").mkdir()
+            second = run_crawl(
+                portal.base_url, tmp_path / "two", crawl_id="overlapping", settings=settings
+            )
+            assert first.wait(timeout=600) == 0
+        finally:
+            first.kill()
+    assert second.returncode == 5, second.log[-3000:]
+    assert "crawl long-run on" in second.log and "not starting a second crawl" in second.log
+    # Stopped while the crawler was being built: no engine, no request, no manifest.
+    assert "Crawled (" not in second.log and "downloader/request_count" not in second.log
+    store = open_store(f"s3://{seaweed.bucket}/{prefix}", s3_config(seaweed))
+    crawls = json.loads(store.get_bytes("state/crawls.json"))["crawls"]
+    assert [c["crawl_id"] for c in crawls] == ["long-run"]
+    assert not store.exists("state/lock.json")
