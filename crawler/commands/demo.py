@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
 
+from crawler.commands.crawl import EXIT_UNSTORED
+from crawler.extensions.crawl_run import CrawlRunExtension
 from crawler.fixture_portal import FixturePortal, build_site
-from crawler.storage_uri import archive_root_uri, local_path
+from crawler.storage import ArchiveStore
+from crawler.storage.spool import items_key, manifest_key, wacz_key
+from crawler.storage_uri import archive_store
 
 # Fields that depend on the run, not on the page.
 _RUN_FIELDS = ("fetched_url", "crawl_id", "crawled_at", "warc", "version", "replaces")
@@ -51,34 +54,40 @@ class Command(ScrapyCommand):
     def _report(self, crawler, expected: dict) -> None:
         stats = crawler.stats.get_stats()
         crawl_id = crawler.settings.get("CRAWL_ID")
-        root = local_path(archive_root_uri(crawler.settings.get("ARCHIVE_URI")))
-        items_path = root / "items" / f"{crawl_id}.jsonl.gz"
-        items = _read_items(items_path)
+        store = archive_store(crawler.settings)
+        run = crawler.get_extension(CrawlRunExtension)
+        print(f"demo: crawl {crawl_id} finished ({stats.get('finish_reason')})")
+        print(f"demo: {stats.get('downloader/response_count', 0)} responses fetched")
+        if run is not None and run.unstored:
+            print(f"demo: {len(run.unstored)} file(s) not stored, kept in the spool: scrapy sync")
+            self.exitcode = EXIT_UNSTORED
+            return
+        items = _read_items(store, items_key(crawl_id))
         exact = sum(
             1
             for item in items
             if {k: v for k, v in item.items() if k not in _RUN_FIELDS} == expected.get(item["url"])
         )
-        print(f"demo: crawl {crawl_id} finished ({stats.get('finish_reason')})")
-        print(f"demo: {stats.get('downloader/response_count', 0)} responses fetched")
         print(
             f"demo: {len(items)} article items; {exact} of {len(expected)} equal the ground truth"
         )
-        print(f"demo: items    {items_path}")
-        warcs = sorted((root / "warcs" / crawl_id).glob("*.warc.gz"))
+        print(f"demo: items    {store.uri}/{items_key(crawl_id)}")
+        manifest = json.loads(store.get_bytes(manifest_key(crawl_id)))
+        warcs = [f for f in manifest["files"] if f["key"].startswith(f"warcs/{crawl_id}/")]
         if warcs:
-            size = sum(path.stat().st_size for path in warcs) / 1e6
-            print(f"demo: WARC     {warcs[0].parent}/ ({len(warcs)} file(s), {size:.1f} MB)")
-            print(f"demo: indexes  {root / 'indexes' / crawl_id}/")
-            print(f"demo: WACZ     {root / 'wacz' / f'{crawl_id}.wacz'}")
+            size = sum(f["size"] for f in warcs) / 1e6
+            where = f"{store.uri}/warcs/{crawl_id}/"
+            print(f"demo: WARC     {where} ({len(warcs)} file(s), {size:.1f} MB)")
+            print(f"demo: indexes  {store.uri}/indexes/{crawl_id}/")
+            print(f"demo: WACZ     {store.uri}/{wacz_key(crawl_id)}")
             print(f"demo: replay   .venv/bin/scrapy replay --crawl {crawl_id}")
-        print(f"demo: manifest {root / 'crawls' / crawl_id / 'manifest.json'}")
+        print(f"demo: manifest {store.uri}/{manifest_key(crawl_id)}")
         if stats.get("finish_reason") != "finished":
             self.exitcode = 1
 
 
-def _read_items(path: Path) -> list[dict]:
-    if not path.exists():
+def _read_items(store: ArchiveStore, key: str) -> list[dict]:
+    if not store.exists(key):
         return []
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+    lines = gzip.decompress(store.get_bytes(key)).decode("utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
