@@ -36,6 +36,7 @@ class ProgressExtension:
         extension = cls(crawler, interval)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
         return extension
 
     def spider_opened(self, spider):
@@ -46,7 +47,11 @@ class ProgressExtension:
     def spider_closed(self, spider, reason):
         if self.task is not None and self.task.running:
             self.task.stop()
-        self.log_progress(final=True)
+
+    def engine_stopped(self):
+        # After every spider_closed handler: the last WARC records are written by then.
+        if self._last is not None:
+            self.log_progress(final=True)
 
     def log_progress(self, final: bool = False) -> None:
         stats = self.crawler.stats
