@@ -36,9 +36,12 @@ logger = logging.getLogger(__name__)
 RecordsBuilder = Callable[[], Sequence[ArcWarcRecord]]
 ClosedCallback = Callable[[Path], None]
 
-# Messages. To the writer: (job id, builder) or (job id, _CLOSE_FILE) or None to stop.
-# From the writer: ("done", job id, result), ("failed", job id, error text), ("closed", path).
+# Messages go in batches (one pipe write and one wake-up for many jobs). To the writer: a
+# list of (job id, pickled builder or _CLOSE_FILE), or None to stop. From the writer: a list
+# of ("done", job id, result), ("failed", job id, error text), ("closed", path).
 _CLOSE_FILE = "close-file"
+# Jobs gathered in one reactor turn are sent together; never more than this many.
+_MAX_BATCH = 64
 
 
 class WriterFailed(RuntimeError):
@@ -108,6 +111,7 @@ class BackgroundWarcWriter:
         # and a lock here would make the crawl wait whenever the reader is preempted.
         self._futures: dict[int, Future] = {}
         self._job_ids = itertools.count()
+        self._outbox: list[tuple[int, bytes | str]] = []
         self._gone: str | None = None
         self._reader = threading.Thread(target=self._read_results, name="warc-results", daemon=True)
         self._reader.start()
@@ -123,10 +127,13 @@ class BackgroundWarcWriter:
 
     def close_file(self) -> Future[None]:
         """Close the file being written once everything sent before is in it."""
-        return self._send(_CLOSE_FILE)
+        future = self._send(_CLOSE_FILE)
+        self._flush()
+        return future
 
     def shutdown(self, timeout: float = 60.0) -> None:
         """Stop the writer after what was sent (it closes its file) and wait for it."""
+        self._flush()
         if self._gone is None:
             try:
                 self._jobs.send_bytes(pickle.dumps(None))
@@ -146,34 +153,54 @@ class BackgroundWarcWriter:
             future.set_exception(WriterFailed(self._gone))
             return future
         job_id = next(self._job_ids)
-        try:
-            message = pickle.dumps((job_id, job), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # pickle raises several kinds (AttributeError for a lambda)
-            future.set_exception(WriterFailed(f"records builder {job!r} cannot be sent: {exc}"))
-            return future
+        if job != _CLOSE_FILE:
+            try:
+                job = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # pickle raises several kinds (AttributeError: a lambda)
+                future.set_exception(WriterFailed(f"records builder cannot be sent: {exc}"))
+                return future
         self._futures[job_id] = future
-        try:
-            self._jobs.send_bytes(message)
-        except OSError as exc:
-            if self._futures.pop(job_id, None) is not None:
-                future.set_exception(WriterFailed(f"could not hand records to the writer: {exc}"))
+        self._outbox.append((job_id, job))
+        if len(self._outbox) == 1:
+            try:
+                # Sent at the end of this reactor turn, with whatever else the turn submits.
+                asyncio.get_running_loop().call_soon(self._flush)
+            except RuntimeError:  # no event loop in this thread: send at once
+                self._flush()
+        elif len(self._outbox) >= _MAX_BATCH:
+            self._flush()
         return future
+
+    def _flush(self) -> None:
+        if not self._outbox:
+            return
+        batch, self._outbox = self._outbox, []
+        try:
+            self._jobs.send_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError as exc:
+            for job_id, _job in batch:
+                future = self._futures.pop(job_id, None)
+                if future is not None:
+                    future.set_exception(
+                        WriterFailed(f"could not hand records to the writer: {exc}")
+                    )
 
     def _read_results(self) -> None:
         while True:
             try:
-                message = pickle.loads(self._results.recv_bytes())
+                answers = pickle.loads(self._results.recv_bytes())
             except (EOFError, OSError):
                 break
-            kind = message[0]
-            if kind == "closed":
-                self._on_closed(Path(message[1]))
-                continue
-            future = self._futures.pop(message[1])
-            if kind == "done":
-                future.set_result(message[2])
-            else:
-                future.set_exception(WriterFailed(message[2]))
+            for answer in answers:
+                kind = answer[0]
+                if kind == "closed":
+                    self._on_closed(Path(answer[1]))
+                    continue
+                future = self._futures.pop(answer[1])
+                if kind == "done":
+                    future.set_result(answer[2])
+                else:
+                    future.set_exception(WriterFailed(answer[2]))
         # The pipe closed: the writer stopped (shutdown) or died. Sends from now on fail.
         self._process.join(5)
         self._gone = f"the WARC writer process exited (code {self._process.exitcode})"
@@ -186,43 +213,52 @@ class BackgroundWarcWriter:
 
 
 def _writer_main(jobs, results, spec: WriterSpec) -> None:
-    """The writer process: write every group it is sent, in order, until told to stop."""
+    """The writer process: write every batch it is sent, in order, until told to stop."""
     # Ctrl-C reaches the whole process group; the crawl stops gracefully and still has
     # records to write, so only the crawl decides when the writer stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    answers: list[tuple] = []
 
-    def report_closed(path: Path) -> None:
+    def send_answers() -> bool:
+        batch = answers[:]
+        answers.clear()
         try:
-            results.send_bytes(pickle.dumps(("closed", str(path))))
+            results.send_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
-            pass  # the crawl is gone; the next run publishes the closed file from the spool
+            return False  # the crawl is gone; the next run publishes what is in the spool
+        return True
 
     writer = RotatingWarcWriter(
         spec.spool_dir,
         spec.info,
         prefix=spec.prefix,
         max_size=spec.max_size,
-        on_closed=report_closed,
+        # In order with the answers: the crawl hears of a closed file before the answer to
+        # the job that closed it.
+        on_closed=lambda path: answers.append(("closed", str(path))),
     )
     try:
         while True:
             try:
-                message = pickle.loads(jobs.recv_bytes())
+                batch = pickle.loads(jobs.recv_bytes())
             except EOFError:
                 return  # the crawl is gone: close the file below
-            if message is None:
+            if batch is None:
                 return
-            job_id, job = message
-            try:
-                result = writer.close() if job == _CLOSE_FILE else writer.write(job())
-            except Exception as exc:  # reported to the crawl, which logs and counts it
-                answer = ("failed", job_id, f"{type(exc).__name__}: {exc}")
-            else:
-                answer = ("done", job_id, result)
-            try:
-                results.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
-            except OSError:
-                return  # the crawl is gone
+            for job_id, job in batch:
+                try:
+                    if job == _CLOSE_FILE:
+                        result = writer.close()
+                    else:
+                        result = writer.write(pickle.loads(job)())
+                except Exception as exc:  # reported to the crawl, which logs and counts it
+                    answers.append(("failed", job_id, f"{type(exc).__name__}: {exc}"))
+                else:
+                    answers.append(("done", job_id, result))
+            if not send_answers():
+                return
     finally:
         writer.close()
+        if answers:
+            send_answers()
         results.close()
