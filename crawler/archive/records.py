@@ -194,21 +194,14 @@ def build_metadata_record(
         fields.append(("via", via))
     fields.append(("fetchedBy", fetched_by))
     fields.extend(("outlink", link) for link in outlinks)
-    payload = _warc_fields(fields)
-    warc_headers = {
-        "WARC-Type": "metadata",
-        "WARC-Record-ID": record_id or new_record_id(),
-        "WARC-Target-URI": url,
-        "WARC-Date": warc_date(fetched_at),
-        "WARC-Concurrent-To": concurrent_to,
-    }
-    return _BUILDER.create_warc_record(
-        url,
+    return _record_about(
         "metadata",
-        payload=BytesIO(payload),
-        length=len(payload),
-        warc_content_type="application/warc-fields",
-        warc_headers_dict=warc_headers,
+        url,
+        fetched_at,
+        "application/warc-fields",
+        _warc_fields(fields),
+        concurrent_to=concurrent_to,
+        record_id=record_id,
     )
 
 
@@ -245,8 +238,30 @@ def build_resource_record(
     record_id: str | None = None,
 ) -> ArcWarcRecord:
     """A `resource` record: something made from a capture (a rendered DOM, a screenshot)."""
+    return _record_about(
+        "resource",
+        url,
+        fetched_at,
+        content_type,
+        payload,
+        concurrent_to=concurrent_to,
+        record_id=record_id,
+    )
+
+
+def _record_about(
+    record_type: str,
+    url: str,
+    fetched_at: datetime,
+    content_type: str,
+    payload: bytes,
+    *,
+    concurrent_to: str,
+    record_id: str | None,
+) -> ArcWarcRecord:
+    """A record about a capture (`WARC-Concurrent-To` it): its payload as given."""
     warc_headers = {
-        "WARC-Type": "resource",
+        "WARC-Type": record_type,
         "WARC-Record-ID": record_id or new_record_id(),
         "WARC-Target-URI": url,
         "WARC-Date": warc_date(fetched_at),
@@ -254,7 +269,7 @@ def build_resource_record(
     }
     return _BUILDER.create_warc_record(
         url,
-        "resource",
+        record_type,
         payload=BytesIO(payload),
         length=len(payload),
         warc_content_type=content_type,
