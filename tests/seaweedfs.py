@@ -290,3 +290,17 @@ def s3_config(server: SeaweedFS, keys: Keys | None = None, **settings):
     return storage_config(
         **s3_settings(server, keys), ARCHIVE_S3_ADDRESSING_STYLE="path", **settings
     )
+
+
+def stored_objects(server: SeaweedFS, prefix: str) -> dict[str, bytes]:
+    """Every object under ``prefix/`` of the server's bucket, by key relative to it."""
+    client = server.client()
+    found = {}
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=server.bucket, Prefix=prefix + "/"
+    )
+    for page in pages:
+        for entry in page.get("Contents", ()):
+            body = client.get_object(Bucket=server.bucket, Key=entry["Key"])["Body"].read()
+            found[entry["Key"][len(prefix) + 1 :]] = body
+    return found

@@ -17,7 +17,7 @@ from crawler.fixture_portal import FixturePortal, build_site
 from crawler.replay.pywb import ALL_CRAWLS, start_pywb
 from crawler.storage import open_store
 from tests.crawl import crawl_command, run_crawl
-from tests.seaweedfs import SeaweedFS, s3_config, s3_settings
+from tests.seaweedfs import SeaweedFS, s3_config, s3_settings, stored_objects
 from tests.test_crawl import RUN_FIELDS
 from tests.test_replay import fetch
 
@@ -29,18 +29,6 @@ SETTINGS = {"BROWSER_ENABLED": False}
 def seaweed():
     with SeaweedFS() as server:
         yield server
-
-
-def stored(seaweed: SeaweedFS, prefix: str) -> dict[str, bytes]:
-    client = seaweed.client()
-    found = {}
-    for page in client.get_paginator("list_objects_v2").paginate(
-        Bucket=seaweed.bucket, Prefix=prefix + "/"
-    ):
-        for entry in page.get("Contents", ()):
-            body = client.get_object(Bucket=seaweed.bucket, Key=entry["Key"])["Body"].read()
-            found[entry["Key"][len(prefix) + 1 :]] = body
-    return found
 
 
 def items_of(objects: dict[str, bytes], crawl_id: str) -> list[dict]:
@@ -91,7 +79,7 @@ def runs(seaweed, tmp_path_factory):
         "base_url": base_url,
         "first_requests": first_requests,
         "second_requests": second_requests,
-        "objects": stored(seaweed, prefix),
+        "objects": stored_objects(seaweed, prefix),
         "logs": {"first": first.log, "second": second.log, "third": third.log},
     }
 

@@ -24,7 +24,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fixture_portal import FixturePortal, build_site
 from tests.crawl import REPO, crawl_command
-from tests.seaweedfs import Keys, SeaweedFS, s3_settings
+from tests.seaweedfs import Keys, SeaweedFS, s3_settings, stored_objects
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 
 SETTINGS = {
@@ -86,17 +86,7 @@ def crawl_files(stored: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def objects(seaweed: SeaweedFS, prefix: str) -> dict[str, bytes]:
-    """Every object under ``prefix/``, by key relative to it."""
-    client = seaweed.client()
-    found = {}
-    pages = client.get_paginator("list_objects_v2").paginate(
-        Bucket=seaweed.bucket, Prefix=prefix + "/"
-    )
-    for page in pages:
-        for entry in page.get("Contents", ()):
-            body = client.get_object(Bucket=seaweed.bucket, Key=entry["Key"])["Body"].read()
-            found[entry["Key"][len(prefix) + 1 :]] = body
-    return found
+    return stored_objects(seaweed, prefix)
 
 
 def warc_records(stored: dict[str, bytes], crawl_id: str) -> Counter:
