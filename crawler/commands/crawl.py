@@ -10,8 +10,9 @@
 - 5: another crawl holds the archive's state lock (an overlapping scheduled run):
   nothing was fetched;
 - 6: the crawl stopped before its end (its archive failed, a shutdown signal);
-- 7: a full crawl that found no article at all (the portal's markup or address
-  changed, or it is down): everything fetched is stored, but something is wrong.
+- 7: no listing page could be read, or a full crawl found no article at all (the
+  portal's markup or address changed, or it is down): everything fetched is stored,
+  but something is wrong.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ class Command(ScrapyCrawlCommand):
             "Run a spider of the project. Exit status: 0 everything stored; 1 the crawl "
             "could not run; 2 usage error; 3 bad configuration or the archive store refused "
             "(nothing fetched); 4 files left in the spool (run `scrapy sync`); 5 another "
-            "crawl holds the state lock; 6 stopped before its end; 7 a full crawl found no "
-            "article."
+            "crawl holds the state lock; 6 stopped before its end; 7 no listing read or "
+            "no article in a full crawl."
         )
 
     def run(self, args, opts) -> None:
@@ -100,6 +101,9 @@ def exit_status(crawler, errors: list[BaseException], bootstrap_failed: bool) ->
         return EXIT_STOPPED
     if run is not None and run.unstored:
         return EXIT_UNSTORED
-    if stats.get("incremental/mode", "full") == "full" and not stats.get("items/accepted"):
+    # No listing page read at all, or a full crawl without one article: the portal is down,
+    # moved, or its markup changed. (An incremental crawl may rightly find nothing new.)
+    full = stats.get("incremental/mode", "full") == "full"
+    if not stats.get("listing/pages") or (full and not stats.get("items/accepted")):
         return EXIT_NO_ARTICLES
     return EXIT_OK

@@ -6,6 +6,7 @@ and writes revisit records for payloads already archived). In incremental mode t
 - skips articles already archived, unless the portal says they changed;
 - stops paging a section at the first listing page that holds only known articles;
 - asks the portal's WordPress REST API which posts were modified since the last crawl began
+  (or since the newest change that crawl saw, if earlier: the portal's clock, not ours)
   (`/wp-json/wp/v2/posts?modified_after=…`) and fetches those again.
 An article fetched again becomes a new version when its content or modified date changed
 (its item says `version` and which capture it `replaces`); otherwise it gives no item.
@@ -65,6 +66,10 @@ class IncrementalCrawl:
         except StorageUnavailable as exc:
             # No state to trust: crawl everything, and leave the stored state as it is.
             logger.error("incremental state unreadable (%s): a full crawl, state not updated", exc)
+            try:
+                lock.release()
+            except StorageError:
+                pass  # it expires (INCREMENTAL_LOCK_TTL) or this host's next run takes it
             crawler.stats.set_value("incremental/state_unavailable", 1)
             lock, state = None, None
         if state is None or state.empty or settings.getbool("INCREMENTAL_FULL"):
