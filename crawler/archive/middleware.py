@@ -36,7 +36,6 @@ from crawler.archive.wire import WIRE_META
 from crawler.archive.writer import BackgroundWarcWriter, PendingRecord, WriterFailed, WriterSpec
 from crawler.config import WarcConfig
 from crawler.incremental.crawl import incremental_of
-from crawler.signals import page_parsed
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +87,6 @@ class WarcArchiveMiddleware:
         )
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(middleware.page_parsed, signal=page_parsed)
         middleware.crawler = crawler
         crawler.warc_archive = middleware
         return middleware

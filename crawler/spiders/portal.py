@@ -27,7 +27,7 @@ from crawler.http_text import decode_html
 from crawler.incremental.changes import changes_url, parse_gmt, with_page
 from crawler.incremental.crawl import incremental_of
 from crawler.items import ArticleItem
-from crawler.signals import announces_outlinks
+from crawler.outlinks import announces_outlinks
 
 logger = logging.getLogger(__name__)
 
