@@ -1,6 +1,17 @@
 """Small helpers shared by component tests."""
 
+import time
+
 import settings.default as default_settings
+
+
+def wait_for(condition, what: str, deadline: float = 180.0) -> None:
+    """Poll ``condition`` until it holds; fail after ``deadline`` seconds."""
+    end = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
 
 
 def project_settings(**overrides) -> dict:

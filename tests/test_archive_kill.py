@@ -5,25 +5,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fixture_portal import FixturePortal, build_site
 from tests.crawl import crawl_command, run_crawl
+from tests.helpers import wait_for
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 
 KILLED = "killed-crawl"
-
-
-def wait_for(condition, what: str, deadline: float = 180.0) -> None:
-    """Poll ``condition`` until it holds; fail after ``deadline`` seconds."""
-    end = time.monotonic() + deadline
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def response_records(path) -> int:

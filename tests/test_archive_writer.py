@@ -7,7 +7,6 @@ import os
 import queue
 import signal
 import subprocess
-import time
 from functools import partial
 from io import BytesIO
 from pathlib import Path
@@ -20,6 +19,7 @@ from crawler.archive.records import build_exchange_records
 from crawler.archive.writer import BackgroundWarcWriter, WriterFailed, WriterSpec
 from crawler.fixture_portal import FixturePortal, build_site
 from tests.crawl import crawl_command, run_crawl
+from tests.helpers import wait_for
 from tests.test_archive_records import (
     CRAWL_INFO,
     assert_fastwarc_digests,
@@ -124,10 +124,11 @@ def test_a_crawl_whose_writer_dies_stops_and_the_next_run_keeps_what_was_written
         )
         process = subprocess.Popen(command, cwd=tmp_path, env=env)
         try:
-            deadline = time.monotonic() + TIMEOUT
-            while len(portal.request_log) < 30 or _writer_of(process.pid) is None:
-                assert time.monotonic() < deadline, "the crawl never got going"
-                time.sleep(0.02)
+            wait_for(
+                lambda: len(portal.request_log) >= 30 and _writer_of(process.pid) is not None,
+                "the crawl to get going",
+                TIMEOUT,
+            )
             _writer_of(process.pid).kill()
             # Stopped before its end: exit status 6 (crawler/commands/crawl.py).
             assert process.wait(timeout=TIMEOUT) == 6

@@ -7,7 +7,6 @@ import gzip
 import io
 import json
 import subprocess
-import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,6 +16,7 @@ from crawler.fixture_portal import FixturePortal, build_site
 from crawler.replay.pywb import ALL_CRAWLS, start_pywb
 from crawler.storage import open_store
 from tests.crawl import crawl_command, run_crawl
+from tests.helpers import wait_for
 from tests.seaweedfs import SeaweedFS, s3_config, s3_settings, stored_objects
 from tests.test_crawl import RUN_FIELDS
 from tests.test_replay import fetch
@@ -224,10 +224,8 @@ def test_a_crawl_started_while_another_runs_exits_5_and_fetches_nothing(seaweed,
         (tmp_path / "one").mkdir()
         first = subprocess.Popen(command, cwd=tmp_path / "one", env=env)
         try:
-            deadline = time.monotonic() + 120
-            while len(portal.request_log) < 20:
-                assert first.poll() is None and time.monotonic() < deadline
-                time.sleep(0.02)
+            wait_for(lambda: len(portal.request_log) >= 20, "the first crawl to get going")
+            assert first.poll() is None, "the first crawl ended before the second started"
             (tmp_path / "two").mkdir()
             second = run_crawl(
                 portal.base_url, tmp_path / "two", crawl_id="overlapping", settings=settings

@@ -24,6 +24,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fixture_portal import FixturePortal, build_site
 from tests.crawl import REPO, crawl_command
+from tests.helpers import wait_for
 from tests.seaweedfs import Keys, SeaweedFS, s3_settings, stored_objects
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 
@@ -315,14 +316,6 @@ def test_no_output_holds_the_secret(seaweed, full_crawl):
     found = [where for where, text in texts.items() if secret in text]
     assert not found
     assert len(texts) > 40
-
-
-def wait_for(condition, what: str, deadline: float = 180.0) -> None:
-    end = time.monotonic() + deadline
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def test_secret_settings_are_blanked_in_scrapys_settings_log(portal, tmp_path):
