@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from crawler.archive.publish import CrawlStorage
@@ -15,7 +14,8 @@ from crawler.storage.spool import CrawlSpool
 
 def write(path: Path, size: int) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = os.urandom(size)
+    # Deterministic bytes that are no WARC: random ones sometimes parse as an ARC record.
+    data = (f"not a WARC record: {path.name}\n".encode() * size)[:size]
     path.write_bytes(data)
     return hashlib.sha256(data).hexdigest()
 
