@@ -103,6 +103,13 @@ def test_bad_pages_are_counted_not_exported(crawled):
     assert "log_count/CRITICAL" not in stats
 
 
+def test_no_component_fails_along_the_way(crawled):
+    # Bad pages are logged as one line each; a traceback means a component of ours broke
+    # (a signal handler's error is caught and logged, and the crawl still exits 0).
+    assert "Traceback" not in crawled.result.log
+    assert "Error caught on signal handler" not in crawled.result.log
+
+
 def test_sitemap_and_feed_seeds_without_tin_khac(tmp_path):
     """With "Tin khác" not followed, the sitemap and feed still reach every
     listed article; only the Tin-khác-only ones stay out of reach."""

@@ -73,6 +73,8 @@ def runs(seaweed, tmp_path_factory):
         base_url = portal.base_url
     for run in (first, second, third):
         assert run.returncode == 0, run.log[-3000:]
+        # The state is saved and the lock released at close, awaited (not left to a thread).
+        assert "Traceback" not in run.log, run.log
     return {
         "prefix": prefix,
         "site": evolved,

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler.archive.records import ArchivedPayload
@@ -211,14 +212,15 @@ class IncrementalCrawl:
                     "finish_reason": reason,
                     "items": self.stats.get_value("items/accepted", 0),
                 }
-                await deferToThread(self.state.save, self.store, crawl)
+                # A Deferred cannot be awaited in an asyncio task ("bad yield"): wrap it.
+                await maybe_deferred_to_future(deferToThread(self.state.save, self.store, crawl))
                 self.stats.set_value("incremental/known_articles", len(self.state.articles))
         except StorageError as exc:
             self.stats.set_value("incremental/state_not_saved", 1)
             logger.error("incremental state not saved (%s): the next crawl repeats this one", exc)
         finally:
             if self.lock is not None:
-                await deferToThread(self.lock.release)
+                await maybe_deferred_to_future(deferToThread(self.lock.release))
 
     def _renew(self):
         return deferToThread(self.lock.renew)
