@@ -448,3 +448,13 @@ def test_every_item_of_a_whole_crawl_is_found_and_shown(crawled, tmp_path: Path)
     head, body = split_response(result.stdout)
     assert head[0] == "HTTP/1.1 200 OK"
     assert item["title"] in html.unescape(body.decode("utf-8"))
+
+
+def test_each_warc_of_a_whole_crawl_is_indexed_once(crawled) -> None:
+    # The last file is closed as the crawl ends, while the WACZ is being packed: it must
+    # still be indexed once, by the step that stores it, not again by the packing.
+    root, crawl_id = crawled.result.archive, crawled.result.crawl_id
+    warcs = list((root / "warcs" / crawl_id).glob("*.warc.gz"))
+    assert len(warcs) > 1
+    assert crawled.result.stats["archive/indexes"] == len(warcs)
+    assert len(list((root / "indexes" / crawl_id).glob("*.cdxj"))) == len(warcs)

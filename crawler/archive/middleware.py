@@ -97,10 +97,17 @@ class WarcArchiveMiddleware:
         """Before the first fetch: finish what an earlier run left in the spool, then start
         the writer."""
         await self._recover_spool()
+        loop = asyncio.get_running_loop()
         self.writer = BackgroundWarcWriter(
             self.writer_spec,
             # Called on the writer's reader thread; publishing belongs to the reactor thread.
-            on_closed=lambda path: _call_in_reactor(self.publisher.publish, path, self.crawl_id),
+            # Straight onto the loop, as the futures' own wake-ups are: a file is published
+            # before anyone awaiting the job that closed it resumes. (Twisted's callFromThread
+            # adds a callLater(0) hop, which let spider_closed pack the WACZ first and index
+            # the last file a second time, at once.)
+            on_closed=lambda path: loop.call_soon_threadsafe(
+                self.publisher.publish, path, self.crawl_id
+            ),
         )
 
     async def _recover_spool(self) -> None:
@@ -122,7 +129,7 @@ class WarcArchiveMiddleware:
     async def spider_closed(self, spider):
         if self.writer is not None:
             # Everything submitted is written first; the file's publishing is queued on the
-            # reactor (callFromThread) before this await resumes, so `finish` sees it.
+            # loop before this await resumes, so `finish` sees it.
             try:
                 await asyncio.wrap_future(self.writer.close_file())
             except WriterFailed as exc:

@@ -113,6 +113,8 @@ class BackgroundWarcWriter:
         self._job_ids = itertools.count()
         self._outbox: list[tuple[int, bytes | str]] = []
         self._gone: str | None = None
+        # Both the reader thread and shutdown() wait for the process: one at a time (see _join).
+        self._join_lock = threading.Lock()
         self._reader = threading.Thread(target=self._read_results, name="warc-results", daemon=True)
         self._reader.start()
 
@@ -140,12 +142,21 @@ class BackgroundWarcWriter:
             except OSError:
                 pass  # already gone; the reader has failed its futures
         self._jobs.close()
-        self._process.join(timeout)
-        if self._process.is_alive():
+        if not self._join(timeout):
             logger.error("WARC writer did not stop within %.0f s; terminating it", timeout)
             self._process.terminate()
             self._process.join()
         self._reader.join(timeout)
+
+    def _join(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for the writer process to exit; whether it has.
+
+        Two threads waiting at once race to reap it, and the loser sees a process that has
+        exited as still alive (its waitpid fails with ECHILD): hence the lock.
+        """
+        with self._join_lock:
+            self._process.join(timeout)
+            return self._process.exitcode is not None
 
     def _send(self, job) -> Future:
         future: Future = Future()
@@ -202,7 +213,7 @@ class BackgroundWarcWriter:
                 else:
                     future.set_exception(WriterFailed(answer[2]))
         # The pipe closed: the writer stopped (shutdown) or died. Sends from now on fail.
-        self._process.join(5)
+        self._join(5)
         self._gone = f"the WARC writer process exited (code {self._process.exitcode})"
         while True:
             try:
