@@ -74,8 +74,9 @@ def test_evolve_is_deterministic_and_adds_exactly_the_new_and_changed_posts(site
         elif a.slug in old:
             assert a == old[a.slug]
     assert evolved.hard_cases == site.hard_cases
-    assert evolved.articles == tuple(sorted(evolved.articles, key=lambda a: (a.published, a.id),
-                                            reverse=True))
+    assert evolved.articles == tuple(
+        sorted(evolved.articles, key=lambda a: (a.published, a.id), reverse=True)
+    )
 
 
 def test_new_posts_are_plain_listed_and_newest(site, evolved):
@@ -160,8 +161,9 @@ def test_listings_home_feed_and_sitemap_show_the_new_posts_first(evolved, portal
 def test_rest_modified_after_answers_exactly_the_new_and_changed_posts(evolved, portal):
     step, base = evolved.evolution, portal.base_url
     wanted = set(evolved.new_urls(base)) | set(evolved.changed_urls(base))
-    response, posts = api(portal, f"modified_after={local_iso(step.since)}"
-                                  "&orderby=modified&order=desc")
+    response, posts = api(
+        portal, f"modified_after={local_iso(step.since)}&orderby=modified&order=desc"
+    )
     assert response.status == 200
     assert {p["link"] for p in posts} == wanted and len(posts) == len(wanted) == 5
     assert response.getheader("X-WP-Total") == "5" and response.getheader("X-WP-TotalPages") == "1"
@@ -171,14 +173,18 @@ def test_rest_modified_after_answers_exactly_the_new_and_changed_posts(evolved, 
         a = evolved.article_by_id(post["id"])
         assert post["link"] == a.url(base) and post["title"]["rendered"] == a.title
         assert WP_DATE.fullmatch(post["date_gmt"]) and WP_DATE.fullmatch(post["modified_gmt"])
-        assert post["modified_gmt"] == (a.modified or a.published).astimezone(UTC).replace(
-            tzinfo=None).isoformat()
+        assert (
+            post["modified_gmt"]
+            == (a.modified or a.published).astimezone(UTC).replace(tzinfo=None).isoformat()
+        )
         assert post["date_gmt"] == a.published.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     # The same instant with an explicit offset (UTC here); a second later: one post fewer.
     utc = step.since.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
     assert {p["link"] for p in api(portal, f"modified_after={utc}")[1]} == wanted
-    first = min(evolved.article(s).modified or evolved.article(s).published
-                for s in (*step.new, *step.changed))
+    first = min(
+        evolved.article(s).modified or evolved.article(s).published
+        for s in (*step.new, *step.changed)
+    )
     _, later = api(portal, f"modified_after={quote(first.isoformat())}")
     assert len(later) == 4
     # After the evolution: nothing.
@@ -191,8 +197,11 @@ def test_rest_pagination_and_fields(evolved, portal):
     since = local_iso(evolved.evolution.since)
     seen = []
     for page in (1, 2, 3):
-        response, posts = api(portal, f"modified_after={since}&orderby=modified&per_page=2"
-                                      f"&page={page}&_fields=id,link,modified_gmt,title")
+        response, posts = api(
+            portal,
+            f"modified_after={since}&orderby=modified&per_page=2"
+            f"&page={page}&_fields=id,link,modified_gmt,title",
+        )
         assert response.getheader("X-WP-Total") == "5"
         assert response.getheader("X-WP-TotalPages") == "3"
         assert len(posts) == (2 if page < 3 else 1)
@@ -210,13 +219,16 @@ def test_rest_pagination_and_fields(evolved, portal):
     assert len(posts) == 10 and posts[0]["id"] == evolved.articles[0].id
 
 
-@pytest.mark.parametrize("query, param", [
-    ("modified_after=yesterday", "modified_after"),
-    ("modified_after=2026-13-01T00:00:00", "modified_after"),
-    ("modified_after=2026-05-15T00:00:00&per_page=101", "per_page"),
-    ("modified_after=2026-05-15T00:00:00&page=0", "page"),
-    ("modified_after=2026-05-15T00:00:00&orderby=size", "orderby"),
-])
+@pytest.mark.parametrize(
+    "query, param",
+    [
+        ("modified_after=yesterday", "modified_after"),
+        ("modified_after=2026-13-01T00:00:00", "modified_after"),
+        ("modified_after=2026-05-15T00:00:00&per_page=101", "per_page"),
+        ("modified_after=2026-05-15T00:00:00&page=0", "page"),
+        ("modified_after=2026-05-15T00:00:00&orderby=size", "orderby"),
+    ],
+)
 def test_rest_bad_parameters_are_400(portal, query, param):
     response, error = api(portal, query)
     assert response.status == 400
@@ -235,26 +247,30 @@ def test_scripted_queries_unchanged(site, evolved, portal):
     assert response.getheader("X-WP-TotalPages") == "1"
     category = category_id(evolved, SCRIPTED_SECTION)
     response, posts = api(portal, f"categories={category}&page=2&per_page=10&_fields=link,title")
-    listing = evolved.listing(SCRIPTED_SECTION)[PAGE_SIZE: 2 * PAGE_SIZE]
+    listing = evolved.listing(SCRIPTED_SECTION)[PAGE_SIZE : 2 * PAGE_SIZE]
     assert [p["link"] for p in posts] == [base + (a.listing_target or a.path) for a in listing]
     assert api(portal, f"categories={category}&page=99")[0].status == 400
 
 
-def test_replace_site_keeps_the_base_url_and_conditional_requests_tell_what_changed(
-        site, evolved):
+def test_replace_site_keeps_the_base_url_and_conditional_requests_tell_what_changed(site, evolved):
     with FixturePortal(site, theme="classic") as portal:
         base = portal.base_url
         changed, new = evolved.changed_urls(base)[0], evolved.new_urls(base)[0]
-        unchanged = next(a.url(base) for a in site.articles[20:] if a.kind == "article"
-                         and not a.quirk and a.url(base) not in evolved.changed_urls(base))
+        unchanged = next(
+            a.url(base)
+            for a in site.articles[20:]
+            if a.kind == "article" and not a.quirk and a.url(base) not in evolved.changed_urls(base)
+        )
         validators = {}
         for url in (changed, unchanged):
             response, _ = get(portal, urlsplit(url).path)
             etag, last_modified = response.getheader("ETag"), response.getheader("Last-Modified")
             assert etag and last_modified
             assert get(portal, urlsplit(url).path, **{"If-None-Match": etag})[0].status == 304
-            assert get(portal, urlsplit(url).path,
-                       **{"If-Modified-Since": last_modified})[0].status == 304
+            assert (
+                get(portal, urlsplit(url).path, **{"If-Modified-Since": last_modified})[0].status
+                == 304
+            )
             validators[url] = etag, last_modified
         assert get(portal, urlsplit(new).path)[0].status == 404
         assert api(portal, f"modified_after={local_iso(site.now)}")[1] == []
@@ -268,12 +284,14 @@ def test_replace_site_keeps_the_base_url_and_conditional_requests_tell_what_chan
         assert response.status == 200
         modified = evolved.article(urlsplit(changed).path[1:-5]).modified
         assert response.getheader("Last-Modified") == modified.astimezone(UTC).strftime(
-            "%a, %d %b %Y %H:%M:%S GMT")
+            "%a, %d %b %Y %H:%M:%S GMT"
+        )
         # An unchanged post keeps its Last-Modified, but its page (the sidebar's latest
         # posts, the calendar) changed, so its ETag did too.
         etag, since = validators[unchanged]
-        assert get(portal, urlsplit(unchanged).path,
-                   **{"If-Modified-Since": since})[0].status == 304
+        assert (
+            get(portal, urlsplit(unchanged).path, **{"If-Modified-Since": since})[0].status == 304
+        )
         assert get(portal, urlsplit(unchanged).path, **{"If-None-Match": etag})[0].status == 200
         links = {p["link"] for p in api(portal, f"modified_after={local_iso(site.now)}")[1]}
         assert links == set(evolved.new_urls(base)) | set(evolved.changed_urls(base))

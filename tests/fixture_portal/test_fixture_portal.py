@@ -25,13 +25,27 @@ BASE = "http://127.0.0.1:8000/"
 SEED_DIR = Path(__file__).resolve().parents[2] / "crawler" / "fixture_portal" / "data"
 EXPECTED_SEED = {
     "title": "Quận ủy Ngô Quyền chủ động đổi mới, sáng tạo trong thực hiện các chỉ tiêu nhiệm vụ "
-             "ngay những tháng đầu năm",
+    "ngay những tháng đầu năm",
     "published_at": "2023-03-31T07:45:00+07:00",
     "author": "Trâm Bầu",
     "captions": ["Đồng chí Đào Khánh Hà, Trưởng Ban Tuyên giáo Thành ủy dự và chỉ đạo Hội nghị."],
 }
-ITEM_KEYS = {"url", "post_id", "section", "title", "sapo", "body", "author", "published_at",
-             "modified_at", "images", "related", "source", "language", "content_sha256"}
+ITEM_KEYS = {
+    "url",
+    "post_id",
+    "section",
+    "title",
+    "sapo",
+    "body",
+    "author",
+    "published_at",
+    "modified_at",
+    "images",
+    "related",
+    "source",
+    "language",
+    "content_sha256",
+}
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +96,11 @@ def test_seed_page_shows_the_seed_text_in_order(site, theme):
 
 
 def test_seed_item_matches_the_design_golden(site):
-    golden = json.loads((SEED_DIR.parents[2] / "tests" / "golden" /
-                         "quan-uy-ngo-quyen.expected.json").read_text(encoding="utf-8"))
+    golden = json.loads(
+        (SEED_DIR.parents[2] / "tests" / "golden" / "quan-uy-ngo-quyen.expected.json").read_text(
+            encoding="utf-8"
+        )
+    )
     url = site.hard_case_url("seed", LIVE)
     item = site.expected_items("classic", LIVE)[url]
     assert item["url"] == golden["url"] == url
@@ -105,8 +122,9 @@ def test_items_are_clean_and_complete(site, theme):
             if value is not None:
                 assert value == unicodedata.normalize("NFC", " ".join(value.split()))
         assert all(p == " ".join(p.split()) for p in item["body"].split("\n\n"))
-        digest = hashlib.sha256(f"{item['title']}\n\n{item['sapo']}\n\n{item['body']}"
-                                .encode()).hexdigest()
+        digest = hashlib.sha256(
+            f"{item['title']}\n\n{item['sapo']}\n\n{item['body']}".encode()
+        ).hexdigest()
         assert item["content_sha256"] == digest
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00\+07:00", item["published_at"])
         assert len(item["related"]) == 8
@@ -134,7 +152,8 @@ def test_malformed_page_recovers_with_lxml(site, theme):
     page = site.render_article(article.slug, theme, BASE)
     # The stray </div>s close the theme's content container early...
     container = lxml.html.fromstring(page).xpath(
-        '//div[@class="entry-content" or @class="news-content"]')[0]
+        '//div[@class="entry-content" or @class="news-content"]'
+    )[0]
     assert article.paragraphs[-1] not in container.text_content()
     # ...yet everything is still there, in reading order.
     text = visible_text(page)
@@ -145,14 +164,24 @@ def test_malformed_page_recovers_with_lxml(site, theme):
 
 def test_article_properties(site):
     items = site.expected_items("classic", BASE)
-    item = {name: items[site.hard_case_url(name, BASE)] for name in (
-        "no_author", "initials_author", "source_line", "no_image", "modified", "no_goc",
-        "photon")}
+    item = {
+        name: items[site.hard_case_url(name, BASE)]
+        for name in (
+            "no_author",
+            "initials_author",
+            "source_line",
+            "no_image",
+            "modified",
+            "no_goc",
+            "photon",
+        )
+    }
     assert item["no_author"]["author"] is None
     assert item["initials_author"]["author"] == "V.H.N"
     assert item["source_line"]["source"] == "haiphong.gov.vn"
-    assert "Nguồn. haiphong.gov.vn" in site.render_article(site.hard_cases["source_line"],
-                                                            "classic", BASE)
+    assert "Nguồn. haiphong.gov.vn" in site.render_article(
+        site.hard_cases["source_line"], "classic", BASE
+    )
     assert item["no_image"]["images"] == []
     assert item["modified"]["modified_at"] > item["modified"]["published_at"]
     modified = site.hard_cases["modified"]
@@ -170,9 +199,13 @@ def test_article_properties(site):
 def test_link_cases_are_planted(site):
     related = [link for a in site.articles for link in a.related]
     canonical = {link.canonical(BASE) for link in related}
-    for url in (*site.aliases(BASE), *site.tin_khac_only_urls(BASE),
-                site.redirect_loop_urls(BASE)[0], site.not_found_url(BASE),
-                site.server_error_url(BASE)):
+    for url in (
+        *site.aliases(BASE),
+        *site.tin_khac_only_urls(BASE),
+        site.redirect_loop_urls(BASE)[0],
+        site.not_found_url(BASE),
+        site.server_error_url(BASE),
+    ):
         assert url in canonical
     assert len(site.tin_khac_only_urls(BASE)) >= 3
     targets = [link.target for link in related]
@@ -241,11 +274,14 @@ def test_every_expected_item_is_reachable_from_home(site, theme):
     seen, queue, articles = {BASE}, deque([BASE]), set()
     while queue:
         url = queue.popleft()
-        response = router.resolve(url[len(BASE) - 1:])
+        response = router.resolve(url[len(BASE) - 1 :])
         if response.status == 301:
             links = [dict(response.headers)["Location"]]
-        elif response.status == 200 and response.content_type.startswith("text/html") \
-                and response.body:
+        elif (
+            response.status == 200
+            and response.content_type.startswith("text/html")
+            and response.body
+        ):
             if url.endswith(".html"):
                 articles.add(url)
             doc = lxml.html.fromstring(response.body)
@@ -255,9 +291,13 @@ def test_every_expected_item_is_reachable_from_home(site, theme):
         for href in links:
             link = canonical_article_url(urljoin(url, href))
             path = urlsplit(link).path
-            if (not link.startswith(BASE) or "?" in link or link in seen
-                    or path.startswith(("/lich/", site.trap_prefix))
-                    or not robots.can_fetch("bot", link)):
+            if (
+                not link.startswith(BASE)
+                or "?" in link
+                or link in seen
+                or path.startswith(("/lich/", site.trap_prefix))
+                or not robots.can_fetch("bot", link)
+            ):
                 continue
             seen.add(link)
             queue.append(link)

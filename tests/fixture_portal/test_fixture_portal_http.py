@@ -38,8 +38,11 @@ def get(portal, path, method="GET", **headers):
 
 
 def article_paths(site, predicate):
-    return [f"/{a.path}" for a in site.articles
-            if a.kind == "article" and not a.quirk and predicate(f"/{a.path}")]
+    return [
+        f"/{a.path}"
+        for a in site.articles
+        if a.kind == "article" and not a.quirk and predicate(f"/{a.path}")
+    ]
 
 
 def test_gzip_when_accepted_and_not_exempt(site, portal):
@@ -76,7 +79,7 @@ def test_chunked_in_several_chunks_else_content_length(site, portal):
         line, _, body = body.partition(b"\r\n")
         size = int(line, 16)
         sizes.append(size)
-        body = body[size + 2:]
+        body = body[size + 2 :]
         if size == 0:
             break
     assert len(sizes) >= 3 and body == b""
@@ -176,8 +179,10 @@ def test_request_log_records_every_request(site, portal):
     method, target, headers = portal.request_log[before]
     assert (method, target) == ("GET", "/chuyen-muc/kinh-te/?utm_source=x")
     assert headers["User-Agent"] == "fixture-test"
-    assert [entry[:2] for entry in portal.request_log[before + 1:]] == [
-        ("HEAD", "/robots.txt"), ("POST", "/wp-login.php")]
+    assert [entry[:2] for entry in portal.request_log[before + 1 :]] == [
+        ("HEAD", "/robots.txt"),
+        ("POST", "/wp-login.php"),
+    ]
 
 
 def test_stop_closes_idle_connections_and_joins_threads(site):
