@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive.cdxj import cdxj_name, index_warc
+from crawler.archive.cdxj import IncrementalIndex, cdxj_name, index_warc
 from crawler.archive.files import RecordLocation, RotatingWarcWriter
 from crawler.archive.lookup import (
     archive_captures,
@@ -448,6 +448,40 @@ def test_every_item_of_a_whole_crawl_is_found_and_shown(crawled, tmp_path: Path)
     head, body = split_response(result.stdout)
     assert head[0] == "HTTP/1.1 200 OK"
     assert item["title"] in html.unescape(body.decode("utf-8"))
+
+
+def test_an_index_built_as_the_file_is_written_equals_the_whole_file_index(tmp_path: Path):
+    # Stretches of one exchange each, and a POST whose key needs its request record.
+    info = CrawlInfo("c1", f"{PORTAL}/", "obey", "archive team", "worker1")
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    pages = portal_pages() * 3
+    with RotatingWarcWriter(tmp_path / "spool", info, prefix="haiphong") as writer:
+        for number, page in enumerate(pages):
+            writer.write(build_exchange_records(exchange(page, start + timedelta(seconds=number))))
+            file = writer.current
+            if number == 0:
+                index = IncrementalIndex(file.open_path, file.filename)
+            file.flush()
+            index.add(file.size)
+    [warc] = (tmp_path / "spool").glob("*.warc.gz")
+    index.add(warc.stat().st_size)
+    incremental = index.finish(tmp_path / "incremental.cdxj")
+    whole = index_warc(warc, tmp_path / "whole.cdxj")
+    assert incremental.read_bytes() == whole.read_bytes()
+    lines = read_lines(incremental)
+    assert len(lines) == len(pages)
+    assert any("__wb_method=post" in key for key, _ts, _fields in lines)
+
+
+def test_every_index_of_a_whole_crawl_equals_the_whole_file_index(crawled, tmp_path) -> None:
+    # The crawl's writer indexed each file as it wrote it; cdxj-indexer over the finished
+    # file must give the same bytes.
+    root, crawl_id = crawled.result.archive, crawled.result.crawl_id
+    warcs = sorted((root / "warcs" / crawl_id).glob("*.warc.gz"))
+    for warc in warcs:
+        stored = root / "indexes" / crawl_id / cdxj_name(warc)
+        whole = index_warc(warc, tmp_path / cdxj_name(warc))
+        assert stored.read_bytes() == whole.read_bytes(), warc.name
 
 
 def test_each_warc_of_a_whole_crawl_is_indexed_once(crawled) -> None:

@@ -80,8 +80,13 @@ class WarcFile:
 
     @property
     def size(self) -> int:
-        """Bytes written so far (every record is flushed when written)."""
+        """Bytes written so far (some may still be in this process's buffer: see `flush`)."""
         return self._fh.tell()
+
+    def flush(self) -> None:
+        """Hand what was written to the operating system: readers see it, and it outlives
+        this process (not a power cut: `close` fsyncs)."""
+        self._fh.flush()
 
     def write(self, records: Sequence[ArcWarcRecord]) -> list[RecordLocation]:
         """Append records, one gzip member each, and say where each one landed.
@@ -169,6 +174,11 @@ class RotatingWarcWriter:
         if current.size >= self.max_size:
             self.close()
         return locations
+
+    @property
+    def current(self) -> WarcFile | None:
+        """The file being written, if one is open."""
+        return self._current
 
     def __enter__(self) -> RotatingWarcWriter:
         return self

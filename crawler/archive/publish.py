@@ -85,11 +85,14 @@ class CrawlStorage:
         index = self._index(warc)
         files = [(warc, spool.key_of(warc))]
         if index is not None:
+            self.count("archive/indexes")
             files.append((index, spool.key_of(index)))
         stored = spool.stored()
         return self.store_files(spool, [(path, key) for path, key in files if key not in stored])
 
     def _index(self, warc: Path) -> Path | None:
+        """The WARC's index beside it: the writer's (made as the file was written) or,
+        for a file it did not index (one left by a crash), made here."""
         index = warc.with_name(cdxj_name(warc))
         if index.exists():
             return index
@@ -100,7 +103,6 @@ class CrawlStorage:
             self.count("archive/index_failed")
             logger.error("could not index %s", warc, exc_info=True)
             return None
-        self.count("archive/indexes")
         return index
 
     def store_files(self, spool: CrawlSpool, files: list[tuple[Path, str]]) -> list[Path]:

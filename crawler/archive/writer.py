@@ -15,6 +15,7 @@ the `.open` file (recovery.py).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import itertools
 import logging
 import multiprocessing
@@ -28,7 +29,8 @@ from pathlib import Path
 
 from warcio.recordloader import ArcWarcRecord
 
-from crawler.archive.files import RecordLocation, RotatingWarcWriter
+from crawler.archive.cdxj import IncrementalIndex, cdxj_name, index_warc
+from crawler.archive.files import RecordLocation, RotatingWarcWriter, WarcFile
 from crawler.archive.records import CrawlInfo
 
 logger = logging.getLogger(__name__)
@@ -37,11 +39,12 @@ RecordsBuilder = Callable[[], Sequence[ArcWarcRecord]]
 ClosedCallback = Callable[[Path], None]
 
 # Messages go in batches (one pipe write and one wake-up for many jobs). To the writer: a
-# list of (job id, pickled builder or _CLOSE_FILE), or None to stop. From the writer: a list
-# of ("done", job id, result), ("failed", job id, error text), ("closed", path).
+# list of (job id, builder or _CLOSE_FILE), pickled together, or None to stop. From the
+# writer: a list of ("done", job id, result), ("failed", job id, error text), ("closed", path).
 _CLOSE_FILE = "close-file"
 # Jobs gathered in one reactor turn are sent together; never more than this many.
 _MAX_BATCH = 64
+_PIPE_SIZE = 1024 * 1024
 
 
 class WriterFailed(RuntimeError):
@@ -91,6 +94,7 @@ class BackgroundWarcWriter:
         context = multiprocessing.get_context("spawn")
         jobs_out, jobs_in = context.Pipe(duplex=False)
         results_out, results_in = context.Pipe(duplex=False)
+        _widen(jobs_in)
         self._process = context.Process(
             target=_writer_main,
             args=(jobs_out, results_in, spec),
@@ -164,12 +168,6 @@ class BackgroundWarcWriter:
             future.set_exception(WriterFailed(self._gone))
             return future
         job_id = next(self._job_ids)
-        if job != _CLOSE_FILE:
-            try:
-                job = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:  # pickle raises several kinds (AttributeError: a lambda)
-                future.set_exception(WriterFailed(f"records builder cannot be sent: {exc}"))
-                return future
         self._futures[job_id] = future
         self._outbox.append((job_id, job))
         if len(self._outbox) == 1:
@@ -187,7 +185,12 @@ class BackgroundWarcWriter:
             return
         batch, self._outbox = self._outbox, []
         try:
-            self._jobs.send_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+            # One pickling for the whole batch: the records' bodies are copied once.
+            message = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # pickle raises several kinds (AttributeError: a lambda)
+            message = pickle.dumps(self._picklable(batch), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self._jobs.send_bytes(message)
         except OSError as exc:
             for job_id, _job in batch:
                 future = self._futures.pop(job_id, None)
@@ -195,6 +198,19 @@ class BackgroundWarcWriter:
                     future.set_exception(
                         WriterFailed(f"could not hand records to the writer: {exc}")
                     )
+
+    def _picklable(self, batch: list[tuple[int, object]]) -> list[tuple[int, object]]:
+        """The jobs of `batch` that pickle; the others' futures fail."""
+        kept = []
+        for job_id, job in batch:
+            try:
+                pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:
+                error = WriterFailed(f"records builder cannot be sent: {exc}")
+                self._futures.pop(job_id).set_exception(error)
+            else:
+                kept.append((job_id, job))
+        return kept
 
     def _read_results(self) -> None:
         while True:
@@ -223,6 +239,15 @@ class BackgroundWarcWriter:
             future.set_exception(WriterFailed(self._gone))
 
 
+def _widen(connection) -> None:
+    """Give a pipe room for a few batches of pages (Linux: 1 MiB, not 64 KiB), so that the
+    crawl does not wait in `send` while the writer works through the batch before."""
+    try:
+        fcntl.fcntl(connection.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+    except (AttributeError, OSError):
+        pass  # not Linux, or over /proc/sys/fs/pipe-max-size: the default size works too
+
+
 def _writer_main(jobs, results, spec: WriterSpec) -> None:
     """The writer process: write every batch it is sent, in order, until told to stop."""
     # Ctrl-C reaches the whole process group; the crawl stops gracefully and still has
@@ -239,14 +264,17 @@ def _writer_main(jobs, results, spec: WriterSpec) -> None:
             return False  # the crawl is gone; the next run publishes what is in the spool
         return True
 
+    # Several stretches per file, however small the files are made.
+    index = _IndexAsWritten(stretch=min(_IndexAsWritten.STRETCH, max(spec.max_size // 4, 1)))
+
+    def closed(path: Path) -> None:
+        index.closed(path)
+        # In order with the answers: the crawl hears of a closed file (indexed) before the
+        # answer to the job that closed it.
+        answers.append(("closed", str(path)))
+
     writer = RotatingWarcWriter(
-        spec.spool_dir,
-        spec.info,
-        prefix=spec.prefix,
-        max_size=spec.max_size,
-        # In order with the answers: the crawl hears of a closed file before the answer to
-        # the job that closed it.
-        on_closed=lambda path: answers.append(("closed", str(path))),
+        spec.spool_dir, spec.info, prefix=spec.prefix, max_size=spec.max_size, on_closed=closed
     )
     try:
         while True:
@@ -261,15 +289,69 @@ def _writer_main(jobs, results, spec: WriterSpec) -> None:
                     if job == _CLOSE_FILE:
                         result = writer.close()
                     else:
-                        result = writer.write(pickle.loads(job)())
+                        result = writer.write(job())
                 except Exception as exc:  # reported to the crawl, which logs and counts it
                     answers.append(("failed", job_id, f"{type(exc).__name__}: {exc}"))
                 else:
                     answers.append(("done", job_id, result))
+            if writer.current is not None:
+                # What the crawl is told is written has reached the operating system.
+                writer.current.flush()
+                index.written(writer.current)
             if not send_answers():
                 return
     finally:
         writer.close()
+        index.abandon()
         if answers:
             send_answers()
         results.close()
+
+
+class _IndexAsWritten:
+    """The writer's CDXJ index of each file, built while the file is written.
+
+    The file's new bytes are indexed after a batch of jobs (so between two exchanges), once
+    they amount to `STRETCH`; when the file is closed its index is finished beside it, before
+    the crawl hears of the file. This keeps indexing, which reads the whole file again, off
+    the end of the crawl and off the crawl's process. On any error the file is left without
+    an index, and the crawl's publisher indexes it whole (cdxj.index_warc).
+    """
+
+    STRETCH = 1024 * 1024  # bytes indexed at once, at most
+
+    def __init__(self, stretch: int = STRETCH):
+        self.stretch = stretch
+        self._index: IncrementalIndex | None = None
+
+    def written(self, file: WarcFile) -> None:
+        """After a batch: index what was written to `file` since the last stretch."""
+        try:
+            if self._index is None or self._index.warc_name != file.filename:
+                self.abandon()
+                self._index = IncrementalIndex(file.open_path, file.filename)
+            if file.size - self._index.indexed_to >= self.stretch:
+                self._index.add(file.size)
+        except Exception:
+            logger.warning("could not index %s as it was written", file.filename, exc_info=True)
+            self.abandon()
+
+    def closed(self, path: Path) -> None:
+        """`path` is closed: write its index beside it."""
+        index, self._index = self._index, None
+        try:
+            out_path = path.with_name(cdxj_name(path))
+            if index is not None and index.warc_name == path.name:
+                index.add(path.stat().st_size)
+                index.finish(out_path)
+            else:  # closed within the batch that opened it
+                if index is not None:
+                    index.close()
+                index_warc(path, out_path)
+        except Exception:
+            logger.warning("could not index %s; the crawl will", path.name, exc_info=True)
+
+    def abandon(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
