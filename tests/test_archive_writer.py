@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import queue
 import signal
 import subprocess
 from functools import partial
@@ -15,6 +15,7 @@ import psutil
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.archive.cdxj import cdxj_name
 from crawler.archive.records import build_exchange_records
 from crawler.archive.writer import BackgroundWarcWriter, WriterFailed, WriterSpec
 from crawler.fixture_portal import FixturePortal, build_site
@@ -30,17 +31,35 @@ from tests.test_archive_records import (
 TIMEOUT = 60
 
 
-@pytest.fixture
-def writer(tmp_path):
-    closed: queue.Queue[Path] = queue.Queue()
-    spec = WriterSpec(tmp_path / "spool", CRAWL_INFO, prefix="test", max_size=64 * 1024)
-    background = BackgroundWarcWriter(spec, on_closed=closed.put)
-    background.closed = closed
-    yield background
-    background.shutdown()
+def with_writer(test):
+    """Run `await test(writer)` on an event loop, as the crawl uses the writer: 64 KiB files,
+    the files it closed gathered in `writer.closed`."""
+
+    def run(tmp_path):
+        async def main():
+            closed: list[Path] = []
+            spec = WriterSpec(tmp_path / "spool", CRAWL_INFO, prefix="test", max_size=64 * 1024)
+            writer = BackgroundWarcWriter(spec, on_closed=closed.append)
+            writer.closed = closed
+            try:
+                await asyncio.wait_for(test(writer), TIMEOUT)
+            finally:
+                writer.shutdown()
+
+        # A loop of its own, not asyncio.run: that would unset the loop of the reactor that
+        # the test session installed.
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(main())
+        finally:
+            loop.close()
+
+    run.__name__ = test.__name__
+    return run
 
 
-def test_records_land_in_order_and_where_the_writer_says(writer):
+@with_writer
+async def test_records_land_in_order_and_where_the_writer_says(writer):
     # Incompressible 4 KB bodies under Content-Type octet-stream: 40 of them fill 64 KiB files.
     exchanges = [
         make_exchange(
@@ -54,11 +73,9 @@ def test_records_land_in_order_and_where_the_writer_says(writer):
         for n in range(40)
     ]
     futures = [writer.submit(partial(build_exchange_records, data)) for data in exchanges]
-    locations = [future.result(TIMEOUT) for future in futures]
-    writer.close_file().result(TIMEOUT)
-    closed = []
-    while not writer.closed.empty():
-        closed.append(writer.closed.get_nowait())
+    locations = await asyncio.gather(*futures)
+    await writer.close_file()
+    closed = list(writer.closed)
     # 64 KiB files: the writer rotated, and said so for every file it closed.
     assert len(closed) >= 2
     by_name = {path.name: path for path in closed}
@@ -79,31 +96,39 @@ def test_records_land_in_order_and_where_the_writer_says(writer):
     for path in closed:
         assert_warcio_check(path)
         assert_fastwarc_digests(path)
+        # Each file was indexed by the writer as it wrote it, before the crawl heard of it.
+        assert path.with_name(cdxj_name(path)).exists()
 
 
-def test_a_builder_that_fails_fails_its_future_only(writer):
+@with_writer
+async def test_a_builder_that_fails_fails_its_future_only(writer):
     def broken_build():  # a nested function does not pickle: the send itself fails
         return []
 
-    with pytest.raises(WriterFailed, match="cannot be sent"):
-        writer.submit(broken_build).result(TIMEOUT)
+    unsendable = writer.submit(broken_build)
     failing = writer.submit(partial(build_exchange_records, "not exchange data"))
-    with pytest.raises(WriterFailed, match="AttributeError"):
-        failing.result(TIMEOUT)
     good = writer.submit(partial(build_exchange_records, make_exchange()))
-    assert good.result(TIMEOUT)[0].length > 0
+    with pytest.raises(WriterFailed, match="cannot be sent"):
+        await unsendable
+    with pytest.raises(WriterFailed, match="AttributeError"):
+        await failing
+    assert (await good)[0].length > 0
     assert not writer.gone
 
 
-def test_when_the_writer_process_dies_every_waiting_future_fails(writer):
-    first = writer.submit(partial(build_exchange_records, make_exchange()))
-    first.result(TIMEOUT)
+@with_writer
+async def test_when_the_writer_process_dies_every_waiting_future_fails(writer):
+    await writer.submit(partial(build_exchange_records, make_exchange()))
     os.kill(writer._process.pid, signal.SIGKILL)  # a real death, as the OOM killer would
-    writer._reader.join(TIMEOUT)
-    assert writer.gone
+    # Sent before the loop hears of the death: fails when it does, or at the send.
+    waiting = writer.submit(partial(build_exchange_records, make_exchange()))
+    with pytest.raises(WriterFailed):
+        await waiting
+    while not writer.gone:  # the closed pipe is read on this loop
+        await asyncio.sleep(0.01)
     later = writer.submit(partial(build_exchange_records, make_exchange()))
     with pytest.raises(WriterFailed, match="exited"):
-        later.result(TIMEOUT)
+        await later
 
 
 def _writer_of(pid: int) -> psutil.Process | None:

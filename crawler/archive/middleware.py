@@ -13,7 +13,6 @@ import logging
 import re
 import socket
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from functools import partial
 
 from scrapy import signals
@@ -68,7 +67,7 @@ class WarcArchiveMiddleware:
         )
         self.writer: BackgroundWarcWriter | None = None  # started once the spool is mended
         self.crawler = None  # set by from_crawler
-        self.bytes_written = 0  # WARC bytes the writer reported (added on its reader thread)
+        self.bytes_written = 0  # WARC bytes the writer reported
         self._stopping = False
         # The crawl's one publisher (shared with CrawlRunExtension, which writes the manifest).
         self.publisher = publisher
@@ -97,17 +96,10 @@ class WarcArchiveMiddleware:
         """Before the first fetch: finish what an earlier run left in the spool, then start
         the writer."""
         await self._recover_spool()
-        loop = asyncio.get_running_loop()
+        # On the loop, before the future of the job that closed the file is resolved: a
+        # file is published before anyone awaiting that job (spider_closed) resumes.
         self.writer = BackgroundWarcWriter(
-            self.writer_spec,
-            # Called on the writer's reader thread; publishing belongs to the reactor thread.
-            # Straight onto the loop, as the futures' own wake-ups are: a file is published
-            # before anyone awaiting the job that closed it resumes. (Twisted's callFromThread
-            # adds a callLater(0) hop, which let spider_closed pack the WACZ first and index
-            # the last file a second time, at once.)
-            on_closed=lambda path: loop.call_soon_threadsafe(
-                self.publisher.publish, path, self.crawl_id
-            ),
+            self.writer_spec, on_closed=lambda path: self.publisher.publish(path, self.crawl_id)
         )
 
     async def _recover_spool(self) -> None:
@@ -128,10 +120,10 @@ class WarcArchiveMiddleware:
 
     async def spider_closed(self, spider):
         if self.writer is not None:
-            # Everything submitted is written first; the file's publishing is queued on the
-            # loop before this await resumes, so `finish` sees it.
+            # Everything submitted is written first; the file is published before this
+            # await resumes, so `finish` sees it.
             try:
-                await asyncio.wrap_future(self.writer.close_file())
+                await self.writer.close_file()
             except WriterFailed as exc:
                 self._write_failed(exc)
             self.writer.shutdown()
@@ -153,7 +145,9 @@ class WarcArchiveMiddleware:
         self.stats.inc_value("archive/payload_bytes", len(data.body))
         return PendingRecord(response_id, written)
 
-    def submit(self, build: Callable[[], Sequence[ArcWarcRecord]]) -> Future[list[RecordLocation]]:
+    def submit(
+        self, build: Callable[[], Sequence[ArcWarcRecord]]
+    ) -> asyncio.Future[list[RecordLocation]]:
         """Queue records for writing: the writer calls `build()` and writes what it returns.
 
         `build` must pickle (a module-level function of crawler.archive.records, or a
@@ -199,11 +193,10 @@ class WarcArchiveMiddleware:
         )
         self.stats.inc_value("archive/records")
 
-    def _check_written(self, written: Future) -> None:
-        # On the writer's reader thread: stats and logging go through the reactor.
+    def _check_written(self, written: asyncio.Future) -> None:
         error = written.exception()
         if error is not None:
-            _call_in_reactor(self._write_failed, error)
+            self._write_failed(error)
         else:
             self.bytes_written += sum(location.length for location in written.result())
 
@@ -225,15 +218,6 @@ class WarcArchiveMiddleware:
 def _one(build: Callable[..., ArcWarcRecord], *args, **kwargs) -> list[ArcWarcRecord]:
     """One record as a group of one (picklable, unlike a lambda)."""
     return [build(*args, **kwargs)]
-
-
-def _call_in_reactor(function, *args) -> None:
-    """Run ``function(*args)`` on the reactor thread, from any thread."""
-    # Imported here: importing the reactor at module level would install the default one
-    # before Scrapy installs the asyncio reactor.
-    from twisted.internet import reactor
-
-    reactor.callFromThread(function, *args)
 
 
 def archive_of(crawler) -> WarcArchiveMiddleware | None:

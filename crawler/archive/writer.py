@@ -3,7 +3,7 @@
 Building, digesting, gzipping and writing records costs about a third as much as parsing the
 page. A thread would not take that off the crawl (the GIL); a second process does, on the
 other core. The crawl sends each group of records as a picklable builder over a pipe and gets
-a future; the writer process builds and writes the groups in the order sent (one file, one
+an asyncio future; the writer process builds and writes the groups in the order sent (one file, one
 writer) and answers with where each record landed, and with each file it closed.
 
 Nothing piles up in memory: a pipe holds a few groups, and when the writer falls behind,
@@ -21,9 +21,7 @@ import logging
 import multiprocessing
 import pickle
 import signal
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +58,11 @@ class PendingRecord:
     """
 
     record_id: str
-    written: Future[list[RecordLocation]]
+    written: asyncio.Future[list[RecordLocation]]
 
     async def pointer(self) -> dict[str, str | int]:
         """The item's `warc` field: `length` bytes at `offset` of `filename`."""
-        location = (await asyncio.wrap_future(self.written))[0]
+        location = (await self.written)[0]
         return {
             "filename": location.filename,
             "offset": location.offset,
@@ -84,13 +82,16 @@ class WriterSpec:
 
 
 class BackgroundWarcWriter:
-    """The crawl's side of the writer process.
+    """The crawl's side of the writer process; made and used on the crawl's event loop.
 
-    `on_closed(path)` is called, on a thread of this class's own, for every file the writer
-    closes, before the future of the job that closed it is resolved.
+    The writer's answers are read on that loop too (a reader thread would share the GIL with
+    the crawl, and each of its wake-ups costs the crawl more than reading the answer does).
+    `on_closed(path)` is called for every file the writer closes (and indexed), before the
+    future of the job that closed it is resolved.
     """
 
     def __init__(self, spec: WriterSpec, on_closed: ClosedCallback):
+        self._loop = asyncio.get_running_loop()  # RuntimeError outside a running loop
         context = multiprocessing.get_context("spawn")
         jobs_out, jobs_in = context.Pipe(duplex=False)
         results_out, results_in = context.Pipe(duplex=False)
@@ -111,27 +112,22 @@ class BackgroundWarcWriter:
         self._jobs = jobs_in
         self._results = results_out
         self._on_closed = on_closed
-        # Shared with the reader thread without a lock: single dict operations are atomic,
-        # and a lock here would make the crawl wait whenever the reader is preempted.
-        self._futures: dict[int, Future] = {}
+        self._futures: dict[int, asyncio.Future] = {}
         self._job_ids = itertools.count()
-        self._outbox: list[tuple[int, bytes | str]] = []
+        self._outbox: list[tuple[int, object]] = []
         self._gone: str | None = None
-        # Both the reader thread and shutdown() wait for the process: one at a time (see _join).
-        self._join_lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read_results, name="warc-results", daemon=True)
-        self._reader.start()
+        self._loop.add_reader(self._results.fileno(), self._read_answers)
 
     @property
     def gone(self) -> bool:
         """Whether the writer process has exited."""
         return self._gone is not None
 
-    def submit(self, build: RecordsBuilder) -> Future[list[RecordLocation]]:
+    def submit(self, build: RecordsBuilder) -> asyncio.Future[list[RecordLocation]]:
         """Have the writer call `build()` and write the records it returns, in order."""
         return self._send(build)
 
-    def close_file(self) -> Future[None]:
+    def close_file(self) -> asyncio.Future[None]:
         """Close the file being written once everything sent before is in it."""
         future = self._send(_CLOSE_FILE)
         self._flush()
@@ -144,26 +140,27 @@ class BackgroundWarcWriter:
             try:
                 self._jobs.send_bytes(pickle.dumps(None))
             except OSError:
-                pass  # already gone; the reader has failed its futures
+                pass  # gone already; its end of the results pipe is closed too
         self._jobs.close()
-        if not self._join(timeout):
+        if self._gone is None:
+            # Its last answers (the file it closes on stopping), read here: the loop is
+            # not going to run them while this waits.
+            self._loop.remove_reader(self._results.fileno())
+            try:
+                while self._results.poll(timeout):
+                    self._answer(pickle.loads(self._results.recv_bytes()))
+            except (EOFError, OSError):
+                pass
+        self._process.join(timeout)
+        if self._process.is_alive():
             logger.error("WARC writer did not stop within %.0f s; terminating it", timeout)
             self._process.terminate()
             self._process.join()
-        self._reader.join(timeout)
+        if self._gone is None:
+            self._writer_exited()
 
-    def _join(self, timeout: float) -> bool:
-        """Wait up to `timeout` s for the writer process to exit; whether it has.
-
-        Two threads waiting at once race to reap it, and the loser sees a process that has
-        exited as still alive (its waitpid fails with ECHILD): hence the lock.
-        """
-        with self._join_lock:
-            self._process.join(timeout)
-            return self._process.exitcode is not None
-
-    def _send(self, job) -> Future:
-        future: Future = Future()
+    def _send(self, job) -> asyncio.Future:
+        future = self._loop.create_future()
         if self._gone is not None:
             future.set_exception(WriterFailed(self._gone))
             return future
@@ -171,11 +168,8 @@ class BackgroundWarcWriter:
         self._futures[job_id] = future
         self._outbox.append((job_id, job))
         if len(self._outbox) == 1:
-            try:
-                # Sent at the end of this reactor turn, with whatever else the turn submits.
-                asyncio.get_running_loop().call_soon(self._flush)
-            except RuntimeError:  # no event loop in this thread: send at once
-                self._flush()
+            # Sent at the end of this loop turn, with whatever else the turn submits.
+            self._loop.call_soon(self._flush)
         elif len(self._outbox) >= _MAX_BATCH:
             self._flush()
         return future
@@ -212,30 +206,33 @@ class BackgroundWarcWriter:
                 kept.append((job_id, job))
         return kept
 
-    def _read_results(self) -> None:
-        while True:
-            try:
-                answers = pickle.loads(self._results.recv_bytes())
-            except (EOFError, OSError):
-                break
-            for answer in answers:
-                kind = answer[0]
-                if kind == "closed":
-                    self._on_closed(Path(answer[1]))
-                    continue
-                future = self._futures.pop(answer[1])
-                if kind == "done":
-                    future.set_result(answer[2])
-                else:
-                    future.set_exception(WriterFailed(answer[2]))
-        # The pipe closed: the writer stopped (shutdown) or died. Sends from now on fail.
-        self._join(5)
+    def _read_answers(self) -> None:
+        """The results pipe is readable: answers, or the writer's end closed."""
+        try:
+            while self._results.poll():
+                self._answer(pickle.loads(self._results.recv_bytes()))
+        except (EOFError, OSError):
+            self._loop.remove_reader(self._results.fileno())
+            self._writer_exited()
+
+    def _answer(self, answers: list[tuple]) -> None:
+        for answer in answers:
+            kind = answer[0]
+            if kind == "closed":
+                self._on_closed(Path(answer[1]))
+                continue
+            future = self._futures.pop(answer[1])
+            if kind == "done":
+                future.set_result(answer[2])
+            else:
+                future.set_exception(WriterFailed(answer[2]))
+
+    def _writer_exited(self) -> None:
+        """The writer stopped (shutdown) or died: what waits fails, and so do later sends."""
+        self._process.join(5)
         self._gone = f"the WARC writer process exited (code {self._process.exitcode})"
-        while True:
-            try:
-                _job_id, future = self._futures.popitem()
-            except KeyError:
-                break
+        futures, self._futures = self._futures, {}
+        for future in futures.values():
             future.set_exception(WriterFailed(self._gone))
 
 

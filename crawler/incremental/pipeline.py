@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from scrapy.exceptions import DropItem, NotConfigured
@@ -67,7 +66,7 @@ class VersionPipeline:
         if not isinstance(pending, PendingRecord):
             return None
         try:
-            location = (await asyncio.wrap_future(pending.written))[0]
+            location = (await pending.written)[0]
         except Exception:
             return None  # the pointer pipeline drops the item and says why
         return Capture(
