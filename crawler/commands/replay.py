@@ -1,9 +1,11 @@
-"""``scrapy replay``: serve the archive with pywb until Ctrl-C, printing the replay URLs."""
+"""``scrapy replay``: serve the archive with pywb until Ctrl-C, printing the replay URLs; with
+``--replaywebpage``, its WACZ files with ReplayWeb.page instead."""
 
 from __future__ import annotations
 
 import signal
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 
@@ -19,6 +21,7 @@ from crawler.replay.pywb import (
     first_capture,
     start_pywb,
 )
+from crawler.replay.replaywebpage import ReplayWebPageNotInstalled, serve_replaywebpage
 from crawler.storage import FileStore, S3Store
 from crawler.storage_uri import archive_store
 
@@ -51,6 +54,11 @@ class Command(ScrapyCommand):
         parser.add_argument(
             "--host", default=DEFAULT_HOST, help=f"address to serve on (default {DEFAULT_HOST})"
         )
+        parser.add_argument(
+            "--replaywebpage",
+            action="store_true",
+            help="serve the crawls' WACZ files with ReplayWeb.page (a local archive only)",
+        )
 
     def run(self, args, opts) -> None:
         if args:
@@ -64,10 +72,13 @@ class Command(ScrapyCommand):
         # Before pywb starts: a SIGTERM at any point must still stop it.
         previous = signal.signal(signal.SIGTERM, _raise_stop)
         try:
-            self.exitcode = _serve(root, opts)
+            if opts.replaywebpage:
+                self.exitcode = _serve_replaywebpage(root, opts)
+            else:
+                self.exitcode = _serve(root, opts)
         except (KeyboardInterrupt, _Stop):
-            print("replay: stopped pywb", flush=True)
-        except (PywbNotInstalled, PywbStartError, ValueError) as error:
+            print("replay: stopped", flush=True)
+        except (PywbNotInstalled, PywbStartError, ReplayWebPageNotInstalled, ValueError) as error:
             print(f"replay: {error}", file=sys.stderr, flush=True)
             self.exitcode = 1
         finally:
@@ -82,6 +93,22 @@ def _serve(root: Path | S3Store, opts) -> int:
         print(f"replay: pywb exited with status {code}; its log ends with:", flush=True)
         print(server.log_tail(), flush=True)
         return 1
+
+
+def _serve_replaywebpage(root: Path | S3Store, opts) -> int:
+    """Serve ReplayWeb.page over the local archive's WACZ files until interrupted."""
+    if isinstance(root, S3Store):
+        raise ValueError(f"--replaywebpage serves a local archive; {root.uri} is in S3")
+    with serve_replaywebpage(root, host=opts.host, port=opts.port) as server:
+        crawl_ids = [c for c in server.crawl_ids if not opts.crawl or c in opts.crawl]
+        if not crawl_ids:
+            raise ValueError(f"no WACZ to open under {root / 'wacz'}")
+        print(f"replay: ReplayWeb.page serves {root} at {server.base_url}", flush=True)
+        for crawl_id in crawl_ids:
+            print(f"replay: crawl {crawl_id}: {server.pages_url(crawl_id)}")
+        print("replay: serving until Ctrl-C", flush=True)
+        threading.Event().wait()  # until Ctrl-C or SIGTERM
+    return 0
 
 
 def _print_urls(server: PywbServer, root: Path | S3Store) -> None:
