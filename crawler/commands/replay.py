@@ -77,7 +77,9 @@ class Command(ScrapyCommand):
             else:
                 self.exitcode = _serve(root, opts)
         except (KeyboardInterrupt, _Stop):
-            print("replay: stopped", flush=True)
+            print(
+                f"replay: stopped {'ReplayWeb.page' if opts.replaywebpage else 'pywb'}", flush=True
+            )
         except (PywbNotInstalled, PywbStartError, ReplayWebPageNotInstalled, ValueError) as error:
             print(f"replay: {error}", file=sys.stderr, flush=True)
             self.exitcode = 1
