@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 class WarcPointerPipeline:
-    """The spider hands over the pending record; the writer thread says where it went.
+    """The spider hands over the pending record; the writer process says where it went.
 
     An item whose record could not be written is dropped: an item must point at its capture.
     """

@@ -3,8 +3,9 @@
 Building, digesting, gzipping and writing records costs about a third as much as parsing the
 page. A thread would not take that off the crawl (the GIL); a second process does, on the
 other core. The crawl sends each group of records as a picklable builder over a pipe and gets
-an asyncio future; the writer process builds and writes the groups in the order sent (one file, one
-writer) and answers with where each record landed, and with each file it closed.
+an asyncio future; the writer process builds and writes the groups in the order sent (one
+file, one writer), indexes each file as it goes, and answers with where each record landed
+and with each file it closed.
 
 Nothing piles up in memory: a pipe holds a few groups, and when the writer falls behind,
 sending waits (the crawl slows down to the disk's pace). If the crawl process dies, the writer
