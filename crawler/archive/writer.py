@@ -343,11 +343,12 @@ class _IndexAsWritten:
                 index.add(path.stat().st_size)
                 index.finish(out_path)
             else:  # closed within the batch that opened it
-                if index is not None:
-                    index.close()
                 index_warc(path, out_path)
         except Exception:
             logger.warning("could not index %s; the crawl will", path.name, exc_info=True)
+        finally:
+            if index is not None:
+                index.close()  # after a failure too (closing twice is harmless)
 
     def abandon(self) -> None:
         if self._index is not None:
