@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,10 @@ from .model import THEMES, Site
 from .pages import Response, Router
 
 logger = logging.getLogger(__name__)
+
+
+# A hostile answer: writes the whole response (or none) on the handler's socket.
+Fault = Callable[[BaseHTTPRequestHandler], None]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -49,6 +54,15 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s - " + format, self.address_string(), *args)
 
     def _serve(self, send_body: bool) -> None:
+        fault = self.server.portal.fault_for(self.path)
+        if fault is not None:
+            # A test's hostile answer instead of the portal's (tests/faults.py).
+            fault(self)
+            return
+        self.serve_portal(send_body)
+
+    def serve_portal(self, send_body: bool) -> None:
+        """The portal's own answer to this request."""
         response = self.server.portal.router.resolve(self.path)
         if self._not_modified(response):
             self.send_response(304)
@@ -173,6 +187,11 @@ class FixturePortal:
             name=f"fixture-portal-{self.port}",
             daemon=True,
         )
+        # (does the request target match, fault) pairs, the first match answers: a test
+        # turns the portal hostile for some URLs (tests/faults.py).
+        self._faults: list[tuple[Callable[[str], bool], Fault]] = []
+        # Set when the portal stops: a fault that holds a connection open waits on it.
+        self.stopping = threading.Event()
         self._stopped = False
         self._thread.start()
         logger.info("fixture portal (%s theme) serving at %s", theme, self.base_url)
@@ -184,6 +203,29 @@ class FixturePortal:
         self.site = site
         logger.info("fixture portal at %s now serves a new state of the site", self.base_url)
 
+    def inject(self, match: Callable[[str], bool] | str, fault: Fault) -> None:
+        """Answer requests whose target (path with query) ``match`` accepts (or that equal
+        ``match``, a string) with ``fault(handler)`` instead of the portal's response. The
+        fault writes the whole answer on ``handler.wfile`` itself. Faults injected later win."""
+        if isinstance(match, str):
+            target = match
+            match = target.__eq__
+        self._faults.insert(0, (match, fault))
+
+    def clear_faults(self) -> None:
+        """Serve the portal as it is again."""
+        self._faults = []
+
+    def serve_normally(self, handler) -> None:
+        """Answer a request a fault let through with the portal's own response."""
+        handler.serve_portal(send_body=handler.command != "HEAD")
+
+    def fault_for(self, target: str) -> Fault | None:
+        for match, fault in list(self._faults):
+            if match(target):
+                return fault
+        return None
+
     def _record(self, method: str, target: str, headers: dict[str, str]) -> None:
         self.request_log.append((method, target, headers))
 
@@ -192,6 +234,7 @@ class FixturePortal:
         if self._stopped:
             return
         self._stopped = True
+        self.stopping.set()
         self._server.shutdown()
         self._server.close_connections()
         self._server.server_close()
