@@ -1,4 +1,13 @@
-"""The crawl report in the manifest: what a person reads at a glance, from the final stats."""
+"""The crawl report in the manifest: what a person reads at a glance, from the final stats.
+
+Conventions the components follow so that the report shows everything without knowing
+each of them:
+- ``pages/dropped/<reason>``: a response that was fetched (or begun) but not used (too
+  large, a decompression bomb, too many redirects, …);
+- ``limits/<name>``: a bound that was reached (links on one page, depth of an article
+  chain, pages or time per crawl, a ``Retry-After`` over its cap, …).
+Both count as problems in the summary: "0 problems" means nothing was dropped or cut.
+"""
 
 from __future__ import annotations
 
@@ -18,16 +27,20 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
     new_versions = stats.get("incremental/new_versions", 0)
     http_errors = _sum(stats, "pages/http_error/")
     failures = _sum(stats, "pages/failed/")
+    dropped_pages = _sum(stats, "pages/dropped/")
+    limits = _sum(stats, "limits/")
     dropped = _sum(stats, "items/dropped/")
     unstored = stats.get("archive/unstored", 0)
     errors = stats.get("log_count/ERROR", 0)
     seconds = stats.get("elapsed_time_seconds") or 0
     mode = stats.get("incremental/mode", "full")
     stored = f"{unstored} files not stored (in the spool)" if unstored else "all files stored"
+    problems = sum(dropped_pages.values()) + sum(limits.values())
     summary = (
         f"{finish_reason}: {mode} crawl, {items} articles ({new_versions} new versions), "
         f"{pages} pages in {seconds:.0f} s, {sum(http_errors.values())} HTTP errors, "
-        f"{errors} logged errors; {stored}"
+        f"{sum(failures.values())} failed fetches, {problems} pages dropped or limits "
+        f"reached, {errors} logged errors; {stored}"
     )
     return {
         "summary": summary,
@@ -36,6 +49,7 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
             "fetched": pages,
             "http_errors": http_errors,
             "failed": failures,
+            "dropped": dropped_pages,
             "rendered": stats.get("browser/pages", 0),
         },
         "articles": {
@@ -44,6 +58,7 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
             "dropped": dropped,
             "known_skipped": stats.get("incremental/known_skipped", 0),
         },
+        "limits": limits,
         "archive": {
             "warc_files": stats.get("archive/files", 0),
             "warc_bytes": stats.get("archive/warc_bytes", 0),
