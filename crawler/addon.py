@@ -6,11 +6,11 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crawler.archive.items_file import SPOOL_OPTION
 from crawler.config import BrowserConfig
 from crawler.logs import install_json_handler
 from crawler.storage.redact import hide_secrets_in_logs
-from crawler.storage.spool import ITEMS, items_key
-from crawler.storage_uri import archive_root_uri, is_local
+from crawler.storage.spool import ITEMS
 
 PIPELINES = {
     "crawler.pipelines.clean.CleanTextPipeline": 100,
@@ -78,8 +78,10 @@ class ArchiverAddon:
                 settings["DOWNLOAD_HANDLERS"][scheme] = path
         for path, priority in EXTENSIONS.items():
             settings["EXTENSIONS"][path] = priority
-        # s3:// feeds (ours and any -o s3://…) stored with checksums, verified.
+        # -o s3://… feeds stored with checksums, verified; the crawl's own items feed is
+        # written in its spool (renamed when whole) and stored with its other files.
         settings["FEED_STORAGES"]["s3"] = "crawler.storage.feeds.ArchiveS3FeedStorage"
+        settings["FEED_STORAGES"]["file"] = "crawler.archive.items_file.SpoolItemsStorage"
         if settings.getbool("ITEMS_FEED_ENABLED"):
             uri, options = items_feed(settings)
             settings["FEEDS"][uri] = options
@@ -87,21 +89,18 @@ class ArchiverAddon:
 
 
 def items_feed(settings) -> tuple[str, dict]:
-    """The crawl's items feed: straight to ``items/<crawl_id>.jsonl.gz`` in an S3
-    store (Scrapy's S3 feed storage; kept in the spool if it cannot be stored), or
-    into the spool for a local store, which stores it with the crawl's other files."""
+    """The crawl's items feed: into its spool (``items.jsonl.gz``), from where it is stored
+    as ``items/<crawl_id>.jsonl.gz`` with the crawl's other files, whatever the store: the
+    items of a crawl that dies are recovered like its WARCs."""
     crawl_id = settings.get("CRAWL_ID")
-    root = archive_root_uri(settings.get("ARCHIVE_URI"))
     spool = Path(settings.get("WARC_SPOOL_DIR")).expanduser().resolve() / crawl_id
     options = {
+        SPOOL_OPTION: True,
         "format": "jsonlines",
         "encoding": "utf-8",
-        "postprocessing": ["scrapy.extensions.postprocessing.GzipPlugin"],
+        "postprocessing": ["crawler.archive.items_file.FlushingGzipPlugin"],
         # No temporary file name or time in the gzip header.
         "gzip_filename": "",
         "gzip_mtime": 0,
     }
-    if is_local(root):
-        return (spool / ITEMS).as_uri(), options
-    key = items_key(crawl_id)
-    return f"{root}/{key}", {**options, "archive_spool": str(spool), "archive_key": key}
+    return (spool / ITEMS).as_uri(), options

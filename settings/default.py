@@ -149,6 +149,10 @@ INCREMENTAL_FULL = os.environ.get("ARCHIVER_FULL_CRAWL", "0").lower() in ("1", "
 # The state lock expires this long after its last renewal (seconds); a running crawl renews
 # it every third of that. A crawl that finds it held by another, unexpired, does not start.
 INCREMENTAL_LOCK_TTL = 30 * 60
+# A page that answers badly (an error status, a network failure, an empty or unreadable page,
+# no article in it) is fetched again by the next runs, up to this many runs in all; then it
+# is given up (reported) until the portal says it changed.
+INCREMENTAL_MAX_TRIES = 3
 
 # --- Items ------------------------------------------------------------------
 # Also export items to <archive root>/items/<crawl_id>.jsonl.gz (besides any -O/-o feed).

@@ -55,18 +55,28 @@ def test_sigkill_midway_then_rerun_keeps_every_complete_record(tmp_path, rerun_i
             left = list(spool.glob("*.warc.gz.open"))
             assert left, "the killed crawl left no open WARC file in the spool"
         else:
-            wait_for(lambda: not list(spool.glob("*.open")), "the writer to close its file")
+            wait_for(lambda: not list(spool.glob("*.warc.gz.open")), "the writer to close its file")
             left = list(spool.glob("*.warc.gz"))
             assert left, "the writer left no closed WARC file in the spool"
         left_names = {path.name.removesuffix(".open") for path in left}
 
+        served_before_rerun = len(portal.request_log)
         second = run_crawl(portal.base_url, tmp_path, crawl_id=rerun_id)
-    assert second.returncode == 0, second.log[-3000:]
-    if kill_group:
-        assert second.stats["archive/files/repaired"] >= 1
+        served_by_rerun = len(portal.request_log) - served_before_rerun
+    if rerun_id == KILLED:
+        # The leftovers are stored first (with a manifest saying they were recovered); then
+        # the id is taken: a second run under it would overwrite the first's items.
+        assert second.returncode == 3, second.log[-3000:]
+        assert served_by_rerun == 0
+        assert "CRAWL_ID 'killed-crawl' is taken" in second.log
+        assert second.manifest["finish_reason"] == "unfinished: recovered from the spool"
     else:
-        assert "archive/files/repaired" not in second.stats
-    assert second.stats["archive/files/recovered"] == len(left_names)
+        assert second.returncode == 0, second.log[-3000:]
+        if kill_group:
+            assert second.stats["archive/files/repaired"] >= 1
+        else:
+            assert "archive/files/repaired" not in second.stats
+        assert second.stats["archive/files/recovered"] == len(left_names)
     assert not spool.exists()
     assert (tmp_path / "archive" / "wacz" / f"{KILLED}.wacz").exists()
 

@@ -34,7 +34,7 @@ from crawler.archive.recovery import recover_spool
 from crawler.archive.wire import WIRE_META
 from crawler.archive.writer import BackgroundWarcWriter, PendingRecord, WriterFailed, WriterSpec
 from crawler.config import WarcConfig
-from crawler.incremental.crawl import incremental_of
+from crawler.incremental.crawl import IncrementalCrawl
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class WarcArchiveMiddleware:
         )
         self.writer: BackgroundWarcWriter | None = None  # started once the spool is mended
         self.crawler = None  # set by from_crawler
+        self.incremental: IncrementalCrawl | None = None  # found when the spider opens
         self.bytes_written = 0  # WARC bytes the writer reported
         self._stopping = False
         # The crawl's one publisher (shared with CrawlRunExtension, which writes the manifest).
@@ -95,6 +96,7 @@ class WarcArchiveMiddleware:
     async def spider_opened(self, spider):
         """Before the first fetch: finish what an earlier run left in the spool, then start
         the writer."""
+        self.incremental = self.crawler.get_extension(IncrementalCrawl)
         await self._recover_spool()
         # On the loop, before the future of the job that closed the file is resolved: a
         # file is published before anyone awaiting that job (spider_closed) resumes.
@@ -105,18 +107,19 @@ class WarcArchiveMiddleware:
     async def _recover_spool(self) -> None:
         if not self.config.spool_dir.is_dir():
             return
+        # Earlier crawls' leftovers, when the store was away as this run began (otherwise
+        # CrawlRunExtension stored them already). This crawl's own directory is not one:
+        # an id with leftovers is refused, and its items feed may be open already.
         for crawl_dir in sorted(p for p in self.config.spool_dir.iterdir() if p.is_dir()):
-            repaired = recover_spool(crawl_dir)
-            if repaired:
-                self.stats.inc_value("archive/files/repaired", len(repaired))
+            if crawl_dir.name == self.crawl_id:
+                continue
+            self.publisher.storage.recover(crawl_dir.name)
             leftovers = sorted(crawl_dir.glob("*.warc.gz"))
             for path in leftovers:
                 logger.info("publishing %s left by crawl %s", path.name, crawl_dir.name)
                 self.publisher.publish(path, crawl_dir.name)
                 self.stats.inc_value("archive/files/recovered")
-            if crawl_dir.name != self.crawl_id:
-                # A crawl id used again (a fixed CRAWL_ID) is packaged when this run ends.
-                await self.publisher.finish(crawl_dir.name)
+            await self.publisher.finish(crawl_dir.name)
 
     async def spider_closed(self, spider):
         if self.writer is not None:
@@ -128,7 +131,16 @@ class WarcArchiveMiddleware:
                 self._write_failed(exc)
             self.writer.shutdown()
             self.stats.set_value("archive/warc_bytes", self.bytes_written)
+            self._mend_after_writer()
         await self.publisher.finish(self.crawl_id)
+
+    def _mend_after_writer(self) -> None:
+        """A writer that died left its file open: cut it back to its last complete record
+        (every record the crawl heard of is in it) and store it with the rest."""
+        for path in recover_spool(self.writer_spec.spool_dir):
+            logger.warning("the WARC writer left %s open: mended, to be stored", path.name)
+            self.stats.inc_value("archive/files/repaired")
+            self.publisher.publish(path, self.crawl_id)
 
     # -- writing -----------------------------------------------------------
 
@@ -136,7 +148,7 @@ class WarcArchiveMiddleware:
         """Queue the request and response records of one exchange for writing."""
         response_id = new_record_id()
         # A payload the archive already holds (incremental state) becomes a revisit record.
-        incremental = incremental_of(self.crawler)
+        incremental = self.incremental
         archived = incremental.archived_payload(data.url) if incremental is not None else None
         written = self.submit(
             partial(build_exchange_records, data, response_id=response_id, archived=archived)

@@ -27,11 +27,14 @@ from pathlib import Path
 from twisted.python.threadable import isInIOThread
 
 from crawler.archive.cdxj import cdxj_name, index_warc
+from crawler.archive.files import OPEN_SUFFIX
+from crawler.archive.items_file import repair_items
 from crawler.archive.pages import pages_path
+from crawler.archive.recovery import recover_spool
 from crawler.archive.wacz_package import build_wacz
 from crawler.config import WarcConfig
-from crawler.storage import ArchiveStore, StorageError, StorageUnavailable
-from crawler.storage.spool import CrawlSpool, manifest_key, wacz_key
+from crawler.storage import ArchiveStore, StorageError, StorageNotFound, StorageUnavailable
+from crawler.storage.spool import ITEMS, CrawlSpool, manifest_key, wacz_key, warc_key
 from crawler.storage_uri import archive_store
 
 logger = logging.getLogger(__name__)
@@ -77,7 +80,41 @@ class CrawlStorage:
             return []
         return sorted(p.name for p in self.spool_dir.iterdir() if p.is_dir())
 
+    def crawl_id_taken(self, crawl_id: str) -> bool:
+        """Whether a crawl of this id is complete in the store (its manifest stored): a run
+        with the same id would overwrite its items."""
+        return self.store.exists(manifest_key(crawl_id))
+
     # -- steps ------------------------------------------------------------------
+
+    def recover(self, crawl_id: str) -> list[Path]:
+        """Mend what a run killed outright left in the crawl's spool: each ``.open`` WARC
+        file cut back to its last complete record, the ``.open`` items file to its last whole
+        line (without the items whose record was cut off). The WARC files mended."""
+        spool = self.spool(crawl_id)
+        if not spool.path.is_dir():
+            return []
+        repaired = recover_spool(spool.path)
+        if repaired:
+            self.count("archive/files/repaired", len(repaired))
+        open_items = spool.path / (ITEMS + OPEN_SUFFIX)
+        if open_items.exists():
+            stored = spool.stored()
+            sizes = {path.name: path.stat().st_size for path in spool.warcs()}
+
+            def record_kept(warc: dict) -> bool:
+                name = warc.get("filename")
+                end = int(warc.get("offset", 0)) + int(warc.get("length", 0))
+                if name in sizes:
+                    return end <= sizes[name]
+                entry = stored.get(warc_key(crawl_id, str(name)))
+                return entry is not None and end <= entry.size
+
+            result = repair_items(open_items, record_kept)
+            self.count("items/recovered", result.kept)
+            if result.dropped:
+                self.count("items/recovery_dropped", result.dropped)
+        return repaired
 
     def index_and_store(self, warc: Path, crawl_id: str) -> list[Path]:
         """Index a closed WARC beside it, then store both; the files not stored."""
@@ -166,16 +203,26 @@ class CrawlStorage:
         spool directory. Returns the files still in the spool (none: complete).
 
         ``manifest`` is the crawl's record (times, settings, stats); without it,
-        the one a run left in the spool, else a note that the crawl was recovered.
-        The file list is the ledger's: every file stored, with size and sha256.
+        the one a run left in the spool, else the one already in the store (files
+        stored later are added to it: a manifest is never replaced by a lesser one),
+        else a note that the crawl was recovered. The file list is the ledger's:
+        every file stored, with size and sha256.
         """
         spool = self.spool(crawl_id)
         unstored = self.store_pending(crawl_id)
-        manifest = dict(manifest or self._pending_manifest(spool))
-        manifest["files"] = [
-            {"key": entry.key, "size": entry.size, "sha256": entry.sha256}
-            for entry in sorted(spool.stored().values(), key=lambda entry: entry.key)
-        ]
+        if unstored and manifest is None:
+            # Nothing new to say yet; the manifest is written once the files are stored.
+            return unstored + ([spool.manifest_path] if spool.manifest_path.exists() else [])
+        try:
+            manifest = dict(manifest or self._pending_manifest(spool))
+        except StorageError as error:
+            self.count("archive/upload/failed")
+            logger.error("could not read the stored manifest of crawl %s: %s", crawl_id, error)
+            return unstored + [spool.manifest_path]
+        files = {entry["key"]: entry for entry in manifest.get("files") or ()}
+        for entry in spool.stored().values():
+            files[entry.key] = {"key": entry.key, "size": entry.size, "sha256": entry.sha256}
+        manifest["files"] = [files[key] for key in sorted(files)]
         text = json.dumps(manifest, ensure_ascii=False, indent=2, default=str)
         body = (text + "\n").encode("utf-8")
         if unstored:
@@ -196,6 +243,14 @@ class CrawlStorage:
     def _pending_manifest(self, spool: CrawlSpool) -> dict:
         if spool.manifest_path.exists():
             manifest = json.loads(spool.manifest_path.read_text(encoding="utf-8"))
+            manifest["stored_later_at"] = datetime.now(UTC).isoformat()
+            return manifest
+        try:
+            manifest = json.loads(self.store.get_bytes(manifest_key(spool.crawl_id)))
+        except StorageNotFound:
+            pass
+        else:
+            # Complete before; files it left behind (its spool kept them) are added.
             manifest["stored_later_at"] = datetime.now(UTC).isoformat()
             return manifest
         # A crawl that died before it could write one: what is known is what it stored.

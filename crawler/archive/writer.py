@@ -154,8 +154,8 @@ class BackgroundWarcWriter:
                 pass
         self._process.join(timeout)
         if self._process.is_alive():
-            logger.error("WARC writer did not stop within %.0f s; terminating it", timeout)
-            self._process.terminate()
+            logger.error("WARC writer did not stop within %.0f s; killing it", timeout)
+            self._process.kill()  # it ignores SIGTERM
             self._process.join()
         if self._gone is None:
             self._writer_exited()
@@ -248,9 +248,11 @@ def _widen(connection) -> None:
 
 def _writer_main(jobs, results, spec: WriterSpec) -> None:
     """The writer process: write every batch it is sent, in order, until told to stop."""
-    # Ctrl-C reaches the whole process group; the crawl stops gracefully and still has
-    # records to write, so only the crawl decides when the writer stops.
+    # Ctrl-C, and SIGTERM from systemd, `tini -g` or `dumb-init`, reach the whole process
+    # group; the crawl stops gracefully and still has records to write, so only the crawl
+    # decides when the writer stops (if the crawl dies, the writer sees its pipe close).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     answers: list[tuple] = []
 
     def send_answers() -> bool:

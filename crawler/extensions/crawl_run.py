@@ -22,9 +22,9 @@ from scrapy import signals
 
 import crawler as crawler_package
 from crawler.archive.publish import ArchivePublisher, CrawlStorage
-from crawler.archive.recovery import recover_spool
 from crawler.config import ConfigError, WarcConfig
 from crawler.extensions.report import crawl_report
+from crawler.incremental.crawl import IncrementalCrawl
 from crawler.storage import (
     ArchiveStore,
     StorageAccessDenied,
@@ -118,9 +118,7 @@ def sync_spool(storage: CrawlStorage, count, skip: str | None = None) -> list[Pa
         if crawl_id == skip:
             continue
         spool = storage.spool(crawl_id)
-        repaired = recover_spool(spool.path)
-        if repaired:
-            count("archive/files/repaired", len(repaired))
+        storage.recover(crawl_id)
         pending = spool.pending()
         logger.info("storing crawl %s left in the spool (%d files)", crawl_id, len(pending))
         kept = storage.sync_crawl(crawl_id)
@@ -152,12 +150,22 @@ class CrawlRunExtension:
     def from_crawler(cls, crawler):
         publisher = ArchivePublisher.from_crawler(crawler)
         spool_lock = lock_spool(WarcConfig.from_settings(crawler.settings).spool_dir)
+        crawl_id = crawler.settings.get("CRAWL_ID")
         try:
             if check_store(publisher.store):
-                sync_spool(
-                    publisher.storage,
-                    crawler.stats.inc_value,
-                    skip=crawler.settings.get("CRAWL_ID"),
+                # A leftover of this very id too: completed (and then refused below).
+                sync_spool(publisher.storage, crawler.stats.inc_value)
+                if publisher.storage.crawl_id_taken(crawl_id):
+                    raise ConfigError(
+                        f"CRAWL_ID {crawl_id!r} is taken: {publisher.store.uri} holds that "
+                        "crawl's manifest; a second run under the same id would overwrite its "
+                        "items. Give each run its own id (or leave CRAWL_ID unset)"
+                    )
+            if crawl_id in publisher.storage.crawl_ids():
+                raise ConfigError(
+                    f"CRAWL_ID {crawl_id!r} is taken: an earlier run of that id left files in "
+                    f"the spool that are not stored yet ({publisher.storage.spool_dir}); "
+                    "`scrapy sync` stores them. Give each run its own id"
                 )
         except BaseException:
             os.close(spool_lock)
@@ -182,20 +190,28 @@ class CrawlRunExtension:
         self.finish_reason = reason
 
     async def engine_stopped(self):
-        # Last: after every spider_closed handler (WARC files closed and stored,
-        # feeds stored) has run, so the stats are final.
+        # Last: after every spider_closed handler (WARC files closed, feeds closed) has
+        # run, so the stats are final.
+        incremental = self.crawler.get_extension(IncrementalCrawl)
         try:
             if self.started_at is not None:
-                await self._complete()
+                await self._complete(incremental)
         finally:
+            if incremental is not None:
+                await incremental.close()
             self.publisher.close()
             os.close(self._spool_lock)
 
-    async def _complete(self) -> None:
+    async def _complete(self, incremental: IncrementalCrawl | None) -> None:
+        """Store the crawl's files; record in the incremental state what the store now
+        holds; then the manifest, last."""
         stats = self.crawler.stats
         pending = await self.publisher.finish(self.crawl_id)
         if pending:
             stats.set_value("archive/unstored", len(pending))
+        if incremental is not None:
+            stored = set(self.publisher.storage.spool(self.crawl_id).stored())
+            await incremental.finish(stored, self.finish_reason)
         self.unstored = await self.publisher.complete(self.crawl_id, self._manifest())
         final = stats.get_stats()
         if self.unstored:

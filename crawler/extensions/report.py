@@ -35,6 +35,7 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
     seconds = stats.get("elapsed_time_seconds") or 0
     mode = stats.get("incremental/mode", "full")
     stored = f"{unstored} files not stored (in the spool)" if unstored else "all files stored"
+    walk = _walk(stats)
     problems = sum(dropped_pages.values()) + sum(limits.values())
     summary = (
         f"{finish_reason}: {mode} crawl, {items} articles ({new_versions} new versions), "
@@ -42,6 +43,8 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
         f"{sum(failures.values())} failed fetches, {problems} pages dropped or limits "
         f"reached, {errors} logged errors; {stored}"
     )
+    if walk is not None:
+        summary += "; " + walk["summary"]
     return {
         "summary": summary,
         "mode": mode,
@@ -59,6 +62,7 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
             "known_skipped": stats.get("incremental/known_skipped", 0),
         },
         "limits": limits,
+        "walk": walk,
         "archive": {
             "warc_files": stats.get("archive/files", 0),
             "warc_bytes": stats.get("archive/warc_bytes", 0),
@@ -66,4 +70,32 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
             "unstored_files": unstored,
         },
         "errors_logged": errors,
+    }
+
+
+def _walk(stats: dict) -> dict | None:
+    """Whether the portal has been walked to its end, and what is left for the next run
+    (the incremental state's frontier; None when there is no state)."""
+    if "frontier/sections" not in stats:
+        return None
+    incomplete = stats.get("frontier/incomplete_walks", 0)
+    pending = stats.get("frontier/pending", 0)
+    complete = not incomplete and not pending
+    if complete:
+        summary = "walk complete"
+    else:
+        summary = (
+            f"walk incomplete: {incomplete} listings and {pending} pages left for the next run"
+        )
+    return {
+        "summary": summary,
+        "complete": complete,
+        "sections": stats.get("frontier/sections", 0),
+        "incomplete_sections": incomplete,
+        "resume_points": stats.get("frontier/resume_points", 0),
+        "pending_pages": pending,
+        "retry_later": stats.get("frontier/retry_later", 0),
+        "given_up": stats.get("frontier/given_up", 0),
+        "given_up_now": stats.get("frontier/given_up_now", 0),
+        "refused": stats.get("frontier/refused", 0),
     }

@@ -4,15 +4,20 @@ On by default whenever the archive store holds state from an earlier crawl
 (INCREMENTAL_ENABLED); INCREMENTAL_FULL forces a full crawl (which still records versions
 and writes revisit records for payloads already archived). In incremental mode the spider:
 - skips articles already archived, unless the portal says they changed;
-- stops paging a section at the first listing page that holds only known articles;
-- asks the portal's WordPress REST API which posts were modified since the last crawl began
-  (or since the newest change that crawl saw, if earlier: the portal's clock, not ours)
-  (`/wp-json/wp/v2/posts?modified_after=…`) and fetches those again.
+- stops paging a section at the first listing page that holds only known articles, if that
+  listing was walked to its end before;
+- walks on where an earlier, interrupted run stopped, and fetches first what earlier runs
+  found but could not archive (crawler/incremental/frontier.py);
+- asks the portal's WordPress REST API which posts were modified since the last crawl that
+  looked at every change began (or since the newest change it saw, if earlier: the portal's
+  clock, not ours) (`/wp-json/wp/v2/posts?modified_after=…`) and fetches those again.
 An article fetched again becomes a new version when its content or modified date changed
 (its item says `version` and which capture it `replaces`); otherwise it gives no item.
 
-The state is read before anything is fetched and written when the spider closes, under a
-lock in the store (crawler/incremental/lock.py) held for the whole crawl.
+The state is read before anything is fetched and written at the very end, once the crawl's
+files are stored (CrawlRunExtension calls `finish`): an article becomes known only when its
+WARC record and its item are in the archive store. All under a lock in the store
+(crawler/incremental/lock.py) held for the whole crawl.
 """
 
 from __future__ import annotations
@@ -27,9 +32,19 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler.archive.records import ArchivedPayload
+from crawler.config import ConfigError
+from crawler.incremental.frontier import (
+    ARTICLE,
+    IMAGE,
+    FrontierReport,
+    PendingPage,
+    ResumePoint,
+    RunProgress,
+)
 from crawler.incremental.lock import StateLock
 from crawler.incremental.state import Capture, CrawlState, KnownArticle
 from crawler.storage import StorageConfig, StorageError, StorageUnavailable, open_store
+from crawler.storage.spool import items_key, warc_key
 from crawler.storage_uri import archive_root_uri
 
 logger = logging.getLogger(__name__)
@@ -38,24 +53,46 @@ FULL, INCREMENTAL = "full", "incremental"
 
 
 class IncrementalCrawl:
-    def __init__(self, crawler, store, state: CrawlState | None, mode: str, lock: StateLock | None):
+    def __init__(
+        self,
+        crawler,
+        store,
+        state: CrawlState | None,
+        mode: str,
+        lock: StateLock | None,
+        max_tries: int,
+    ):
         self.crawler = crawler
         self.stats = crawler.stats
         self.store = store
         self.state = state  # None: the store could not be read; nothing is saved
         self.mode = mode
         self.lock = lock
-        self.crawl_id = crawler.settings.get("CRAWL_ID")
+        self.max_tries = max_tries
+        settings = crawler.settings
+        self.crawl_id = settings.get("CRAWL_ID")
+        # What must be in the store before an article counts as archived.
+        self.needs_warc = settings.getbool("WARC_ENABLED")
+        self.needs_items = settings.getbool("ITEMS_FEED_ENABLED")
         self.changed: set[str] = set()
         self.started_at = datetime.now(UTC)
+        self.progress = RunProgress()
+        # This run's new versions and captures, committed by `finish` once stored.
+        self._versions: dict[str, KnownArticle] = {}
+        self._recaptured: dict[str, Capture] = {}
+        self._exported: set[str] = set()
+        self._images: dict[str, object] = {}  # image url -> its PendingRecord
+        self._changes: str | None = None  # None: not asked; "asked"; "read" (to its end)
         self._renewal = None
-        self._answered: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
         if not settings.getbool("INCREMENTAL_ENABLED"):
             raise NotConfigured("INCREMENTAL_ENABLED is off")
+        max_tries = settings.getint("INCREMENTAL_MAX_TRIES")
+        if max_tries < 1:
+            raise ConfigError(f"INCREMENTAL_MAX_TRIES: at least 1, got {max_tries}")
         store = open_store(
             archive_root_uri(settings.get("ARCHIVE_URI")), StorageConfig.from_settings(settings)
         )
@@ -78,11 +115,12 @@ class IncrementalCrawl:
         else:
             mode = INCREMENTAL
         crawler.stats.set_value("incremental/mode", mode)
-        crawl = cls(crawler, store, state, mode, lock)
+        crawl = cls(crawler, store, state, mode, lock, max_tries)
         crawler.signals.connect(crawl.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(crawl.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(crawl.response_received, signal=signals.response_received)
-        crawler.incremental = crawl
+        crawler.signals.connect(crawl.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(crawl.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(crawl.request_dropped, signal=signals.request_dropped)
         return crawl
 
     # -- what to fetch -----------------------------------------------------
@@ -92,14 +130,17 @@ class IncrementalCrawl:
         return self.mode == INCREMENTAL
 
     def wants(self, url: str) -> bool:
-        """Whether the article at `url` should be fetched."""
-        if not self.active or url in self.changed or not self.state.seen(url):
+        """Whether the article at `url` should be fetched: not when it is archived (or was
+        given up), unless the portal says it changed."""
+        if not self.active or url in self.changed:
             return True
-        self.stats.inc_value("incremental/known_skipped")
-        return False
+        if url in self.state.articles or url in self.state.frontier.given_up:
+            self.stats.inc_value("incremental/known_skipped")
+            return False
+        return True
 
     def all_known(self, urls) -> bool:
-        """Whether these article URLs (some) were all archived (or answered) before."""
+        """Whether these article URLs (some) were all archived, or are pending or given up."""
         return self.active and bool(urls) and all(self.state.seen(url) for url in urls)
 
     def wants_image(self, url: str) -> bool:
@@ -110,12 +151,13 @@ class IncrementalCrawl:
         return False
 
     def changes_since(self) -> datetime | None:
-        """Since when to ask the portal for changes: the last crawl's start, or the newest
-        change it saw on the portal if that is earlier (the portal's clock, not ours)."""
-        last = self.state.last_crawl if self.state else None
-        if last is None:
+        """Since when to ask the portal for changes: the start of the last crawl that looked
+        at every change (the first crawl's if none did), or the newest change it saw on the
+        portal if that is earlier (the portal's clock, not ours)."""
+        if self.state is None or not self.state.crawls:
             return None
-        since = datetime.fromisoformat(last["started_at"])
+        covered = self.state.covered_since() or self.state.crawls[0]
+        since = datetime.fromisoformat(covered["started_at"])
         changes = [c for a in self.state.articles.values() if (c := a.last_change())]
         return min(since, max(changes)) if changes else since
 
@@ -123,6 +165,8 @@ class IncrementalCrawl:
         """The portal says the post at `url` was modified at `modified`: fetch it again?"""
         known = self.state.known(url) if self.state else None
         if known is None:
+            if self.state is not None and url in self.state.frontier.given_up:
+                self.changed.add(url)  # given up before; the portal has a new version
             return True  # a new post (the listings will find it too)
         last = known.last_change()
         if modified is None or last is None or modified > last:
@@ -138,6 +182,68 @@ class IncrementalCrawl:
         if capture is None or not capture.payload_digest or not capture.warc_date:
             return None
         return ArchivedPayload(capture.payload_digest, url, capture.warc_date)
+
+    # -- what earlier runs left undone (frontier.py) -------------------------
+
+    def resume_points(self) -> list[tuple[str, dict, ResumePoint]]:
+        """(listing, section, point) where earlier runs' listing walks were cut short."""
+        if self.state is None:
+            return []
+        return [(w.url, w.section, p) for w, p in self.state.frontier.resume_points()]
+
+    def pending_pages(self) -> list[PendingPage]:
+        """Articles and images earlier runs found but did not archive: fetched first."""
+        if self.state is None:
+            return []
+        pages = self.state.frontier.open_pages()
+        if pages:
+            self.stats.set_value("frontier/pending_at_start", len(pages))
+        return pages
+
+    def walk(self, listing: str, section: dict, start: ResumePoint | None) -> tuple[str, bool]:
+        """A walker through `listing` (from `start`, or the first page): its id, and whether
+        it may stop at a page of known articles."""
+        walker = self.progress.walker(listing, section, start)
+        may_stop = self.active and self.state.frontier.may_stop_early(listing, start is not None)
+        return walker.walker_id, may_stop
+
+    def listing_read(self, walker_id: str, url: str, page: int) -> None:
+        walker = self.progress.walkers.get(walker_id)
+        if walker is not None:
+            walker.position = (url, page)
+
+    def walk_ended(self, walker_id: str, how: str) -> None:
+        """The walker reached the listing's end (frontier.END) or known articles (KNOWN)."""
+        walker = self.progress.walkers.get(walker_id)
+        if walker is not None:
+            walker.outcome = how
+
+    def asked(self, url: str, kind: str, via: str | None, section: dict | None = None) -> None:
+        self.progress.ask(url, kind, via, section)
+
+    def answered_badly(self, url: str, what: str) -> None:
+        """A page of `url` came back, but not as a good page ("empty page", "HTTP 404",
+        "TimeoutError", …): a try counted against it."""
+        self.progress.answer(url, what)
+
+    def refused(self, url: str) -> None:
+        """An article URL robots.txt forbids: not archived, not a bad answer."""
+        self.progress.refused.add(url)
+
+    def produced(self, fetched_url: str, url: str) -> None:
+        """The page fetched as `fetched_url` is the article `url` (redirects, AMP twins)."""
+        if fetched_url != url:
+            self.progress.produced[fetched_url] = url
+
+    def image_archived(self, url: str, pending_record) -> None:
+        self._images[url] = pending_record
+
+    def changes_asked(self) -> None:
+        self._changes = "asked"
+
+    def changes_read(self) -> None:
+        """The portal's list of changes was read to its last page."""
+        self._changes = "read"
 
     # -- versions ----------------------------------------------------------
 
@@ -159,72 +265,167 @@ class IncrementalCrawl:
         return None
 
     def remember(self, item, version: int, capture: Capture | None) -> None:
+        """A new version, known once its record and its item are stored (`finish`)."""
         if self.state is None:
             return
-        self.state.record(
-            KnownArticle(
-                url=item.url,
-                version=version,
-                content_sha256=item.content_sha256,
-                published_at=item.published_at,
-                modified_at=item.modified_at,
-                crawled_at=item.crawled_at,
-                capture=capture,
-                images=tuple(image["url"] for image in item.images),
-            )
+        self._versions[item.url] = KnownArticle(
+            url=item.url,
+            version=version,
+            content_sha256=item.content_sha256,
+            published_at=item.published_at,
+            modified_at=item.modified_at,
+            crawled_at=item.crawled_at,
+            capture=capture,
+            images=tuple(image["url"] for image in item.images),
         )
 
-    # -- lifecycle ---------------------------------------------------------
+    def recaptured(self, url: str, capture: Capture) -> None:
+        """A known version archived again with a new payload: later revisits refer to it."""
+        self._recaptured[url] = capture
+
+    # -- signals -----------------------------------------------------------
 
     def response_received(self, response, request, spider):
-        # Article URLs answered for good (200, 301, 404, 410): if no item comes of them,
-        # the next crawl does not ask again. Server errors may pass; they are asked again.
-        # A permanent redirect answers for good too: the article moved (a renamed slug).
-        if self.state is None or response.status not in (200, 301, 308, 404, 410):
+        if response.status < 400:
             return
-        # An old address that redirected here is answered too (a renamed slug).
-        for url in (*request.meta.get("redirect_urls", ()), response.url):
-            url = spider.config.urls.canonical(url)
-            if spider.config.urls.is_article(url):
-                self._answered.add(url)
+        # Error statuses the spider never sees (no callback runs for them) are counted as
+        # bad answers here; the spider notes the others (empty pages, no article, …).
+        first = request.meta.get("redirect_urls", [request.url])[0]
+        self.progress.answer(spider.config.urls.canonical(first), f"HTTP {response.status}")
 
-    def refused(self, url: str) -> None:
-        """An article URL the crawl will not fetch (robots.txt, scope): not asked again."""
-        if self.state is not None:
-            self._answered.add(url)
+    def item_scraped(self, item, response, spider):
+        url = getattr(item, "url", None)
+        if url is not None:
+            self._exported.add(url)
+
+    def item_dropped(self, item, response, exception, spider):
+        fetched = getattr(item, "fetched_url", None)
+        if fetched is not None and "unchanged since version" not in str(exception):
+            self.progress.answer(spider.config.urls.canonical(fetched), f"dropped: {exception}")
+
+    def request_dropped(self, request, spider):
+        # A redirect to a page this crawl already asked for (a renamed slug, an alias): the
+        # duplicate filter drops it, and the page it leads to answers for the old address.
+        redirected = request.meta.get("redirect_urls")
+        if redirected:
+            urls = spider.config.urls
+            self.produced(urls.canonical(redirected[0]), urls.canonical(request.url))
 
     def spider_opened(self, spider):
         if self.lock is not None:
             self._renewal = create_looping_call(self._renew)
             self._renewal.start(self.lock.ttl.total_seconds() / 3, now=False)
 
-    async def spider_closed(self, spider, reason):
-        if self._renewal is not None and self._renewal.running:
-            self._renewal.stop()
+    # -- the end -----------------------------------------------------------
+
+    async def finish(self, stored_keys: set[str], reason: str) -> None:
+        """Commit what the archive store now holds (`stored_keys`: the crawl's files stored
+        and verified) and save the state with what is left undone."""
+        if self.state is None:
+            return
         try:
-            if self.state is not None:
-                self.state.unusable |= self._answered - self.state.articles.keys()
-                crawl = {
-                    "crawl_id": self.crawl_id,
-                    "mode": self.mode,
-                    "started_at": self.started_at.isoformat(),
-                    "finished_at": datetime.now(UTC).isoformat(),
-                    "finish_reason": reason,
-                    "items": self.stats.get_value("items/accepted", 0),
-                }
-                # A Deferred cannot be awaited in an asyncio task ("bad yield"): wrap it.
-                await maybe_deferred_to_future(deferToThread(self.state.save, self.store, crawl))
-                self.stats.set_value("incremental/known_articles", len(self.state.articles))
+            report = self._commit(stored_keys)
+            crawl = {
+                "crawl_id": self.crawl_id,
+                "mode": self.mode,
+                "started_at": self.started_at.isoformat(),
+                "finished_at": datetime.now(UTC).isoformat(),
+                "finish_reason": reason,
+                "items": self.stats.get_value("items/accepted", 0),
+                "walk_complete": report.incomplete_walks == 0 and report.sections > 0,
+                "changes_covered": self._changes_covered(report),
+            }
+            # A Deferred cannot be awaited in an asyncio task ("bad yield"): wrap it.
+            await maybe_deferred_to_future(deferToThread(self.state.save, self.store, crawl))
+            self.stats.set_value("incremental/known_articles", len(self.state.articles))
         except StorageError as exc:
             self.stats.set_value("incremental/state_not_saved", 1)
             logger.error("incremental state not saved (%s): the next crawl repeats this one", exc)
-        finally:
-            if self.lock is not None:
+
+    async def close(self) -> None:
+        """Stop renewing the lock and release it (whatever happened before)."""
+        if self._renewal is not None and self._renewal.running:
+            self._renewal.stop()
+        if self.lock is not None:
+            try:
                 await maybe_deferred_to_future(deferToThread(self.lock.release))
+            except StorageError as exc:
+                logger.error("state lock not released (%s): it expires on its own", exc)
+
+    def _commit(self, stored_keys: set[str]) -> FrontierReport:
+        items_stored = not self.needs_items or items_key(self.crawl_id) in stored_keys
+
+        def stored(capture: Capture | None) -> bool:
+            """Whether the capture's WARC file is in the store (when WARCs are written)."""
+            if not self.needs_warc:
+                return True
+            return capture is not None and warc_key(capture.crawl_id, capture.filename) in (
+                stored_keys
+            )
+
+        committed = 0
+        for url, article in self._versions.items():
+            if url in self._exported and items_stored and stored(article.capture):
+                self.state.record(article)
+                committed += 1
+        for url, capture in self._recaptured.items():
+            if stored(capture):
+                self.state.with_capture(url, capture)
+        if committed < len(self._versions):
+            lost = len(self._versions) - committed
+            self.stats.set_value("incremental/not_committed", lost)
+            logger.warning(
+                "%d articles of this crawl are not in the archive store (item or WARC record "
+                "not stored): not recorded as archived; the next crawl fetches them again",
+                lost,
+            )
+        images = set()
+        for url, pending in self._images.items():
+            written = pending.written
+            if written.done() and not written.cancelled() and written.exception() is None:
+                filename = written.result()[0].filename
+                if not self.needs_warc or warc_key(self.crawl_id, filename) in stored_keys:
+                    images.add(url)
+
+        def done(url: str) -> bool:
+            return url in self.state.articles or url in images
+
+        report = self.state.frontier.after_run(self.progress, done, self.max_tries)
+        self._report(report)
+        return report
+
+    def _changes_covered(self, report: FrontierReport) -> bool:
+        if self.mode == FULL:
+            return report.incomplete_walks == 0 and report.sections > 0
+        return self._changes == "read"
+
+    def _report(self, report: FrontierReport) -> None:
+        stats = self.stats
+        stats.set_value("frontier/sections", report.sections)
+        stats.set_value("frontier/incomplete_walks", report.incomplete_walks)
+        stats.set_value("frontier/resume_points", report.resume_points)
+        stats.set_value("frontier/pending", report.pending)
+        stats.set_value("frontier/retry_later", report.retried_later)
+        stats.set_value("frontier/given_up", report.given_up)
+        stats.set_value("frontier/refused", report.refused)
+        if report.given_up_now:
+            stats.set_value("frontier/given_up_now", report.given_up_now)
+            logger.warning(
+                "%d pages gave a bad answer in %d runs: given up (until the portal says they "
+                "changed)",
+                report.given_up_now,
+                self.max_tries,
+            )
+        if report.incomplete_walks or report.pending:
+            logger.info(
+                "left for the next run: %d listing walks to go on (%d places), %d pages to fetch",
+                report.incomplete_walks,
+                report.resume_points,
+                report.pending,
+            )
 
     def _renew(self):
         return deferToThread(self.lock.renew)
 
 
-def incremental_of(crawler) -> IncrementalCrawl | None:
-    return getattr(crawler, "incremental", None)
+__all__ = ["ARTICLE", "FULL", "IMAGE", "INCREMENTAL", "IncrementalCrawl"]

@@ -7,7 +7,7 @@ import logging
 from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.archive.writer import PendingRecord
-from crawler.incremental.crawl import incremental_of
+from crawler.incremental.crawl import IncrementalCrawl
 from crawler.incremental.state import Capture
 from crawler.items import ArticleItem
 from crawler.pipelines.stamp import content_sha256
@@ -27,6 +27,10 @@ class VersionPipeline:
     def __init__(self, crawler, crawl_id: str):
         self.crawler = crawler
         self.crawl_id = crawl_id
+        self._incremental: IncrementalCrawl | None = None
+
+    def open_spider(self):
+        self._incremental = self.crawler.get_extension(IncrementalCrawl)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -35,7 +39,7 @@ class VersionPipeline:
         return cls(crawler, crawler.settings.get("CRAWL_ID"))
 
     async def process_item(self, item):
-        incremental = incremental_of(self.crawler)
+        incremental = self._incremental
         if not isinstance(item, ArticleItem) or incremental is None or incremental.state is None:
             return item
         digest = content_sha256(item.title, item.sapo, item.body)
@@ -53,7 +57,7 @@ class VersionPipeline:
             ):
                 # A new payload of the same version: later revisits refer to it. (The same
                 # payload was written as a revisit of the capture already known.)
-                incremental.state.with_capture(item.url, capture)
+                incremental.recaptured(item.url, capture)
             return item
         item.version, item.replaces = verdict
         if item.replaces is not None:

@@ -1,12 +1,12 @@
 """What earlier crawls archived, kept in the archive store under `state/`.
 
-`state/articles.jsonl.gz` holds one line per article ever archived: its current version,
+`state/articles.jsonl.gz` holds one line per article the archive holds: its current version,
 content digest, dates and where its last capture is (crawl, WARC record, payload digest and
 date, for revisit records). `state/crawls.json` lists the crawls that updated it, newest last,
-and the article URLs that were fetched but gave no item (empty pages, not HTML, 404s): they
-are not asked for again either, unless the portal says they changed.
-Both are rewritten whole at the end of a crawl (a few hundred bytes per article); a fresh
-container reads them back before it fetches anything.
+and what they left undone (crawler/incremental/frontier.py): listing walks to resume, pages
+to fetch again, pages given up.
+Both are rewritten whole at the end of a crawl, once the crawl's files are stored (a few
+hundred bytes per article); a fresh container reads them back before it fetches anything.
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ import logging
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
+from crawler.incremental.frontier import ARTICLE, Frontier, PendingPage
 from crawler.storage import ArchiveStore, StorageNotFound
 
 logger = logging.getLogger(__name__)
 
 ARTICLES_KEY = "state/articles.jsonl.gz"
 CRAWLS_KEY = "state/crawls.json"
-FORMAT = 1
+FORMAT = 2
+# Format 1 kept the URLs that gave no item as "unusable", for ever; they are pending again,
+# with one try counted.
+UNUSABLE_TRIES = 1
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class KnownArticle:
 class CrawlState:
     articles: dict[str, KnownArticle] = field(default_factory=dict)
     crawls: list[dict] = field(default_factory=list)
-    unusable: set[str] = field(default_factory=set)
+    frontier: Frontier = field(default_factory=Frontier)
     _images: set[str] | None = field(default=None, repr=False)
 
     @property
@@ -81,13 +85,24 @@ class CrawlState:
         return self.articles.get(url)
 
     def seen(self, url: str) -> bool:
-        """Archived as an article, or fetched before without giving one."""
-        return url in self.articles or url in self.unusable
+        """Archived as an article, or pending, given up or refused: a listing walk need not
+        go on for it."""
+        return url in self.articles or self.frontier.holds(url)
+
+    def covered_since(self) -> dict | None:
+        """The last crawl after whose start every change of the portal was looked at: an
+        incremental crawl that read the portal's whole list of changes, or a full crawl
+        that walked every listing to its end. (Crawls of format 1 did not say.)"""
+        for crawl in reversed(self.crawls):
+            if crawl.get("changes_covered", True):
+                return crawl
+        return None
 
     def image_known(self, url: str) -> bool:
+        """An image of an archived article, and not one whose fetch is still pending."""
         if self._images is None:
             self._images = {image for a in self.articles.values() for image in a.images}
-        return url in self._images
+        return url in self._images and url not in self.frontier.pending
 
     def record(self, article: KnownArticle) -> None:
         self.articles[article.url] = article
@@ -126,7 +141,11 @@ class CrawlState:
             len(crawls["crawls"]),
             crawls["crawls"][-1]["crawl_id"] if crawls["crawls"] else "none",
         )
-        return cls(articles, list(crawls["crawls"]), set(crawls.get("unusable", ())))
+        frontier = Frontier.from_json(crawls.get("frontier"))
+        for url in crawls.get("unusable", ()):  # format 1
+            if url not in articles:
+                frontier.pending[url] = PendingPage(url, ARTICLE, tries=UNUSABLE_TRIES)
+        return cls(articles, list(crawls["crawls"]), frontier)
 
     def save(self, store: ArchiveStore, crawl: dict) -> None:
         """Store the state with `crawl` (id, start, end, counts) added to its crawls.
@@ -141,6 +160,5 @@ class CrawlState:
         body = gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0)
         store.put_bytes(body, ARTICLES_KEY)
         self.crawls.append(crawl)
-        self.unusable -= self.articles.keys()
-        document = {"format": FORMAT, "crawls": self.crawls, "unusable": sorted(self.unusable)}
+        document = {"format": FORMAT, "crawls": self.crawls, "frontier": self.frontier.to_json()}
         store.put_bytes(json.dumps(document, indent=1).encode("utf-8"), CRAWLS_KEY)

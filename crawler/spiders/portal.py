@@ -5,6 +5,7 @@ scrapy crawl portal -a portal_url=https://thanhphohaiphong.gov.vn/
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from datetime import UTC, datetime
@@ -25,12 +26,15 @@ from crawler.extract.feeds import feed_links, sitemap_entries
 from crawler.extract.links import article_links, menu_sections, next_listing_page
 from crawler.http_text import decode_html
 from crawler.incremental.changes import changes_url, parse_gmt, with_page
-from crawler.incremental.crawl import incremental_of
+from crawler.incremental.crawl import IncrementalCrawl
+from crawler.incremental.frontier import ARTICLE, END, IMAGE, KNOWN
 from crawler.items import ArticleItem
 from crawler.outlinks import announces_outlinks
 
 logger = logging.getLogger(__name__)
 
+# What Scrapy's RobotsTxtMiddleware says when it refuses a request.
+ROBOTS_FORBIDDEN = "Forbidden by robots.txt"
 # Articles before listings: the frontier stays small and items flow early.
 ARTICLE_PRIORITY = 10
 IMAGE_PRIORITY = 5
@@ -58,10 +62,10 @@ class PortalSpider(scrapy.Spider):
         spider.browser = BrowserConfig.from_settings(crawler.settings)
         return spider
 
-    @property
-    def incremental(self):
+    @functools.cached_property
+    def incremental(self) -> IncrementalCrawl | None:
         """The crawl's incremental mode (crawler/incremental/), or None when it is off."""
-        return incremental_of(self.crawler)
+        return self.crawler.get_extension(IncrementalCrawl)
 
     def _wants(self, url: str) -> bool:
         """Whether to ask for the article at `url`: not asked for yet, and not skipped as
@@ -72,14 +76,26 @@ class PortalSpider(scrapy.Spider):
 
     async def start(self):
         yield scrapy.Request(self.config.url, callback=self.parse_home, errback=self.on_error)
-        if self.incremental is not None and self.incremental.active:
-            since = self.incremental.changes_since()
+        incremental = self.incremental
+        if incremental is not None and incremental.active:
+            since = incremental.changes_since()
             if since is not None:
+                incremental.changes_asked()
                 yield self._seed_request(changes_url(self.config.url, since), self.parse_changes)
         for section in self.config.sections:
             # A configured section's name comes from its articles' pages.
             hint = {"name": None, "slug": self.config.urls.slug(section)}
-            yield self._listing_request(section, hint, page=1)
+            yield self._walk_request(section, hint)
+        if incremental is not None:
+            # What earlier runs left undone: listing walks cut short, pages not archived.
+            for listing, section, point in incremental.resume_points():
+                logger.info("resuming the walk of %s at page %d", listing, point.page)
+                yield self._walk_request(listing, section, point)
+            for page in incremental.pending_pages():
+                if page.kind == IMAGE:
+                    yield self._image_request(page.url, via=page.via)
+                elif page.url not in self._requested:
+                    yield self._article_request(page.url, via=page.via, section=page.section)
         if self.config.seed_sitemap:
             yield self._seed_request(urljoin(self.config.url, "wp-sitemap.xml"), self.parse_sitemap)
         if self.config.seed_feeds:
@@ -99,17 +115,30 @@ class PortalSpider(scrapy.Spider):
             if not sections:
                 logger.error("no sections found in the menu of %s", response.url)
             for url, name in sections:
-                yield self._listing_request(url, {"name": name, "slug": urls.slug(url)}, page=1)
+                yield self._walk_request(url, {"name": name, "slug": urls.slug(url)})
         for url in article_links(doc, response.url, urls):
             if self._wants(url):
                 yield self._article_request(url, via=response.url)
 
     @announces_outlinks
-    def parse_listing(self, response, section: dict, page: int, previous: tuple = ()):
+    def parse_listing(
+        self,
+        response,
+        section: dict,
+        page: int,
+        previous: tuple = (),
+        walk: str | None = None,
+        may_stop: bool = False,
+    ):
+        """One page of a section's listing: its articles, then the next page. ``walk`` is
+        the walker (incremental state: where a walk cut short goes on next time);
+        ``may_stop``: whether a page of known articles ends the walk."""
         doc = self._document(response, "listing")
         if doc is None:
-            return
+            return  # the walk stops here; the next run goes on from the page before
         self.crawler.stats.inc_value("listing/pages")
+        if walk is not None:
+            self.incremental.listing_read(walk, response.url, page)
         links = article_links(doc, response.url, self.config.urls)
         # Links asked for before this page (the home page, the sidebar's latest posts on
         # every listing page) say nothing about how far this listing has news.
@@ -119,22 +148,33 @@ class PortalSpider(scrapy.Spider):
                 yield self._article_request(url, via=response.url, section=section)
         next_url = next_listing_page(doc, response.url, self.config.urls)
         if next_url is None or not links:
+            self._walk_ended(walk, END)
             return
-        if self.incremental is not None and self.incremental.all_known(fresh):
-            # Incremental: a page of only archived articles; older pages hold older ones.
+        if may_stop and self.incremental.all_known(fresh):
+            # Incremental: a page of only archived articles in a listing walked to its end
+            # before; older pages hold older ones.
             self.crawler.stats.inc_value("incremental/listing_stopped")
             logger.info("listing %s holds only known articles; section done", response.url)
+            self._walk_ended(walk, KNOWN)
             return
         if not set(links) - set(previous):
             # A paginator that clamps or loops serves the same page forever.
             self.crawler.stats.inc_value("listing/repeated")
             logger.info("listing %s repeats the previous page; section done", response.url)
+            self._walk_ended(walk, END)
             return
         if page >= self.config.max_listing_pages:
             self.crawler.stats.inc_value("listing/capped")
             logger.info("listing %s stopped at PORTAL_MAX_LISTING_PAGES=%d", response.url, page)
+            self._walk_ended(walk, END)
             return
-        yield self._listing_request(next_url, section, page=page + 1, previous=tuple(links))
+        yield self._listing_request(
+            next_url, section, page=page + 1, previous=tuple(links), walk=walk, may_stop=may_stop
+        )
+
+    def _walk_ended(self, walk: str | None, how: str) -> None:
+        if walk is not None:
+            self.incremental.walk_ended(walk, how)
 
     # -- sitemap and feed seeds --------------------------------------------
 
@@ -199,6 +239,8 @@ class PortalSpider(scrapy.Spider):
             yield self._seed_request(
                 with_page(response.url, page + 1), self.parse_changes, cb_kwargs={"page": page + 1}
             )
+        else:
+            self.incremental.changes_read()
 
     # -- articles ----------------------------------------------------------
 
@@ -212,6 +254,7 @@ class PortalSpider(scrapy.Spider):
         except ExtractionError as exc:
             self.crawler.stats.inc_value("pages/unparseable")
             logger.warning("cannot read article %s: %s", response.url, exc)
+            self._bad_answer(response, f"unreadable: {exc}")
             return
         if raw.related_scripted and not response.meta.get(RENDER_META):
             if self.browser.enabled and self.browser.render_auto:
@@ -220,7 +263,9 @@ class PortalSpider(scrapy.Spider):
                 return
             self.crawler.stats.inc_value("browser/needed_not_rendered")
             logger.warning("%s builds its Tin khác by script; not rendered", response.url)
-        fetched_url = response.request.meta.get("redirect_urls", [response.url])[0]
+        fetched_url = _first_url(response.request)
+        if self.incremental is not None:
+            self.incremental.produced(fetched_url, raw.url)
         item = ArticleItem.from_raw(raw, fetched_url=fetched_url, section_hint=section)
         item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         item.warc = response.meta.get(WARC_META)
@@ -242,18 +287,50 @@ class PortalSpider(scrapy.Spider):
     def parse_image(self, response):
         """Nothing to extract: fetching the image archived it."""
         self.crawler.stats.inc_value("images/fetched")
+        pending = response.meta.get(WARC_META)
+        if self.incremental is not None and pending is not None:
+            self.incremental.image_archived(_first_url(response.request), pending)
         return ()
 
     # -- helpers -----------------------------------------------------------
 
-    def _listing_request(self, url: str, section: dict, page: int, previous: tuple = ()):
+    def _walk_request(self, listing: str, section: dict, start=None):
+        """The first request of a walk through ``listing``: from its first page, or from
+        ``start``, where an earlier run's walk was cut short."""
+        url, page = (start.url, start.page) if start is not None else (listing, 1)
+        walk, may_stop = None, False
+        if self.incremental is not None:
+            walk, may_stop = self.incremental.walk(listing, section, start)
+        # A resumed walk reads its start page again: the request must not be filtered
+        # as a duplicate of the same page read by another walk of this run.
+        return self._listing_request(
+            url, section, page, walk=walk, may_stop=may_stop, dont_filter=start is not None
+        )
+
+    def _listing_request(
+        self,
+        url: str,
+        section: dict,
+        page: int,
+        previous: tuple = (),
+        walk: str | None = None,
+        may_stop: bool = False,
+        dont_filter: bool = False,
+    ):
         return scrapy.Request(
             url,
             callback=self.parse_listing,
             errback=self.on_error,
             priority=LISTING_PRIORITY,
-            cb_kwargs={"section": section, "page": page, "previous": previous},
+            cb_kwargs={
+                "section": section,
+                "page": page,
+                "previous": previous,
+                "walk": walk,
+                "may_stop": may_stop,
+            },
             meta=self._render_meta(url, section),
+            dont_filter=dont_filter,
         )
 
     def _render_meta(self, url: str, section: dict | None) -> dict:
@@ -270,7 +347,9 @@ class PortalSpider(scrapy.Spider):
             cb_kwargs={"section": section},
         )
 
-    def _image_request(self, url: str, via: str):
+    def _image_request(self, url: str, via: str | None):
+        if self.incremental is not None:
+            self.incremental.asked(url, IMAGE, via)
         return scrapy.Request(
             url,
             callback=self.parse_image,
@@ -288,8 +367,10 @@ class PortalSpider(scrapy.Spider):
             cb_kwargs=cb_kwargs or {},
         )
 
-    def _article_request(self, url: str, via: str, section: dict | None = None):
+    def _article_request(self, url: str, via: str | None, section: dict | None = None):
         self._requested.add(url)
+        if self.incremental is not None:
+            self.incremental.asked(url, ARTICLE, via, section)
         return scrapy.Request(
             url,
             callback=self.parse_article,
@@ -305,6 +386,7 @@ class PortalSpider(scrapy.Spider):
         if not response.body.strip():
             stats.inc_value(f"pages/empty/{kind}")
             logger.warning("empty %s page %s", kind, response.url)
+            self._bad_answer(response, "empty page")
             return None
         if not isinstance(response, TextResponse) or not _is_html(response):
             stats.inc_value(f"pages/not_html/{kind}")
@@ -312,6 +394,7 @@ class PortalSpider(scrapy.Spider):
             logger.warning(
                 "%s page %s is not HTML (%s)", kind, response.url, content_type or "no type"
             )
+            self._bad_answer(response, f"not HTML ({content_type or 'no type'})")
             return None
         text, corrected = decode_html(response)
         if corrected:
@@ -333,24 +416,44 @@ class PortalSpider(scrapy.Spider):
             return None
         return doc
 
+    def _bad_answer(self, response, what: str) -> None:
+        """The page came back, but not as a page we can use: the incremental state counts a
+        try against it (and fetches it again in a later run)."""
+        if self.incremental is not None:
+            self.incremental.answered_badly(_first_url(response.request), what)
+
     def on_error(self, failure):
         request = failure.request
+        first = _first_url(request)
         if failure.check(HttpError):
             status = failure.value.response.status
             self.crawler.stats.inc_value(f"pages/http_error/{status}")
             logger.warning(
                 "HTTP %d for %s (linked from %s)", status, request.url, request.meta.get("via")
             )
+            if self.incremental is not None:
+                self.incremental.answered_badly(first, f"HTTP {status}")
             return
         if failure.check(IgnoreRequest):
-            # robots.txt, scope and redirect-loop refusals: counted where decided.
-            logger.debug("not fetched: %s (%s)", request.url, failure.getErrorMessage())
-            if self.incremental is not None and self.config.urls.is_article(request.url):
-                self.incremental.refused(request.url)
+            # robots.txt, scope, redirect-loop and size refusals: counted where decided.
+            message = failure.getErrorMessage()
+            logger.debug("not fetched: %s (%s)", request.url, message)
+            if self.incremental is not None:
+                if ROBOTS_FORBIDDEN in message:
+                    self.incremental.refused(first)
+                else:
+                    self.incremental.answered_badly(first, f"not used: {message}")
             return
         reason = failure.type.__name__ if failure.type else "unknown"
         self.crawler.stats.inc_value(f"pages/failed/{reason}")
         logger.error("failed to fetch %s: %s", request.url, failure.getErrorMessage())
+        if self.incremental is not None:
+            self.incremental.answered_badly(first, f"failed: {reason}")
+
+
+def _first_url(request) -> str:
+    """The URL a request chain started from (before redirects): the one the spider asked."""
+    return request.meta.get("redirect_urls", [request.url])[0]
 
 
 def _is_html(response: TextResponse) -> bool:

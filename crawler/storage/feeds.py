@@ -1,17 +1,13 @@
 """Scrapy's S3 feed storage, storing the way the archive store does.
 
-Registered for ``s3://`` feeds (``FEED_STORAGES``), so the crawl's items feed and
-any ``-o s3://…`` feed: Scrapy's feed exporter writes the feed to a temporary
-file and hands it over at the end; the upload carries a SHA-256 checksum the
-store verifies and is checked afterwards (``S3Store.put_file``), with botocore
-set up for S3-compatible servers (checksums only where required), retries with
-backoff and timeouts from the ``ARCHIVE_S3_*`` settings. Credentials are
-Scrapy's ``AWS_*`` settings or boto3's chain, as for ``S3FeedStorage``.
-
-The crawl's own items feed carries ``archive_spool`` (its spool directory) and
-``archive_key`` in its feed options: once stored it is entered in the spool's
-ledger (for the manifest); when it cannot be stored it is kept in the spool,
-and stored later with the crawl's other leftovers. Nothing is lost.
+Registered for ``s3://`` feeds (``FEED_STORAGES``): any ``-o s3://…`` feed. Scrapy's
+feed exporter writes the feed to a temporary file and hands it over at the end; the
+upload carries a SHA-256 checksum the store verifies and is checked afterwards
+(``S3Store.put_file``), with botocore set up for S3-compatible servers (checksums only
+where required), retries with backoff and timeouts from the ``ARCHIVE_S3_*`` settings.
+Credentials are Scrapy's ``AWS_*`` settings or boto3's chain, as for ``S3FeedStorage``.
+(The crawl's own items feed is written in its spool and stored with its other files:
+crawler/archive/items_file.py.)
 """
 
 from __future__ import annotations
@@ -25,7 +21,6 @@ from scrapy.extensions.feedexport import S3FeedStorage
 
 from crawler.storage.config import StorageConfig
 from crawler.storage.s3 import S3Store
-from crawler.storage.spool import ITEMS, CrawlSpool
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +45,6 @@ class ArchiveS3FeedStorage(S3FeedStorage):
             region_name=self.region_name,
         )
         self.archive_store = S3Store(self.bucketname, "", config)
-        options = feed_options or {}
-        self.spool_dir = options.get("archive_spool")
-        self.archive_key = options.get("archive_key")
 
     @classmethod
     def from_crawler(cls, crawler, uri: str, *, feed_options: dict[str, Any] | None = None):
@@ -72,19 +64,7 @@ class ArchiveS3FeedStorage(S3FeedStorage):
     def _store_in_thread(self, file: IO[bytes]) -> None:
         try:
             file.flush()
-            path = Path(file.name)
-            try:
-                stored = self.archive_store.put_file(path, self.keyname)
-            except Exception:
-                # Whatever went wrong, the items are not lost.
-                if self.spool_dir:
-                    kept = CrawlSpool(Path(self.spool_dir).parent, Path(self.spool_dir).name)
-                    kept.keep(path, ITEMS)
-                    logger.error("items feed kept in the spool as %s", kept.items_path)
-                raise
-            if self.spool_dir:
-                spool = CrawlSpool(Path(self.spool_dir).parent, Path(self.spool_dir).name)
-                spool.record(dataclasses.replace(stored, key=self.archive_key))
+            self.archive_store.put_file(Path(file.name), self.keyname)
         finally:
             file.close()
             self.archive_store.close()

@@ -2,8 +2,8 @@
 
 ``<spool>/<crawl_id>/`` holds what the crawl wrote and has not yet handed over:
 closed WARC files and their CDXJ indexes (until the crawl's WACZ is packed), the
-WACZ, the items feed when it could not be stored, the manifest when it could not
-be written last. Each file maps to its archive key (DESIGN.md §4). The ledger,
+WACZ, the items feed (``items.jsonl.gz``, ``.open`` while it is written), the manifest
+when it could not be written last. Each file maps to its archive key (DESIGN.md §4). The ledger,
 ``stored.jsonl``, gets one line per verified upload (key, size, sha256): a file
 listed there with its size is stored, whatever happens to this process next,
 and the manifest's file list is read from it. Files are deleted only once the
@@ -34,6 +34,10 @@ WACZ_SUFFIX = ".wacz"
 
 def manifest_key(crawl_id: str) -> str:
     return f"crawls/{crawl_id}/{MANIFEST}"
+
+
+def warc_key(crawl_id: str, filename: str) -> str:
+    return f"warcs/{crawl_id}/{filename}"
 
 
 def items_key(crawl_id: str) -> str:
@@ -71,7 +75,7 @@ class CrawlSpool:
         """The archive key of a spool file, or None for a file that is not stored."""
         name = path.name
         if name.endswith(WARC_SUFFIX):
-            return f"warcs/{self.crawl_id}/{name}"
+            return warc_key(self.crawl_id, name)
         if name.endswith(CDXJ_SUFFIX) and not name.startswith("."):
             return f"indexes/{self.crawl_id}/{name}"
         if name == self.wacz_path.name:
@@ -130,19 +134,6 @@ class CrawlSpool:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-    def keep(self, source: Path, name: str) -> Path:
-        """Copy ``source`` (e.g. a feed that could not be stored) into the spool as
-        ``name``, durably; the copy is stored later like every other spool file."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        target = self.path / name
-        temp = self.path / f".{name}.tmp"
-        shutil.copyfile(source, temp)
-        with open(temp, "rb") as copied:
-            os.fsync(copied.fileno())
-        os.replace(temp, target)
-        fsync_dir(self.path)
-        return target
 
     def remove(self) -> list[Path]:
         """Delete the crawl's spool directory once everything in it is stored:

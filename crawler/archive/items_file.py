@@ -1,0 +1,149 @@
+"""The crawl's items feed in its spool: written as ``items.jsonl.gz.open``, renamed when whole.
+
+Scrapy's feed exporter writes the crawl's items (JSON lines, gzip) into the crawl's spool
+directory, whatever the archive store; the publisher stores the file with the crawl's other
+files, so the items of a crawl that dies are in the spool like its WARCs. While the crawl
+runs the file is ``items.jsonl.gz.open``: only a file the exporter closed is renamed to
+``items.jsonl.gz`` and stored. A crawl killed outright leaves the ``.open`` file cut off
+mid-stream; the next run repairs it to its last whole line (``repair_items``), never storing
+a cut-off file as whole.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from scrapy.extensions.feedexport import FileFeedStorage
+from scrapy.extensions.postprocessing import GzipPlugin
+
+from crawler.archive.files import OPEN_SUFFIX, fsync_dir
+
+logger = logging.getLogger(__name__)
+
+# The feed option that marks the crawl's own items feed (crawler/addon.py).
+SPOOL_OPTION = "archive_spool_items"
+_CHUNK = 1024 * 1024
+# Items compressed so far reach the operating system this often (seconds): a crawl killed
+# outright loses at most the last moments' items (their articles are fetched again).
+FLUSH_INTERVAL = 1.0
+
+
+class FlushingGzipPlugin(GzipPlugin):
+    """Scrapy's gzip post-processing, with a sync flush every ``FLUSH_INTERVAL`` seconds:
+    the lines written up to there can be read back from the file even if the crawl is
+    killed (a gzip stream's usual buffering would keep them in memory until the end)."""
+
+    def __init__(self, file, feed_options: dict[str, Any]) -> None:
+        super().__init__(file, feed_options)
+        self._flushed = time.monotonic()
+
+    def write(self, data: bytes) -> int:
+        written = super().write(data)
+        now = time.monotonic()
+        if now - self._flushed >= FLUSH_INTERVAL:
+            self.gzipfile.flush(zlib.Z_SYNC_FLUSH)
+            self._flushed = now
+        return written
+
+
+class SpoolItemsStorage(FileFeedStorage):
+    """Scrapy's file feed storage (registered for ``file://``); for the crawl's own items
+    feed (feed option ``SPOOL_OPTION``) the file is written under ``.open`` and renamed,
+    durably, once the exporter has closed it. Any other file feed is left as Scrapy has it."""
+
+    def __init__(self, uri: str, *, feed_options: dict[str, Any] | None = None):
+        options = feed_options or {}
+        self.final_path: Path | None = None
+        if options.get(SPOOL_OPTION):
+            options = {**options, "overwrite": True}
+        super().__init__(uri, feed_options=options)
+        if options.get(SPOOL_OPTION):
+            self.final_path = Path(self.path)
+            self.path = str(self.final_path) + OPEN_SUFFIX
+
+    def store(self, file: IO[bytes]) -> None:
+        if self.final_path is None:
+            return super().store(file)
+        file.flush()
+        os.fsync(file.fileno())
+        file.close()
+        os.replace(self.path, self.final_path)
+        fsync_dir(self.final_path.parent)
+        return None
+
+
+@dataclass(frozen=True)
+class RepairedItems:
+    path: Path
+    kept: int  # whole items kept
+    dropped: int  # whole items dropped: their WARC record is not in the archive
+    cut: int  # bytes of a last, cut-off line (or of an unreadable tail) left out
+
+
+def repair_items(open_path: Path, record_kept: Callable[[dict], bool]) -> RepairedItems:
+    """Write the whole lines of a cut-off ``items.jsonl.gz.open`` to ``items.jsonl.gz`` (a
+    whole gzip file) and remove the ``.open`` file. Items for which ``record_kept(warc)`` is
+    false (their response record was cut off the WARC) are left out: an item must point at
+    its capture. Streams: the file may be large."""
+    final_path = open_path.with_name(open_path.name.removesuffix(OPEN_SUFFIX))
+    temp_path = open_path.with_name(f".{final_path.name}.repair")
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    kept = dropped = 0
+    tail = b""
+    with open(open_path, "rb") as source, open(temp_path, "wb") as raw:
+        with gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as out:
+            while not inflater.eof and (chunk := source.read(_CHUNK)):
+                try:
+                    data = tail + inflater.decompress(chunk)
+                except zlib.error as exc:
+                    logger.warning("%s: unreadable after this point (%s)", open_path, exc)
+                    break
+                *lines, tail = data.split(b"\n")
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    if _keep(line, record_kept):
+                        out.write(line + b"\n")
+                        kept += 1
+                    else:
+                        dropped += 1
+            if inflater.eof and tail.strip():
+                # A whole stream that does not end with a newline: its last line is whole.
+                if _keep(tail, record_kept):
+                    out.write(tail + b"\n")
+                    kept += 1
+                else:
+                    dropped += 1
+                tail = b""
+        raw.flush()
+        os.fsync(raw.fileno())
+    os.replace(temp_path, final_path)
+    open_path.unlink()
+    fsync_dir(final_path.parent)
+    logger.warning(
+        "Recovered the items a killed crawl left in %s: %d kept, %d without their WARC record "
+        "left out, %d bytes of a cut-off line left out",
+        final_path,
+        kept,
+        dropped,
+        len(tail),
+    )
+    return RepairedItems(final_path, kept, dropped, len(tail))
+
+
+def _keep(line: bytes, record_kept: Callable[[dict], bool]) -> bool:
+    try:
+        item = json.loads(line)
+    except ValueError:
+        return False
+    warc = item.get("warc") if isinstance(item, dict) else None
+    return not isinstance(warc, dict) or record_kept(warc)
