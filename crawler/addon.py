@@ -25,6 +25,9 @@ PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     # Right after Scrapy's OffsiteMiddleware (50), before robots.txt (100).
     "crawler.middlewares.scope.ScopeMiddleware": 60,
+    # Scrapy's own, with the waiters for robots.txt mended (crawler/middlewares/robots.py).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robots.PoliteRobotsTxtMiddleware": 100,
     # Sees 3xx responses before Scrapy's RedirectMiddleware (600) follows them.
     "crawler.middlewares.redirects.RedirectLoopMiddleware": 610,
     # Closest to the downloader: bodies still content-encoded, every exchange.
