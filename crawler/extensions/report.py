@@ -79,22 +79,27 @@ def _walk(stats: dict) -> dict | None:
     if "frontier/sections" not in stats:
         return None
     incomplete = stats.get("frontier/incomplete_walks", 0)
-    pending = stats.get("frontier/pending", 0)
-    complete = not incomplete and not pending
+    unfetched = stats.get("frontier/unfetched", 0)
+    retry = stats.get("frontier/retry_later", 0)
+    complete = not incomplete and not unfetched
     if complete:
         summary = "walk complete"
     else:
         summary = (
-            f"walk incomplete: {incomplete} listings and {pending} pages left for the next run"
+            f"walk incomplete: {incomplete} listings and {unfetched} pages left for the "
+            "next run"
         )
+    if retry:
+        summary += f", {retry} pages that answered badly to try again"
     return {
         "summary": summary,
         "complete": complete,
         "sections": stats.get("frontier/sections", 0),
         "incomplete_sections": incomplete,
         "resume_points": stats.get("frontier/resume_points", 0),
-        "pending_pages": pending,
-        "retry_later": stats.get("frontier/retry_later", 0),
+        "unfetched_pages": unfetched,
+        "pending_pages": stats.get("frontier/pending", 0),
+        "retry_later": retry,
         "given_up": stats.get("frontier/given_up", 0),
         "given_up_now": stats.get("frontier/given_up_now", 0),
         "refused": stats.get("frontier/refused", 0),

@@ -332,7 +332,7 @@ class IncrementalCrawl:
                 "finished_at": datetime.now(UTC).isoformat(),
                 "finish_reason": reason,
                 "items": self.stats.get_value("items/accepted", 0),
-                "walk_complete": report.incomplete_walks == 0 and report.sections > 0,
+                "walk_complete": walk_complete(report),
                 "changes_covered": self._changes_covered(report),
             }
             # A Deferred cannot be awaited in an asyncio task ("bad yield"): wrap it.
@@ -396,7 +396,7 @@ class IncrementalCrawl:
 
     def _changes_covered(self, report: FrontierReport) -> bool:
         if self.mode == FULL:
-            return report.incomplete_walks == 0 and report.sections > 0
+            return walk_complete(report)
         return self._changes == "read"
 
     def _report(self, report: FrontierReport) -> None:
@@ -405,6 +405,7 @@ class IncrementalCrawl:
         stats.set_value("frontier/incomplete_walks", report.incomplete_walks)
         stats.set_value("frontier/resume_points", report.resume_points)
         stats.set_value("frontier/pending", report.pending)
+        stats.set_value("frontier/unfetched", report.unfetched)
         stats.set_value("frontier/retry_later", report.retried_later)
         stats.set_value("frontier/given_up", report.given_up)
         stats.set_value("frontier/refused", report.refused)
@@ -426,6 +427,12 @@ class IncrementalCrawl:
 
     def _renew(self):
         return deferToThread(self.lock.renew)
+
+
+def walk_complete(report: FrontierReport) -> bool:
+    """The portal has been walked to its end: every listing once, every page found asked
+    (pages that answered badly are tried again later, but were asked)."""
+    return report.sections > 0 and not report.incomplete_walks and not report.unfetched
 
 
 __all__ = ["ARTICLE", "FULL", "IMAGE", "INCREMENTAL", "IncrementalCrawl"]

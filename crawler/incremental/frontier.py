@@ -100,6 +100,7 @@ class FrontierReport:
     incomplete_walks: int
     resume_points: int
     pending: int
+    unfetched: int  # pending that no run has had an answer for yet
     retried_later: int  # pending now after a bad answer in this run
     given_up_now: int
     given_up: int
@@ -181,6 +182,7 @@ class Frontier:
             incomplete_walks=len(incomplete),
             resume_points=sum(len(w.resume) for w in self.walks.values() if not w.given_up),
             pending=len(self.pending),
+            unfetched=sum(1 for page in self.pending.values() if page.tries == 0),
             retried_later=retried_later,
             given_up_now=given_up_now,
             given_up=len(self.given_up),
