@@ -86,8 +86,7 @@ def _walk(stats: dict) -> dict | None:
         summary = "walk complete"
     else:
         summary = (
-            f"walk incomplete: {incomplete} listings and {unfetched} pages left for the "
-            "next run"
+            f"walk incomplete: {incomplete} listings and {unfetched} pages left for the next run"
         )
     if retry:
         summary += f", {retry} pages that answered badly to try again"
