@@ -9,6 +9,7 @@ from pathlib import Path
 from crawler.archive.items_file import SPOOL_OPTION
 from crawler.config import BrowserConfig
 from crawler.logs import install_json_handler
+from crawler.middlewares.sizes import SCRAPY_COMPRESSION
 from crawler.storage.redact import hide_secrets_in_logs
 from crawler.storage.spool import ITEMS
 
@@ -30,6 +31,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.robots.PoliteRobotsTxtMiddleware": 100,
     # Sees 3xx responses before Scrapy's RedirectMiddleware (600) follows them.
     "crawler.middlewares.redirects.RedirectLoopMiddleware": 610,
+    # In place of Scrapy's HttpCompressionMiddleware (590): counts what it drops for size.
+    "crawler.middlewares.sizes.SizeLimitsMiddleware": 590,
     # Closest to the downloader: bodies still content-encoded, every exchange.
     "crawler.archive.middleware.WarcArchiveMiddleware": 950,
 }
@@ -70,6 +73,7 @@ class ArchiverAddon:
             settings["ITEM_PIPELINES"][path] = priority
         for path, priority in DOWNLOADER_MIDDLEWARES.items():
             settings["DOWNLOADER_MIDDLEWARES"][path] = priority
+        settings["DOWNLOADER_MIDDLEWARES"][SCRAPY_COMPRESSION] = None
         browser = BrowserConfig.from_settings(settings)
         if browser.enabled:
             for scheme, path in BROWSER_DOWNLOAD_HANDLERS.items():

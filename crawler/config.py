@@ -91,6 +91,53 @@ class PortalConfig:
         )
 
 
+@dataclass(frozen=True)
+class LimitsConfig:
+    """Bounds on what one crawl takes from the portal (settings/default.py, "Bounds")."""
+
+    links_per_page: int
+    related_depth: int
+    stale_listing_pages: int
+    crawl_pages: int  # 0: no limit (Scrapy's CLOSESPIDER_PAGECOUNT)
+    crawl_seconds: float  # 0: no limit (Scrapy's CLOSESPIDER_TIMEOUT)
+
+    @classmethod
+    def from_settings(cls, settings) -> LimitsConfig:
+        at_least_one = {}
+        for name in (
+            "PORTAL_MAX_LINKS_PER_PAGE",
+            "PORTAL_MAX_RELATED_DEPTH",
+            "PORTAL_MAX_STALE_LISTING_PAGES",
+        ):
+            value = _int(settings, name)
+            if value < 1:
+                raise ConfigError(f"{name}: must be >= 1, got {value}")
+            at_least_one[name] = value
+        pages = _int(settings, "CLOSESPIDER_PAGECOUNT")
+        if pages < 0:
+            raise ConfigError(f"CLOSESPIDER_PAGECOUNT: must be >= 0 (0: no limit), got {pages}")
+        try:
+            seconds = settings.getfloat("CLOSESPIDER_TIMEOUT")
+        except ValueError as exc:
+            raise ConfigError(f"CLOSESPIDER_TIMEOUT: not a number of seconds ({exc})") from exc
+        if not seconds >= 0:
+            raise ConfigError(f"CLOSESPIDER_TIMEOUT: must be >= 0 (0: no limit), got {seconds}")
+        return cls(
+            links_per_page=at_least_one["PORTAL_MAX_LINKS_PER_PAGE"],
+            related_depth=at_least_one["PORTAL_MAX_RELATED_DEPTH"],
+            stale_listing_pages=at_least_one["PORTAL_MAX_STALE_LISTING_PAGES"],
+            crawl_pages=pages,
+            crawl_seconds=seconds,
+        )
+
+
+def _int(settings, name: str) -> int:
+    try:
+        return settings.getint(name)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: not a whole number ({exc})") from exc
+
+
 def portal_timezone(settings) -> ZoneInfo:
     """The time zone of dates the portal shows without an offset."""
     name = settings.get("PORTAL_TIMEZONE")

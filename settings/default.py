@@ -58,6 +58,36 @@ COOKIES_ENABLED = False
 CONCURRENT_ITEMS = 4
 TELNETCONSOLE_ENABLED = False
 
+# --- Bounds: what one crawl takes at most --------------------------------------
+# Each bound reached is counted (limits/<name>), logged and shown in the crawl report; article
+# links left unrequested by a bound are handed on for a later run (PortalSpider._over_limit).
+# A full crawl of the portal (~30,000 articles, ~10 sections, their listing pages and
+# images: about 100,000 responses, more than a day at the polite rate) fits them all.
+# Size: DOWNLOAD_MAXSIZE (above) binds a response as received and as decompressed: Scrapy
+# cancels a download past it (pages/dropped/too_large) and drops a body that inflates past it
+# (pages/dropped/decompressed_too_large, the WARC keeping the bytes as received); indexing
+# never inflates a body at all.
+# Article links taken from one page (a listing, the home page, an article's "Tin khác"), in
+# page order; a real page has tens (limits/links_per_page: links left).
+PORTAL_MAX_LINKS_PER_PAGE = 500
+# Hops along "Tin khác" links from an article found on a listing, the home page or a seed
+# (depth 0); links from an article this deep are left (limits/related_depth: links left).
+# Requests are ordered by depth (deeper later, past 10 after listing pages), so an endless
+# chain only runs when everything shallower is done; articles reached only through "Tin
+# khác" sit a few hops from a listed one.
+PORTAL_MAX_RELATED_DEPTH = 30
+# A section's listing walk stops after this many pages in a row that list no article not
+# already listed earlier in the same walk (a paginator that wraps around, a calendar):
+# limits/stale_listing. A real listing brings new articles on every page.
+PORTAL_MAX_STALE_LISTING_PAGES = 5
+# Responses per crawl (Scrapy's CloseSpider; 0: no limit): about twice a full crawl of the
+# portal. The crawl stops cleanly (finish reason closespider_pagecount, limits/crawl_pages).
+CLOSESPIDER_PAGECOUNT = 200_000
+# Seconds per crawl (0: no limit): a nightly run that is still going stops after 23 hours,
+# stored and reported (closespider_timeout, limits/crawl_time), before the next night's run
+# and well inside the CronJob's activeDeadlineSeconds (two days).
+CLOSESPIDER_TIMEOUT = 23 * 3600
+
 # --- Crawl run --------------------------------------------------------------
 # Identifier of this run; empty: generated as <UTC yyyymmddhhmmss>-<6 hex>.
 CRAWL_ID = os.environ.get("CRAWL_ID", "")
@@ -166,7 +196,8 @@ PORTAL_EXTRA_HOSTS = []
 PORTAL_SECTIONS = []
 # Path of an article URL (WordPress permalinks "/<slug>.html").
 PORTAL_ARTICLE_PATH = r"^/[^/]+\.html?$"
-# Trap guard: listing pages walked per section at most.
+# Trap guard: listing pages walked per section at most (limits/listing_pages). A section of the
+# real portal has hundreds; traps are stopped sooner by PORTAL_MAX_STALE_LISTING_PAGES.
 PORTAL_MAX_LISTING_PAGES = 2000
 # Follow every in-scope "Tin khác" link (some articles are reachable only so).
 PORTAL_FOLLOW_RELATED = True

@@ -7,6 +7,7 @@ closes the connection, so the crawler's next request starts clean.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import threading
 import zlib
@@ -48,13 +49,18 @@ def too_many_requests(retry_after: str | None = None, status: int = 429) -> Faul
 
 def gzip_bomb(inflated: int, chunk: int = 1024 * 1024) -> Fault:
     """A 200 whose gzip body inflates to ``inflated`` bytes of zeros (made once)."""
+    return answer(200, gzip_bomb_body(inflated, chunk), (("Content-Encoding", "gzip"),))
+
+
+@functools.lru_cache(maxsize=4)
+def gzip_bomb_body(inflated: int, chunk: int = 1024 * 1024) -> bytes:
+    """The body ``gzip_bomb`` sends: ``inflated`` bytes of zeros, gzip-compressed."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     zeros = bytes(chunk)
     parts = [compressor.compress(zeros) for _ in range(inflated // chunk)]
     parts.append(compressor.compress(bytes(inflated % chunk)))
     parts.append(compressor.flush())
-    body = b"".join(parts)
-    return answer(200, body, (("Content-Encoding", "gzip"),))
+    return b"".join(parts)
 
 
 def gzipped(status: int, html: bytes) -> Fault:
@@ -95,3 +101,65 @@ def first(count: int, fault: Fault, then: Fault | None = None) -> Fault:
 def matching(*targets: str) -> Callable[[str], bool]:
     """A match for request targets that start with one of ``targets``."""
     return lambda target: target.startswith(targets)
+
+
+# -- hostile pages that look like the portal's (bounds on what one crawl takes) ----------
+
+
+def article_html(title: str, related: Iterable[str] = ()) -> bytes:
+    """A minimal article page the extractor reads: headline, date line, sapo, body,
+    author, furniture, and a "Tin khác" list linking ``related`` (paths or URLs)."""
+    links = "".join(f'<li><a href="{url}">Tin {i}</a></li>' for i, url in enumerate(related))
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{title}</title></head><body><article><h1>{title}</h1>"
+        "<p>Thứ Hai, 01/01/2024 08:00</p>"
+        "<p>Đoạn mở đầu của bài viết, đủ dài để làm phần tóm tắt.</p>"
+        f"<p>Nội dung chính của bài viết {title}.</p><p>V.H.N</p>"
+        "<h3>Tiện ích thông tin</h3><h3>Tin khác</h3>"
+        f"<ul>{links}</ul></article></body></html>"
+    ).encode()
+
+
+def listing_html(links: Iterable[str], next_url: str | None = None) -> bytes:
+    """A listing page: article links and, if given, a rel=next link to the next page."""
+    anchors = "".join(f'<li><a href="{url}">Bài {i}</a></li>' for i, url in enumerate(links))
+    following = f'<a rel="next" href="{next_url}">Trang sau</a>' if next_url else ""
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Chuyên mục</title></head>"
+        f"<body><ul>{anchors}</ul>{following}</body></html>"
+    ).encode()
+
+
+def article_chain(prefix: str = "/chain-") -> Fault:
+    """Articles ``<prefix><n>.html``, each with one "Tin khác" link: the next, for ever."""
+
+    def fault(handler) -> None:
+        number = int(handler.path.removeprefix(prefix).removesuffix(".html"))
+        body = article_html(f"Bài chuỗi {number}", [f"{prefix}{number + 1}.html"])
+        _send(handler, 200, (("Content-Type", HTML),), body)
+
+    return fault
+
+
+def many_related(count: int, prefix: str = "/linked-") -> Fault:
+    """An article whose "Tin khác" lists ``count`` unique articles ``<prefix><i>.html``."""
+    body = article_html("Bài nhiều liên kết", (f"{prefix}{i}.html" for i in range(count)))
+    return answer(200, body)
+
+
+def listing_trap(base: str, pool: Iterable[str], per_page: int = 10) -> Fault:
+    """A listing under ``base`` (``<base>page/<n>/``) without end: page n lists the n-th
+    window of ``per_page`` articles of ``pool``, round and round, so that no page repeats
+    the one before it but nothing is new after one turn (a calendar or a paginator that
+    wraps around)."""
+    pool = list(pool)
+
+    def fault(handler) -> None:
+        rest = handler.path.removeprefix(base).strip("/")
+        number = int(rest.removeprefix("page/")) if rest else 1
+        links = [pool[(number * per_page + j) % len(pool)] for j in range(per_page)]
+        body = listing_html(links, f"{base}page/{number + 1}/")
+        _send(handler, 200, (("Content-Type", HTML),), body)
+
+    return fault

@@ -1,7 +1,7 @@
 import pytest
 from scrapy.settings import Settings
 
-from crawler.config import ConfigError, PortalConfig
+from crawler.config import ConfigError, LimitsConfig, PortalConfig
 
 
 def settings(**overrides) -> Settings:
@@ -53,3 +53,34 @@ def test_configured_sections_and_extra_hosts():
 def test_nonsense_is_rejected_naming_the_setting(overrides, message):
     with pytest.raises(ConfigError, match=message):
         PortalConfig.from_settings(settings(**overrides))
+
+
+def test_crawl_limits_have_defaults_that_fit_the_portal():
+    limits = LimitsConfig.from_settings(settings())
+    assert limits.links_per_page >= 100  # a real page links tens of articles
+    assert limits.related_depth >= 10
+    assert limits.stale_listing_pages >= 2
+    # A full crawl at the polite rate (~1 page/s) is more than a day, cut at 23 hours.
+    assert 0 < limits.crawl_seconds < 24 * 3600
+    assert limits.crawl_pages >= 100_000
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"PORTAL_MAX_LINKS_PER_PAGE": 0}, "PORTAL_MAX_LINKS_PER_PAGE"),
+        ({"PORTAL_MAX_RELATED_DEPTH": "deep"}, "PORTAL_MAX_RELATED_DEPTH"),
+        ({"PORTAL_MAX_STALE_LISTING_PAGES": -1}, "PORTAL_MAX_STALE_LISTING_PAGES"),
+        ({"CLOSESPIDER_PAGECOUNT": -5}, "CLOSESPIDER_PAGECOUNT"),
+        ({"CLOSESPIDER_TIMEOUT": "nan"}, "CLOSESPIDER_TIMEOUT"),
+        ({"CLOSESPIDER_TIMEOUT": "soon"}, "CLOSESPIDER_TIMEOUT"),
+    ],
+)
+def test_nonsense_crawl_limits_are_rejected_naming_the_setting(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        LimitsConfig.from_settings(settings(**overrides))
+
+
+def test_no_crawl_limit_is_zero():
+    limits = LimitsConfig.from_settings(settings(CLOSESPIDER_PAGECOUNT=0, CLOSESPIDER_TIMEOUT=0))
+    assert (limits.crawl_pages, limits.crawl_seconds) == (0, 0)

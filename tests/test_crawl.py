@@ -84,7 +84,7 @@ def test_the_endless_trap_is_cut_off(crawled):
     # there, long before PORTAL_MAX_LISTING_PAGES (the cap: test_spider.py).
     assert trap == [crawled.site.trap_prefix + "2/"]
     assert crawled.result.stats["listing/repeated"] == 1
-    assert "listing/capped" not in crawled.result.stats
+    assert "limits/listing_pages" not in crawled.result.stats
     # The calendar widget's endless day links are neither sections nor articles.
     assert not [p for p in crawled.paths if p.startswith("/lich/")]
 
@@ -139,3 +139,11 @@ def test_a_bad_portal_url_fails_before_fetching_with_a_clear_message(tmp_path):
     assert result.returncode != 0
     assert "PORTAL_URL: expected an http(s) URL, got 'notaurl'" in result.log
     assert not (tmp_path / "archive" / "items").exists()
+
+
+def test_a_whole_crawl_of_the_portal_reaches_no_limit(crawled):
+    # The bounds (settings/default.py "Bounds") fit a real portal: none is reached, with
+    # listings whose next pages' articles were asked for already from "Tin khác" lists.
+    report = crawled.result.manifest["report"]
+    assert report["limits"] == {}
+    assert report["pages"]["dropped"] == {}

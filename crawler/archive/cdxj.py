@@ -7,19 +7,28 @@ body appended (`__wb_method=post&…`), which is how pywb finds it on replay.
 
 A crawl's writer builds each file's index while writing the file (`IncrementalIndex`), so none
 is left to make when the crawl ends; `index_warc` indexes a whole file (one left by a crash).
+
+Indexing never content-decodes a response: cdxj-indexer, to pair each request with its
+response (for POST keys), copies every record's decoded body to a temporary file, so a 5 MB
+gzip bomb became a 5 GB file on the crawl's /tmp. Only what an index line needs is read here:
+headers, and a POST or PUT request's body, which the crawl sent itself; the response's bytes
+are skipped as stored (still compressed), so indexing costs no more disk than the WARC.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
 from cdxj_indexer import CDXJIndexer
+from cdxj_indexer.bufferiter import BUFF_SIZE, concur_req_resp, join_req_resp
 from cdxj_indexer.main import SortingWriter
 
 from crawler.archive.files import fsync_dir
@@ -110,8 +119,58 @@ class _Stretch:
         return data
 
 
+class _Indexer(CDXJIndexer):
+    """cdxj-indexer's CDXJ lines, with records paired by `_exchanges` (no response decoded)."""
+
+    def process_one(self, input_, output, filename):
+        # As CDXJIndexer.process_one (post_append on, no record digests), but with our pairing.
+        self.curr_filename = self.force_filename or self._resolve_rel_path(filename)
+        records = self._create_record_iter(input_)
+        self._write_header(output, filename)
+        for record in _exchanges(records, self.post_append, self.get_url_key):
+            if not self.include_records or self.filter_record(record):
+                self.process_index_entry(records, record, filename, output)
+
+
+def _exchanges(records, post_append: bool, url_key) -> Iterable:
+    """cdxj-indexer's `buffering_record_iter`, buffering only what it reads afterwards: the
+    body of a request (its POST or PUT data go into the key). Any other record's content is
+    left to the iterator, which skips it undecoded when it moves to the next record."""
+    previous = None
+    for record in records:
+        record.buffered_stream = _request_body(record)
+        record.file_offset = records.get_record_offset()  # reads the rest of the record
+        record.file_length = records.get_record_length()
+        request, response = concur_req_resp(previous, record)
+        if not request or not response:
+            if previous:
+                yield previous
+                previous.buffered_stream.close()
+            previous = record
+            continue
+        join_req_resp(request, response, post_append, url_key)
+        yield previous
+        previous.buffered_stream.close()
+        yield record
+        record.buffered_stream.close()
+        previous = None
+    if previous:
+        yield previous
+        previous.buffered_stream.close()
+
+
+def _request_body(record):
+    """A request's decoded body (as cdxj-indexer buffers it); an empty stream for any other
+    record, whose content no index field reads."""
+    spool = tempfile.SpooledTemporaryFile(BUFF_SIZE)
+    if record.rec_type == "request":
+        shutil.copyfileobj(record.content_stream(), spool)
+        spool.seek(0)
+    return spool
+
+
 def _indexer(out, inputs: list[str], warc_name: str) -> CDXJIndexer:
-    return CDXJIndexer(
+    return _Indexer(
         out,
         inputs,
         sort=True,

@@ -13,13 +13,13 @@ from urllib.parse import urljoin
 
 import scrapy
 from lxml import etree
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.archive.middleware import WARC_META
 from crawler.browser import RENDER_META, render_meta
-from crawler.config import BrowserConfig, PortalConfig
+from crawler.config import BrowserConfig, LimitsConfig, PortalConfig
 from crawler.extract import ExtractionError, extract_article
 from crawler.extract.article import parse_html
 from crawler.extract.feeds import feed_links, sitemap_entries
@@ -30,12 +30,15 @@ from crawler.incremental.crawl import IncrementalCrawl
 from crawler.incremental.frontier import ARTICLE, END, IMAGE, KNOWN
 from crawler.items import ArticleItem
 from crawler.outlinks import announces_outlinks
+from crawler.spiders.bounds import DEPTH_META, CrawlBounds
 
 logger = logging.getLogger(__name__)
 
 # What Scrapy's RobotsTxtMiddleware says when it refuses a request.
 ROBOTS_FORBIDDEN = "Forbidden by robots.txt"
-# Articles before listings: the frontier stays small and items flow early.
+# Articles before listings: the frontier stays small and items flow early. An article found
+# along "Tin khác" links loses a point per hop (DEPTH_META): past 10 hops it waits behind
+# listing pages, so that an endless chain never starves them.
 ARTICLE_PRIORITY = 10
 IMAGE_PRIORITY = 5
 LISTING_PRIORITY = 0
@@ -60,6 +63,8 @@ class PortalSpider(scrapy.Spider):
         # Read and checked before anything is fetched: bad settings fail fast.
         spider.config = PortalConfig.from_settings(crawler.settings)
         spider.browser = BrowserConfig.from_settings(crawler.settings)
+        spider.limits = LimitsConfig.from_settings(crawler.settings)
+        spider.bounds = CrawlBounds(spider.limits, crawler)
         return spider
 
     @functools.cached_property
@@ -116,7 +121,7 @@ class PortalSpider(scrapy.Spider):
                 logger.error("no sections found in the menu of %s", response.url)
             for url, name in sections:
                 yield self._walk_request(url, {"name": name, "slug": urls.slug(url)})
-        for url in article_links(doc, response.url, urls):
+        for url in self._take_links(article_links(doc, response.url, urls), response.url, None):
             if self._wants(url):
                 yield self._article_request(url, via=response.url)
 
@@ -139,7 +144,9 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value("listing/pages")
         if walk is not None:
             self.incremental.listing_read(walk, response.url, page)
-        links = article_links(doc, response.url, self.config.urls)
+        links = self._take_links(
+            article_links(doc, response.url, self.config.urls), response.url, section
+        )
         # Links asked for before this page (the home page, the sidebar's latest posts on
         # every listing page) say nothing about how far this listing has news.
         fresh = [url for url in links if url not in self._requested]
@@ -163,9 +170,17 @@ class PortalSpider(scrapy.Spider):
             logger.info("listing %s repeats the previous page; section done", response.url)
             self._walk_ended(walk, END)
             return
+        if self.bounds.stale_walk(response.url, section, links):
+            self._walk_ended(walk, END)
+            return
         if page >= self.config.max_listing_pages:
-            self.crawler.stats.inc_value("listing/capped")
-            logger.info("listing %s stopped at PORTAL_MAX_LISTING_PAGES=%d", response.url, page)
+            self.bounds.reached(
+                "listing_pages",
+                1,
+                "listing %s stopped at PORTAL_MAX_LISTING_PAGES=%d",
+                response.url,
+                page,
+            )
             self._walk_ended(walk, END)
             return
         yield self._listing_request(
@@ -278,11 +293,16 @@ class PortalSpider(scrapy.Spider):
                     yield self._image_request(image["url"], via=response.url)
         if not self.config.follow_related:
             return
-        for link in raw.related:
-            if not self.config.urls.is_article(link["url"]):
-                self.crawler.stats.inc_value("links/offsite_related")
-            elif self._wants(link["url"]):
-                yield self._article_request(link["url"], via=response.url)
+        related = [link["url"] for link in raw.related if self.config.urls.is_article(link["url"])]
+        if len(related) < len(raw.related):
+            self.crawler.stats.inc_value("links/offsite_related", len(raw.related) - len(related))
+        depth = response.meta.get(DEPTH_META, 0) + 1
+        wanted = [url for url in self._take_links(related, response.url, None) if self._wants(url)]
+        if wanted and depth > self.limits.related_depth:
+            self._over_limit("related_depth", wanted, via=response.url, section=None)
+            return
+        for url in wanted:
+            yield self._article_request(url, via=response.url, depth=depth)
 
     def parse_image(self, response):
         """Nothing to extract: fetching the image archived it."""
@@ -340,7 +360,7 @@ class PortalSpider(scrapy.Spider):
 
     def _render_again(self, response, section: dict | None, reason: str):
         """The same page once more, through the browser."""
-        meta = {key: response.meta[key] for key in ("via",) if key in response.meta}
+        meta = {key: response.meta[key] for key in ("via", DEPTH_META) if key in response.meta}
         return response.request.replace(
             dont_filter=True,
             meta={**meta, **render_meta(reason)},
@@ -367,7 +387,9 @@ class PortalSpider(scrapy.Spider):
             cb_kwargs=cb_kwargs or {},
         )
 
-    def _article_request(self, url: str, via: str | None, section: dict | None = None):
+    def _article_request(
+        self, url: str, via: str | None, section: dict | None = None, depth: int = 0
+    ):
         self._requested.add(url)
         if self.incremental is not None:
             self.incremental.asked(url, ARTICLE, via, section)
@@ -375,9 +397,9 @@ class PortalSpider(scrapy.Spider):
             url,
             callback=self.parse_article,
             errback=self.on_error,
-            priority=ARTICLE_PRIORITY,
+            priority=ARTICLE_PRIORITY - depth,
             cb_kwargs={"section": section},
-            meta={"via": via, **self._render_meta(url, section)},
+            meta={"via": via, DEPTH_META: depth, **self._render_meta(url, section)},
         )
 
     def _page_text(self, response, kind: str) -> str | None:
@@ -422,6 +444,34 @@ class PortalSpider(scrapy.Spider):
         if self.incremental is not None:
             self.incremental.answered_badly(_first_url(response.request), what)
 
+    # -- bounds (crawler/spiders/bounds.py) ---------------------------------
+
+    def _take_links(self, links: list[str], via: str, section: dict | None) -> list[str]:
+        """The first PORTAL_MAX_LINKS_PER_PAGE article links of page `via`, once each; the
+        rest that would have been asked for go to `_over_limit`."""
+        taken, rest = self.bounds.split_links(links)
+        left = [url for url in rest if self._wants(url)]
+        if left:
+            self._over_limit("links_per_page", left, via=via, section=section)
+        return taken
+
+    def _over_limit(self, limit: str, urls: list[str], via: str, section: dict | None) -> None:
+        """The one place where article URLs are left unrequested because a bound was reached
+        (`limit`: links_per_page, related_depth): counted (``limits/<limit>``, one per URL)
+        and logged once for the page `via` that linked them (in `section`, if known).
+
+        The articles a chain of "Tin khác" links goes on to are left for the next run (the
+        incremental state's pending pages: each run walks a chain so far). Links past the
+        per-page limit are not: a page that lists more is hostile or broken, and remembering
+        them would let it past the limit in the next run."""
+        self.bounds.links_left(limit, via, urls)
+        if limit == "related_depth" and self.incremental is not None:
+            for url in urls:
+                self.incremental.asked(url, ARTICLE, via, section)
+
+    def closed(self, reason: str) -> None:
+        self.bounds.crawl_closed(reason)
+
     def on_error(self, failure):
         request = failure.request
         first = _first_url(request)
@@ -443,6 +493,12 @@ class PortalSpider(scrapy.Spider):
                     self.incremental.refused(first)
                 else:
                     self.incremental.answered_badly(first, f"not used: {message}")
+            return
+        if failure.check(DownloadCancelledError):
+            # Past DOWNLOAD_MAXSIZE: counted and logged where cancelled (middlewares/sizes.py).
+            logger.debug("not fetched: %s (%s)", request.url, failure.getErrorMessage())
+            if self.incremental is not None:
+                self.incremental.answered_badly(first, "too large")
             return
         reason = failure.type.__name__ if failure.type else "unknown"
         self.crawler.stats.inc_value(f"pages/failed/{reason}")
