@@ -25,6 +25,11 @@ PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     # Right after Scrapy's OffsiteMiddleware (50), before robots.txt (100).
     "crawler.middlewares.scope.ScopeMiddleware": 60,
+    # Retries that wait (Retry-After, backoff with jitter) in place of Scrapy's, and,
+    # just outside it, the slowing down of a site that answers 429/503.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.politeness.retry.PoliteRetryMiddleware": 550,
+    "crawler.politeness.backoff.SiteBackoffMiddleware": 560,
     # Sees 3xx responses before Scrapy's RedirectMiddleware (600) follows them.
     "crawler.middlewares.redirects.RedirectLoopMiddleware": 610,
     # Closest to the downloader: bodies still content-encoded, every exchange.
