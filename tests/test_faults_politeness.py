@@ -59,6 +59,7 @@ def test_retry_after_is_waited_out_then_the_article_is_archived(site, tmp_path, 
     assert stats["backoff/slowed"] >= 1
     assert "pages/http_error/429" not in stats
     assert result.manifest["report"]["politeness"]["retries"] == 2
+    assert "Traceback" not in result.log
 
 
 def test_retry_after_over_the_cap_is_not_retried_and_is_reported(site, tmp_path):
@@ -113,6 +114,7 @@ def test_a_portal_answering_503_slows_the_crawl_down_then_recovers(site, tmp_pat
     assert stats["backoff/recovered"] == 1
     assert stats["items/accepted"] > 0
     assert "asked to slow down 5 times" in result.manifest["report"]["summary"]
+    assert "Traceback" not in result.log
 
 
 def test_a_closing_crawl_does_not_wait_for_a_parked_retry(site, tmp_path):
@@ -141,6 +143,46 @@ def test_a_closing_crawl_does_not_wait_for_a_parked_retry(site, tmp_path):
     assert len(arrivals) == 1
     assert crawled.stats["pages/dropped/retry_abandoned"] == 1
     assert "1 retries still waiting" in crawled.log and path in crawled.log
+    assert "Traceback" not in crawled.log
+
+
+def test_a_crawl_slowed_to_its_max_delay_stops_without_draining_a_backlog(site, tmp_path):
+    """Every article answers 429 for good. The default profile lets 8 requests into the
+    downloader, queued one delay apart: when the portal slows the crawl down they go back to
+    the scheduler and one request at a time goes on. SIGTERM then waits for that one, not
+    for a queue of them sent BACKOFF_MAX_DELAY (here 8 s) apart."""
+    arrivals = []
+    with FixturePortal(site) as portal:
+        portal.inject(
+            lambda target: target.endswith(".html"),
+            faults.timed(arrivals, faults.too_many_requests(None)),
+        )
+        settings = {**small(site, portal), "BACKOFF_START_DELAY": 1, "BACKOFF_MAX_DELAY": 8}
+        command, env = crawl_command(
+            portal.base_url, tmp_path, profile="settings.default", settings=settings
+        )
+        process = subprocess.Popen(command, cwd=tmp_path, env=env)
+        log = tmp_path / "test-crawl.log"
+        try:
+            wait_for(
+                lambda: log.exists() and "8.0 s between" in log.read_text(encoding="utf-8"),
+                "the crawl slowed to its max delay",
+            )
+            process.send_signal(signal.SIGTERM)
+            # One request goes within 12 s (8 s and its jitter); a queue of 7 more would
+            # take about a minute.
+            returncode = process.wait(timeout=45)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    crawled = CrawlResult(returncode, tmp_path / "archive", "test-crawl", log.read_text("utf-8"))
+    assert crawled.returncode == 6, crawled.log[-3000:]
+    assert crawled.stats["backoff/requeued"] >= 1
+    assert crawled.stats["backoff/max_delay"] == 8.0
+    seen = gaps(arrivals)
+    assert max(seen) >= 4.0, seen  # half of 8 s at least: the portal was not hammered
+    assert "Traceback" not in crawled.log
 
 
 def test_a_redirect_chain_past_the_limit_is_counted_and_logged(site, tmp_path):

@@ -15,10 +15,11 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
+from twisted.internet.defer import Deferred
 
 from crawler.config import ConfigError
 from crawler.extensions.report import crawl_report
-from crawler.politeness.backoff import SiteBackoffMiddleware
+from crawler.politeness.backoff import SiteBackoffMiddleware, SiteSlowedDown
 from crawler.politeness.config import PolitenessConfig
 from crawler.politeness.parking import NOT_BEFORE, RetryParking
 from crawler.politeness.retry import PoliteRetryMiddleware
@@ -275,6 +276,23 @@ def test_a_site_answering_429_and_503_is_slowed_down_step_by_step():
     assert site.slot.delay == 0.0
     assert site.stat("backoff/recovered") == 1
     assert site.downloader.total_concurrency == concurrency
+
+
+def test_requests_queued_for_a_slowed_site_go_back_to_the_scheduler():
+    site = Site()
+    queued = [(Request(f"{URL}?n={n}"), Deferred()) for n in range(4)]
+    site.slot.queue.extend(queued)
+    failures = []
+    for _request, deferred in queued:
+        deferred.addErrback(failures.append)
+    site.answers(429)
+    # The next one still goes (after the delay); the others wait in the scheduler.
+    assert list(site.slot.queue) == queued[:1]
+    assert [f.type for f in failures] == [SiteSlowedDown] * 3
+    assert site.stat("backoff/requeued") == 3
+    back = site.backoff.process_exception(queued[3][0], SiteSlowedDown())
+    assert back.url == queued[3][0].url and back.dont_filter
+    assert site.backoff.process_exception(queued[3][0], TimeoutError()) is None
 
 
 def test_a_retry_after_sets_the_pace_at_once_within_the_bound():

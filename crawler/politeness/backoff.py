@@ -7,8 +7,9 @@ from ``BACKOFF_START_DELAY`` up to ``BACKOFF_MAX_DELAY``, at once to the answer'
 ``DOWNLOAD_DELAY``. Only answers to requests sent after the last change count, so that a
 burst of requests already in flight moves the delay one step, not fifty.
 
-While a site is slowed, the downloader takes one request at a time: nothing queues behind
-a long delay, so a crawl that closes waits for one request at most, not for
+While a site is slowed, the downloader takes one request at a time, and the requests
+already queued for the site's slot go back to the scheduler: nothing queues behind a long
+delay, so a crawl that closes waits for one request at most, not for
 ``CONCURRENT_REQUESTS`` of them one delay apart.
 """
 
@@ -26,6 +27,10 @@ from crawler.politeness.config import PolitenessConfig
 from crawler.politeness.waits import parse_retry_after
 
 logger = logging.getLogger(__name__)
+
+
+class SiteSlowedDown(Exception):
+    """A request taken back from a slowed site's downloader queue: it waits in the scheduler."""
 
 
 @dataclass
@@ -67,6 +72,12 @@ class SiteBackoffMiddleware:
             self._relax(key, slowed, now)
         return response
 
+    def process_exception(self, request, exception):
+        if isinstance(exception, SiteSlowedDown):
+            # Back to the scheduler (past its duplicate filter: it was seen already).
+            return request.replace(dont_filter=True)
+        return None
+
     def _slow_down(self, key: str, slowed: _Slowed | None, recent: bool, response, now) -> None:
         previous = slowed.delay if slowed else 0.0
         delay = previous
@@ -87,6 +98,8 @@ class SiteBackoffMiddleware:
         self.stats.inc_value("backoff/slowed")
         self.stats.max_value("backoff/max_delay", round(delay, 1))
         self._one_at_a_time()
+        if slot is not None:
+            self._requeue_backlog(slot)
         logger.warning(
             "%s answered %d: %.1f s between its requests from now on (was %.1f s)",
             key,
@@ -120,6 +133,16 @@ class SiteBackoffMiddleware:
         if self._total_concurrency is None:
             self._total_concurrency = downloader.total_concurrency
             downloader.total_concurrency = 1
+
+    def _requeue_backlog(self, slot: Slot) -> None:
+        """All but the next request queued for ``slot`` go back to the scheduler."""
+        moved = 0
+        while len(slot.queue) > 1:
+            _request, deferred = slot.queue.pop()
+            deferred.errback(SiteSlowedDown())
+            moved += 1
+        if moved:
+            self.stats.inc_value("backoff/requeued", moved)
 
     def _restore_concurrency(self) -> None:
         if self._total_concurrency is not None:
