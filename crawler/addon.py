@@ -29,6 +29,11 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's own, with the waiters for robots.txt mended (crawler/middlewares/robots.py).
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.robots.PoliteRobotsTxtMiddleware": 100,
+    # Retries that wait (Retry-After, backoff with jitter) in place of Scrapy's, and,
+    # just outside it, the slowing down of a site that answers 429/503.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.politeness.retry.PoliteRetryMiddleware": 550,
+    "crawler.politeness.backoff.SiteBackoffMiddleware": 560,
     # Sees 3xx responses before Scrapy's RedirectMiddleware (600) follows them.
     "crawler.middlewares.redirects.RedirectLoopMiddleware": 610,
     # In place of Scrapy's HttpCompressionMiddleware (590): counts what it drops for size.

@@ -44,9 +44,30 @@ DOWNLOAD_DELAY = 1.0
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_TIMEOUT = 60
+# Retries (crawler/politeness/retry.py, in place of Scrapy's RetryMiddleware): a failed
+# fetch or one of these answers is tried again RETRY_TIMES times at most, each time after
+# a wait, never at once; meanwhile the retry is out of the downloader's way.
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# The wait before retry n: RETRY_BACKOFF_BASE * 2**(n-1) seconds, at most RETRY_BACKOFF_MAX,
+# of which a random half is kept (jitter: failures that came together do not return together).
+RETRY_BACKOFF_BASE = 2.0
+RETRY_BACKOFF_MAX = 60.0
+# An answer's Retry-After (seconds or an HTTP date) is waited out up to this many seconds.
+# Rate limiters ask for seconds to a few minutes; an answer asking for longer (maintenance,
+# a block) is not retried in this crawl: counted as limits/retry_after_capped, it reaches
+# the spider as the HTTP error it is, and the next run fetches the page.
+RETRY_AFTER_MAX = 300.0
+# Answers that say a site is overloaded slow the whole site down (crawler/politeness/
+# backoff.py): the delay between its requests doubles on each, from BACKOFF_START_DELAY up
+# to BACKOFF_MAX_DELAY (at once to a Retry-After, within that bound), and halves on each
+# normal answer until it is back to DOWNLOAD_DELAY. Meanwhile one request at a time.
+BACKOFF_ENABLED = True
+BACKOFF_STATUSES = [429, 503]
+BACKOFF_START_DELAY = 2.0
+# AutoThrottle's bound too: it never sets a longer delay than AUTOTHROTTLE_MAX_DELAY.
+BACKOFF_MAX_DELAY = 30.0
 REDIRECT_MAX_TIMES = 10
 # A news page is never this large; bigger responses are cut off, not archived half.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gzip
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable
 
@@ -101,6 +102,25 @@ def first(count: int, fault: Fault, then: Fault | None = None) -> Fault:
 def matching(*targets: str) -> Callable[[str], bool]:
     """A match for request targets that start with one of ``targets``."""
     return lambda target: target.startswith(targets)
+
+
+def redirect(location: str, status: int = 302) -> Fault:
+    """A redirect to ``location``."""
+    return answer(status, b"", (("Location", location),))
+
+
+def timed(arrivals: list, fault: Fault | None = None) -> Fault:
+    """``fault`` (by default the portal's own answer), with each request's arrival appended
+    to ``arrivals`` as ``(time.monotonic(), target)``: what the server saw, and when."""
+
+    def wrapped(handler) -> None:
+        arrivals.append((time.monotonic(), handler.path))
+        if fault is not None:
+            fault(handler)
+        else:
+            handler.server.portal.serve_normally(handler)
+
+    return wrapped
 
 
 # -- hostile pages that look like the portal's (bounds on what one crawl takes) ----------

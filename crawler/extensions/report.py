@@ -7,6 +7,8 @@ each of them:
 - ``limits/<name>``: a bound that was reached (links on one page, depth of an article
   chain, pages or time per crawl, a ``Retry-After`` over its cap, …).
 Both count as problems in the summary: "0 problems" means nothing was dropped or cut.
+The ``politeness`` part says how often pages were retried and whether the portal had the
+crawl slow down (``retry/*``, ``backoff/*``).
 """
 
 from __future__ import annotations
@@ -37,12 +39,18 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
     stored = f"{unstored} files not stored (in the spool)" if unstored else "all files stored"
     walk = _walk(stats)
     problems = sum(dropped_pages.values()) + sum(limits.values())
+    slowed = stats.get("backoff/slowed", 0)
     summary = (
         f"{finish_reason}: {mode} crawl, {items} articles ({new_versions} new versions), "
         f"{pages} pages in {seconds:.0f} s, {sum(http_errors.values())} HTTP errors, "
         f"{sum(failures.values())} failed fetches, {problems} pages dropped or limits "
         f"reached, {errors} logged errors; {stored}"
     )
+    if slowed:
+        summary += (
+            f"; the portal asked to slow down {slowed} times "
+            f"(up to {stats.get('backoff/max_delay', 0):g} s between requests)"
+        )
     if walk is not None:
         summary += "; " + walk["summary"]
     return {
@@ -63,6 +71,13 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
         },
         "limits": limits,
         "walk": walk,
+        "politeness": {
+            "retries": stats.get("retry/count", 0),
+            "retries_after_retry_after": stats.get("retry/retry_after", 0),
+            "gave_up": stats.get("retry/max_reached", 0),
+            "slowed_down": slowed,
+            "max_delay_seconds": stats.get("backoff/max_delay", 0),
+        },
         "archive": {
             "warc_files": stats.get("archive/files", 0),
             "warc_bytes": stats.get("archive/warc_bytes", 0),
