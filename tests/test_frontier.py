@@ -198,3 +198,15 @@ def test_items_whose_record_was_cut_off_the_warc_are_left_out(tmp_path):
     with gzip.open(result.path, "rt") as lines:
         kept = [json.loads(line) for line in lines]
     assert kept == ITEMS[:20] and result.dropped == 20
+
+
+def test_failures_that_say_nothing_about_the_page_are_not_tries():
+    frontier = Frontier()
+    url = "https://portal.test/slow.html"
+    for _ in range(5):
+        run = RunProgress()
+        run.ask(url, ARTICLE, via=LISTING, section=None)
+        run.fail(url, "failed: TimeoutError")
+        frontier.after_run(run, never, max_tries=3)
+    assert (frontier.pending[url].tries, frontier.pending[url].last) == (0, "failed: TimeoutError")
+    assert not frontier.given_up

@@ -50,6 +50,8 @@ from crawler.storage_uri import archive_root_uri
 logger = logging.getLogger(__name__)
 
 FULL, INCREMENTAL = "full", "incremental"
+# Statuses that say nothing about the page but "not now": no try is counted for them.
+COME_BACK_LATER = frozenset((408, 429, 502, 503, 504))
 
 
 class IncrementalCrawl:
@@ -221,10 +223,17 @@ class IncrementalCrawl:
     def asked(self, url: str, kind: str, via: str | None, section: dict | None = None) -> None:
         self.progress.ask(url, kind, via, section)
 
-    def answered_badly(self, url: str, what: str) -> None:
-        """A page of `url` came back, but not as a good page ("empty page", "HTTP 404",
-        "TimeoutError", …): a try counted against it."""
-        self.progress.answer(url, what)
+    def answered_badly(self, url: str, what: str, status: int | None = None) -> None:
+        """A page of `url` came back, but not as a good page ("empty page", "HTTP 404", …):
+        a try counted against it, unless its `status` says "come back later"."""
+        if status in COME_BACK_LATER:
+            self.progress.fail(url, what)
+        else:
+            self.progress.answer(url, what)
+
+    def failed(self, url: str, what: str) -> None:
+        """Fetching `url` failed (a network failure, a retry abandoned): not a try."""
+        self.progress.fail(url, what)
 
     def refused(self, url: str) -> None:
         """An article URL robots.txt forbids: not archived, not a bad answer."""
@@ -291,7 +300,8 @@ class IncrementalCrawl:
         # Error statuses the spider never sees (no callback runs for them) are counted as
         # bad answers here; the spider notes the others (empty pages, no article, …).
         first = request.meta.get("redirect_urls", [request.url])[0]
-        self.progress.answer(spider.config.urls.canonical(first), f"HTTP {response.status}")
+        url = spider.config.urls.canonical(first)
+        self.answered_badly(url, f"HTTP {response.status}", response.status)
 
     def item_scraped(self, item, response, spider):
         url = getattr(item, "url", None)

@@ -7,9 +7,11 @@
   reached its end says nothing about what lies beyond.
 - **Pending pages.** Every article or image URL a crawl found but did not archive with a good
   answer is pending: the next run fetches it first. A run that fetched it and got a bad answer
-  (an error status, a network failure, an empty or unreadable page, no article in it) counts
-  a try; after ``max_tries`` runs it is given up (reported), until the portal says it changed.
-  A URL the crawl did not get to (it stopped first, or a limit held it back) keeps its tries.
+  (an error status, an empty or unreadable page, no article in it) counts a try; after
+  ``max_tries`` runs it is given up (reported), until the portal says it changed. A URL the
+  crawl did not get to (it stopped first, or a limit held it back), or that failed in a way
+  that says nothing about the page (a network failure, "come back later": 408, 429, 502, 503,
+  504), keeps its tries: it is fetched again by every run until it answers.
 - **Refused.** Article URLs robots.txt forbids: not archived, not fetched, but known to the
   listing walks (robots.txt is asked again on every run).
 
@@ -72,7 +74,8 @@ class RunProgress:
     walkers: dict[str, Walker] = field(default_factory=dict)
     sections: dict[str, dict] = field(default_factory=dict)  # walk url -> section
     asked: dict[str, PendingPage] = field(default_factory=dict)
-    answered: dict[str, str] = field(default_factory=dict)  # url -> what came back
+    answered: dict[str, str] = field(default_factory=dict)  # url -> a bad answer
+    failed: dict[str, str] = field(default_factory=dict)  # url -> a failure, not a try
     produced: dict[str, str] = field(default_factory=dict)  # fetched url -> canonical url
     refused: set[str] = field(default_factory=set)
 
@@ -87,9 +90,13 @@ class RunProgress:
             self.asked[url] = PendingPage(url, kind, via=via, section=section)
 
     def answer(self, url: str, what: str) -> None:
-        """``url`` was answered (or failed for good) in this run; ``what`` says how. A later
-        note about the same URL (e.g. "no title" after "HTTP 200") replaces it."""
+        """``url`` answered badly in this run; ``what`` says how (a try). A later note about
+        the same URL replaces it."""
         self.answered[url] = what
+
+    def fail(self, url: str, what: str) -> None:
+        """Fetching ``url`` failed in a way that says nothing about the page (not a try)."""
+        self.failed[url] = what
 
 
 @dataclass
@@ -171,6 +178,8 @@ class Frontier:
                     self.given_up[url] = page
                     continue
                 retried_later += 1
+            elif url in run.failed:
+                page.last = run.failed[url]
             if url in self.given_up:
                 continue  # not asked again in this run: it stays given up
             self.pending[url] = page

@@ -482,7 +482,7 @@ class PortalSpider(scrapy.Spider):
                 "HTTP %d for %s (linked from %s)", status, request.url, request.meta.get("via")
             )
             if self.incremental is not None:
-                self.incremental.answered_badly(first, f"HTTP {status}")
+                self.incremental.answered_badly(first, f"HTTP {status}", status)
             return
         if failure.check(IgnoreRequest):
             # robots.txt, scope, redirect-loop and size refusals: counted where decided.
@@ -504,7 +504,7 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"pages/failed/{reason}")
         logger.error("failed to fetch %s: %s", request.url, failure.getErrorMessage())
         if self.incremental is not None:
-            self.incremental.answered_badly(first, f"failed: {reason}")
+            self.incremental.failed(first, f"failed: {reason}")
 
 
 def _first_url(request) -> str:
