@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.config import BrowserConfig
+from crawler.extensions.remote_control import SCRAPY_EXTENSION as SCRAPY_REMOTE_CONTROL
 from crawler.logs import install_json_handler
 from crawler.storage.redact import hide_secrets_in_logs
 from crawler.storage.spool import ITEMS, items_key
@@ -42,6 +43,9 @@ BROWSER_DOWNLOAD_HANDLERS = {
     "https": "crawler.browser.handler.RenderingDownloadHandler",
 }
 EXTENSIONS = {
+    # Scrapy's remote control, with a warning when an operator turns it on (it is off).
+    SCRAPY_REMOTE_CONTROL: None,
+    "crawler.extensions.remote_control.AnnouncedRemoteControl": 0,
     "crawler.extensions.crawl_run.CrawlRunExtension": 100,
     "crawler.incremental.crawl.IncrementalCrawl": 150,
     "crawler.extensions.progress.ProgressExtension": 200,

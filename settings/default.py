@@ -57,6 +57,11 @@ COOKIES_ENABLED = False
 # the default 100 costs more than the pipelines themselves.
 CONCURRENT_ITEMS = 4
 TELNETCONSOLE_ENABLED = False
+# Scrapy's remote control: an HTTP server on 127.0.0.1 that runs any Python sent to it with
+# the token it writes to a file in the user's profile; any process sharing the loopback (any
+# container of a pod) can reach the port. The crawl does not need it: off. Turned on, the
+# crawl logs a warning saying where it listens.
+REMOTE_CONTROL_ENABLED = False
 
 # --- Crawl run --------------------------------------------------------------
 # Identifier of this run; empty: generated as <UTC yyyymmddhhmmss>-<6 hex>.
