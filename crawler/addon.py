@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crawler.config import BrowserConfig
+from crawler.config import BrowserConfig, crawl_id_from_settings
 from crawler.extensions.remote_control import SCRAPY_EXTENSION as SCRAPY_REMOTE_CONTROL
 from crawler.logs import install_json_handler
 from crawler.storage.redact import hide_secrets_in_logs
@@ -63,6 +63,8 @@ class ArchiverAddon:
         if not settings.get("CRAWL_ID"):
             # Same priority as the empty default, so the generated id replaces it.
             settings.set("CRAWL_ID", new_crawl_id(), priority=settings.getpriority("CRAWL_ID"))
+        # A path instead of a name is refused before anything is written.
+        crawl_id_from_settings(settings)
         settings.set("LOG_FORMATTER", "crawler.logformatter.ArchiverLogFormatter", priority="addon")
         if settings.getbool("LOG_JSON"):
             settings.set("LOG_ENABLED", False, priority="addon")
@@ -94,7 +96,7 @@ def items_feed(settings) -> tuple[str, dict]:
     """The crawl's items feed: straight to ``items/<crawl_id>.jsonl.gz`` in an S3
     store (Scrapy's S3 feed storage; kept in the spool if it cannot be stored), or
     into the spool for a local store, which stores it with the crawl's other files."""
-    crawl_id = settings.get("CRAWL_ID")
+    crawl_id = crawl_id_from_settings(settings)
     root = archive_root_uri(settings.get("ARCHIVE_URI"))
     spool = Path(settings.get("WARC_SPOOL_DIR")).expanduser().resolve() / crawl_id
     options = {

@@ -152,8 +152,12 @@ INCREMENTAL_ENABLED = True
 # numbered, and payloads already archived are written as revisit records.
 INCREMENTAL_FULL = os.environ.get("ARCHIVER_FULL_CRAWL", "0").lower() in ("1", "true", "yes")
 # The state lock expires this long after its last renewal (seconds); a running crawl renews
-# it every third of that. A crawl that finds it held by another, unexpired, does not start.
-INCREMENTAL_LOCK_TTL = 30 * 60
+# it every third of that. A crawl that finds it held by another does not start (exit 5),
+# unless the holder is gone: a process of this host that has ended, or one that held this
+# run's spool, is taken over at once; a lock from elsewhere that expires within this time is
+# watched until it expires (taken over) or is renewed (exit 5). Short, so that a killed pod
+# delays the next one by two minutes at most.
+INCREMENTAL_LOCK_TTL = 120
 
 # --- Items ------------------------------------------------------------------
 # Also export items to <archive root>/items/<crawl_id>.jsonl.gz (besides any -O/-o feed).

@@ -17,8 +17,9 @@ lock in the store (crawler/incremental/lock.py) held for the whole crawl.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -27,7 +28,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler.archive.records import ArchivedPayload
-from crawler.incremental.lock import StateLock
+from crawler.config import WarcConfig
+from crawler.incremental.lock import StateLock, StateLockLost, lock_ttl
 from crawler.incremental.state import Capture, CrawlState, KnownArticle
 from crawler.storage import StorageConfig, StorageError, StorageUnavailable, open_store
 from crawler.storage_uri import archive_root_uri
@@ -49,6 +51,8 @@ class IncrementalCrawl:
         self.changed: set[str] = set()
         self.started_at = datetime.now(UTC)
         self._renewal = None
+        self._renewing = None
+        self._stopping = None
         self._answered: set[str] = set()
 
     @classmethod
@@ -59,8 +63,8 @@ class IncrementalCrawl:
         store = open_store(
             archive_root_uri(settings.get("ARCHIVE_URI")), StorageConfig.from_settings(settings)
         )
-        ttl = timedelta(seconds=settings.getfloat("INCREMENTAL_LOCK_TTL"))
-        lock = StateLock(store, settings.get("CRAWL_ID"), ttl)
+        spool_dir = WarcConfig.from_settings(settings).spool_dir
+        lock = StateLock(store, settings.get("CRAWL_ID"), lock_ttl(settings), spool_dir)
         try:
             lock.acquire()  # StateLocked stops the crawl here, before any fetch
             state = CrawlState.load(store)
@@ -213,6 +217,8 @@ class IncrementalCrawl:
                     "items": self.stats.get_value("items/accepted", 0),
                 }
                 # A Deferred cannot be awaited in an asyncio task ("bad yield"): wrap it.
+                # Still ours? (StateLockLost: another run took it over, its state wins.)
+                await maybe_deferred_to_future(deferToThread(self.lock.renew))
                 await maybe_deferred_to_future(deferToThread(self.state.save, self.store, crawl))
                 self.stats.set_value("incremental/known_articles", len(self.state.articles))
         except StorageError as exc:
@@ -222,8 +228,29 @@ class IncrementalCrawl:
             if self.lock is not None:
                 await maybe_deferred_to_future(deferToThread(self.lock.release))
 
-    def _renew(self):
-        return deferToThread(self.lock.renew)
+    def _renew(self) -> None:
+        # The looping call takes no Deferred: the renewal runs on its own, one at a time.
+        if self._renewing is None:
+            self._renewing = deferToThread(self.lock.renew)
+            self._renewing.addErrback(self._renew_failed).addBoth(self._renewed)
+
+    def _renewed(self, _result) -> None:
+        self._renewing = None
+
+    def _renew_failed(self, failure) -> None:
+        # A failed renewal is tried again at the next interval (the lock expires only
+        # INCREMENTAL_LOCK_TTL after the last one that worked); a lost lock stops the crawl.
+        error = failure.value
+        if isinstance(error, StateLockLost):
+            logger.error("%s: stopping the crawl; the state is not saved", error)
+            self._stopping = asyncio.ensure_future(
+                self.crawler.engine.close_spider_async(reason="state_lock_lost")
+            )
+        elif isinstance(error, StorageError):
+            logger.warning("state lock not renewed: %s", error)
+        else:
+            return failure
+        return None
 
 
 def incremental_of(crawler) -> IncrementalCrawl | None:
