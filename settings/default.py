@@ -83,10 +83,15 @@ ARCHIVE_S3_MULTIPART_THRESHOLD = 64 * 1024**2
 ARCHIVE_S3_MULTIPART_CHUNKSIZE = 16 * 1024**2
 # Parts of one file in flight at once.
 ARCHIVE_S3_MAX_CONCURRENCY = 4
-# Attempts per S3 request (botocore "standard" retries: exponential backoff with jitter).
-ARCHIVE_S3_MAX_ATTEMPTS = 5
-ARCHIVE_S3_CONNECT_TIMEOUT = 10.0
-ARCHIVE_S3_READ_TIMEOUT = 60.0
+# Attempts per S3 request (botocore "standard" retries: exponential backoff with jitter),
+# and seconds to connect and to wait for each answer. A store that does not answer (a
+# timeout, a refused connection) is given one attempt per request until it answers again.
+# So a store that hangs costs about 35 s for the first operation (3 x 10 s + backoff) and
+# 10 s for each after: a crawl's start and its end each stay well inside the 300 s
+# termination grace period of deploy/k8s (README "Storage").
+ARCHIVE_S3_MAX_ATTEMPTS = 3
+ARCHIVE_S3_CONNECT_TIMEOUT = 5.0
+ARCHIVE_S3_READ_TIMEOUT = 10.0
 # "path" or "virtual" bucket addressing; empty: botocore's choice (or the AWS config file's).
 ARCHIVE_S3_ADDRESSING_STYLE = ""
 # Files (WARCs with their indexes, WACZ, items) stored at once, each in a thread of its own:
