@@ -64,21 +64,15 @@ class StateLock:
     ):
         self.store = store
         self.ttl = ttl
-        self.spool_dir = spool_dir
-        self.holder = Holder.current()
         self.owner = {
             "crawl_id": crawl_id,
-            **self.holder.to_dict(),
+            **Holder.current().to_dict(),
             # The spool this process holds (and so will while it holds this lock).
             "spool_id": held_spool_id(spool_dir) if spool_dir else None,
             "token": secrets.token_hex(8),
         }
         self.held = False
         self._lost: StateLockLost | None = None
-
-    @property
-    def renew_every(self) -> float:
-        return self.ttl.total_seconds() / 3
 
     def acquire(self) -> None:
         current = self._read()
