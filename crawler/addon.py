@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.archive.items_file import SPOOL_OPTION
-from crawler.config import BrowserConfig
+from crawler.config import BrowserConfig, crawl_id_from_settings
+from crawler.extensions.remote_control import SCRAPY_EXTENSION as SCRAPY_REMOTE_CONTROL
 from crawler.logs import install_json_handler
 from crawler.middlewares.sizes import SCRAPY_COMPRESSION
 from crawler.storage.redact import hide_secrets_in_logs
@@ -53,6 +54,9 @@ BROWSER_DOWNLOAD_HANDLERS = {
     "https": "crawler.browser.handler.RenderingDownloadHandler",
 }
 EXTENSIONS = {
+    # Scrapy's remote control, with a warning when an operator turns it on (it is off).
+    SCRAPY_REMOTE_CONTROL: None,
+    "crawler.extensions.remote_control.AnnouncedRemoteControl": 0,
     "crawler.extensions.crawl_run.CrawlRunExtension": 100,
     "crawler.incremental.crawl.IncrementalCrawl": 150,
     "crawler.extensions.progress.ProgressExtension": 200,
@@ -70,6 +74,8 @@ class ArchiverAddon:
         if not settings.get("CRAWL_ID"):
             # Same priority as the empty default, so the generated id replaces it.
             settings.set("CRAWL_ID", new_crawl_id(), priority=settings.getpriority("CRAWL_ID"))
+        # A path instead of a name is refused before anything is written.
+        crawl_id_from_settings(settings)
         settings.set("LOG_FORMATTER", "crawler.logformatter.ArchiverLogFormatter", priority="addon")
         if settings.getbool("LOG_JSON"):
             settings.set("LOG_ENABLED", False, priority="addon")
@@ -104,7 +110,7 @@ def items_feed(settings) -> tuple[str, dict]:
     """The crawl's items feed: into its spool (``items.jsonl.gz``), from where it is stored
     as ``items/<crawl_id>.jsonl.gz`` with the crawl's other files, whatever the store: the
     items of a crawl that dies are recovered like its WARCs."""
-    crawl_id = settings.get("CRAWL_ID")
+    crawl_id = crawl_id_from_settings(settings)
     spool = Path(settings.get("WARC_SPOOL_DIR")).expanduser().resolve() / crawl_id
     options = {
         SPOOL_OPTION: True,

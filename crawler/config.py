@@ -16,9 +16,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from crawler.extract.rules import ExtractionRules
 from crawler.urls import PortalUrls, host_key
 
+_HOST = re.compile(r"(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
+_CRAWL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
 
 class ConfigError(ValueError):
     """A setting has a value the crawler cannot work with."""
+
+
+class CrawlOverlap(ConfigError):
+    """Another run holds what this one needs (the spool, the state lock): nothing is
+    fetched, and the exit status says so (5), whatever was held."""
 
 
 def _regex(name: str, value: str) -> re.Pattern[str]:
@@ -29,10 +37,41 @@ def _regex(name: str, value: str) -> re.Pattern[str]:
 
 
 def _http_url(name: str, value: str) -> str:
-    parts = urlsplit(value or "")
+    if not (value or "").strip():
+        # Never a silent fallback to the default portal.
+        raise ConfigError(f"{name} is empty: give the portal's http(s) address")
+    parts = urlsplit(value)
+    if "@" in parts.netloc:
+        shown = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+        raise ConfigError(
+            f"{name}: no user name or password in the URL ({shown}): they would be copied "
+            "into the log, the manifest, every WARC and the WACZ"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name}: expected an http(s) URL, got {value!r}")
     return value if parts.path else value + "/"
+
+
+def _host_names(name: str, values) -> tuple[str, ...]:
+    """``host[:port]`` names, lower-cased; anything else (a URL, credentials) refused."""
+    hosts = tuple(value.lower() for value in _str_list(name, values))
+    for host in hosts:
+        if not _HOST.fullmatch(host):
+            shown = "***@" + host.rpartition("@")[2] if "@" in host else host
+            raise ConfigError(f"{name}: expected host or host:port names, got {shown!r}")
+    return hosts
+
+
+def crawl_id_from_settings(settings) -> str:
+    """``CRAWL_ID``: one safe name. It names a directory of the spool and of the archive
+    (``warcs/<crawl_id>/``), so a path ("../x", "a/b") would write outside them."""
+    value = settings.get("CRAWL_ID") or ""
+    if not _CRAWL_ID.fullmatch(value):
+        raise ConfigError(
+            f"CRAWL_ID: one name of letters, digits, '.', '_' and '-' (not first), "
+            f"at most 128 characters, got {value!r}"
+        )
+    return value
 
 
 def _str_list(name: str, value) -> tuple[str, ...]:
@@ -63,8 +102,7 @@ class PortalConfig:
     def from_settings(cls, settings) -> PortalConfig:
         url = _http_url("PORTAL_URL", settings.get("PORTAL_URL"))
         hosts = {host_key(url)}
-        for extra in _str_list("PORTAL_EXTRA_HOSTS", settings.getlist("PORTAL_EXTRA_HOSTS")):
-            hosts.add(extra.lower())
+        hosts.update(_host_names("PORTAL_EXTRA_HOSTS", settings.getlist("PORTAL_EXTRA_HOSTS")))
         max_pages = settings.getint("PORTAL_MAX_LISTING_PAGES")
         if max_pages < 1:
             raise ConfigError(f"PORTAL_MAX_LISTING_PAGES: must be >= 1, got {max_pages}")

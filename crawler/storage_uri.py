@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from crawler.config import ConfigError
 from crawler.storage import ArchiveStore, StorageConfig, open_store, s3_bucket_prefix
@@ -25,7 +25,14 @@ def archive_root_uri(value: str) -> str:
             raise ConfigError(str(exc)) from None
         return f"s3://{bucket}/{quote(prefix)}" if prefix else f"s3://{bucket}"
     if scheme == "file":
-        path = Path(urlsplit(value).path)
+        parts = urlsplit(value)
+        if parts.netloc not in ("", "localhost"):
+            # file://host/x would silently be /x on this machine.
+            raise ConfigError(
+                f"ARCHIVE_URI: a file:// URI names no host, got host {parts.hostname!r} "
+                "(use file:///path for a local directory, s3://bucket/prefix for a store)"
+            )
+        path = Path(unquote(parts.path))
     elif scheme:
         raise ConfigError(
             f"ARCHIVE_URI: unsupported scheme {scheme!r} in {value!r} "
@@ -44,7 +51,7 @@ def local_path(root_uri: str) -> Path:
     """The local directory of a ``file://`` root (``ConfigError`` for any other)."""
     if not is_local(root_uri):
         raise ConfigError(f"{root_uri} is not a local directory")
-    return Path(urlsplit(root_uri).path)
+    return Path(unquote(urlsplit(root_uri).path))
 
 
 def archive_store(settings) -> ArchiveStore:

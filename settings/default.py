@@ -78,6 +78,11 @@ COOKIES_ENABLED = False
 # the default 100 costs more than the pipelines themselves.
 CONCURRENT_ITEMS = 4
 TELNETCONSOLE_ENABLED = False
+# Scrapy's remote control: an HTTP server on 127.0.0.1 that runs any Python sent to it with
+# the token it writes to a file in the user's profile; any process sharing the loopback (any
+# container of a pod) can reach the port. The crawl does not need it: off. Turned on, the
+# crawl logs a warning saying where it listens.
+REMOTE_CONTROL_ENABLED = False
 
 # --- Bounds: what one crawl takes at most --------------------------------------
 # Each bound reached is counted (limits/<name>), logged and shown in the crawl report; article
@@ -129,10 +134,15 @@ ARCHIVE_S3_MULTIPART_THRESHOLD = 64 * 1024**2
 ARCHIVE_S3_MULTIPART_CHUNKSIZE = 16 * 1024**2
 # Parts of one file in flight at once.
 ARCHIVE_S3_MAX_CONCURRENCY = 4
-# Attempts per S3 request (botocore "standard" retries: exponential backoff with jitter).
-ARCHIVE_S3_MAX_ATTEMPTS = 5
-ARCHIVE_S3_CONNECT_TIMEOUT = 10.0
-ARCHIVE_S3_READ_TIMEOUT = 60.0
+# Attempts per S3 request (botocore "standard" retries: exponential backoff with jitter),
+# and seconds to connect and to wait for each answer. A store that does not answer (a
+# timeout, a refused connection) is given one attempt per request until it answers again.
+# So a store that hangs costs about 35 s for the first operation (3 x 10 s + backoff) and
+# 10 s for each after: a crawl's start and its end each stay well inside the 300 s
+# termination grace period of deploy/k8s (README "Storage").
+ARCHIVE_S3_MAX_ATTEMPTS = 3
+ARCHIVE_S3_CONNECT_TIMEOUT = 5.0
+ARCHIVE_S3_READ_TIMEOUT = 10.0
 # "path" or "virtual" bucket addressing; empty: botocore's choice (or the AWS config file's).
 ARCHIVE_S3_ADDRESSING_STYLE = ""
 # Files (WARCs with their indexes, WACZ, items) stored at once, each in a thread of its own:
@@ -198,11 +208,16 @@ INCREMENTAL_ENABLED = True
 # numbered, and payloads already archived are written as revisit records.
 INCREMENTAL_FULL = os.environ.get("ARCHIVER_FULL_CRAWL", "0").lower() in ("1", "true", "yes")
 # The state lock expires this long after its last renewal (seconds); a running crawl renews
-# it every third of that. A crawl that finds it held by another, unexpired, does not start.
-INCREMENTAL_LOCK_TTL = 30 * 60
-# A page that answers badly (an error status, a network failure, an empty or unreadable page,
-# no article in it) is fetched again by the next runs, up to this many runs in all; then it
-# is given up (reported) until the portal says it changed.
+# it every third of that. A crawl that finds it held by another does not start (exit 5),
+# unless the holder is gone: a process of this host that has ended, or one that held this
+# run's spool, is taken over at once; a lock from elsewhere that expires within this time is
+# watched until it expires (taken over) or is renewed (exit 5). Short, so that a killed pod
+# delays the next one by two minutes at most.
+INCREMENTAL_LOCK_TTL = 120
+# A page that answers badly (an error status, an empty or unreadable page, no article in
+# it) is fetched again by the next runs, up to this many runs in all; then it is given up
+# (reported) until the portal says it changed. Network failures and "come back later"
+# statuses count no try.
 INCREMENTAL_MAX_TRIES = 3
 
 # --- Items ------------------------------------------------------------------

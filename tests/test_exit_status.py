@@ -1,8 +1,10 @@
 """What `scrapy crawl` tells a scheduler: the exit statuses beyond Scrapy's own.
 
 0 is asserted of every whole crawl (tests/conftest.py); 3 and 4, the store's, in
-test_storage_crawl.py; 5, an overlapping run, in test_incremental.py; 6, a crawl stopped when
-its WARC writer died, in test_archive_writer.py.
+test_storage_crawl.py and test_faults_store_hang.py, 3 for bad configuration in
+test_faults_config.py; 5, an overlapping run, in test_incremental.py, test_faults_config.py
+(a shared spool) and test_faults_lock.py; 6, a crawl stopped when its WARC writer died, in
+test_archive_writer.py, or when it lost its state lock, in test_faults_lock.py.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@
   such bucket: nothing was fetched;
 - 4: the crawl ran, but some files could not be stored: they are kept in the
   spool, and ``scrapy sync`` (or the next crawl) stores them;
-- 5: another crawl holds the archive's state lock (an overlapping scheduled run):
-  nothing was fetched;
+- 5: another run overlaps this one: it holds the archive's state lock (an overlapping
+  scheduled run) or the spool (``WARC_SPOOL_DIR``): nothing was fetched;
 - 6: the crawl stopped before its end (its archive failed, a shutdown signal);
 - 7: no listing page could be read, or a full crawl found no article at all (the
   portal's markup or address changed, or it is down): everything fetched is stored,
@@ -25,9 +25,8 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from twisted.internet.defer import Deferred
 
-from crawler.config import ConfigError
+from crawler.config import ConfigError, CrawlOverlap
 from crawler.extensions.crawl_run import CrawlRunExtension
-from crawler.incremental.lock import StateLocked
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class Command(ScrapyCrawlCommand):
             "Run a spider of the project. Exit status: 0 everything stored; 1 the crawl "
             "could not run; 2 usage error; 3 bad configuration or the archive store refused "
             "(nothing fetched); 4 files left in the spool (run `scrapy sync`); 5 another "
-            "crawl holds the state lock; 6 stopped before its end; 7 no listing read or "
+            "run holds the state lock or the spool; 6 stopped before its end; 7 no listing read or "
             "no article in a full crawl."
         )
 
@@ -87,7 +86,7 @@ def _on_error(outcome, record) -> None:
 
 
 def exit_status(crawler, errors: list[BaseException], bootstrap_failed: bool) -> int:
-    if any(isinstance(error, StateLocked) for error in errors):
+    if any(isinstance(error, CrawlOverlap) for error in errors):
         return EXIT_LOCKED
     if any(isinstance(error, ConfigError) for error in errors):
         return EXIT_CONFIG

@@ -4,7 +4,8 @@ Crawls that lost their store (or were killed) leave their files in the spool
 (``WARC_SPOOL_DIR``); this repairs files a killed crawl left open, indexes and
 packs what is missing, stores every file (verified) and each crawl's manifest
 last, then removes what was stored. Exit status as ``scrapy crawl``'s: 0 all
-stored, 3 bad configuration or the store refused us, 4 files still left.
+stored, 3 bad configuration or the store refused us, 4 files still left, 5 a crawl or
+another sync runs on the spool.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
 from crawler.archive.publish import CrawlStorage
-from crawler.commands.crawl import EXIT_CONFIG, EXIT_OK, EXIT_UNSTORED
-from crawler.config import ConfigError, WarcConfig
-from crawler.extensions.crawl_run import check_store, lock_spool, sync_spool
+from crawler.commands.crawl import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_UNSTORED
+from crawler.config import ConfigError, CrawlOverlap, PortalConfig, WarcConfig
+from crawler.extensions.crawl_run import check_store, sync_spool
 from crawler.storage.redact import hide_secrets_in_logs
+from crawler.storage.spool_lock import lock_spool
 from crawler.storage_uri import archive_store
 
 
@@ -42,11 +44,16 @@ class Command(ScrapyCommand):
         hide_secrets_in_logs(self.settings)
         try:
             self.exitcode = self._sync()
+        except CrawlOverlap as error:
+            print(f"sync: {error}", file=sys.stderr, flush=True)
+            self.exitcode = EXIT_LOCKED
         except ConfigError as error:
             print(f"sync: {error}", file=sys.stderr, flush=True)
             self.exitcode = EXIT_CONFIG
 
     def _sync(self) -> int:
+        # The portal URL titles the WACZ packages it makes: refused as a crawl refuses it.
+        PortalConfig.from_settings(self.settings)
         store = archive_store(self.settings)
         spool_dir = WarcConfig.from_settings(self.settings).spool_dir
         lock = lock_spool(spool_dir)

@@ -12,7 +12,6 @@ stored later (this run's end, the next run, or ``scrapy sync``).
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 from datetime import UTC, datetime
@@ -33,10 +32,10 @@ from crawler.storage import (
     StorageUnavailable,
 )
 from crawler.storage.spool import WARC_SUFFIX, items_key, manifest_key
+from crawler.storage.spool_lock import lock_spool
 
 logger = logging.getLogger(__name__)
 
-LOCK_FILE = ".lock"
 # Recorded in the manifest: what shapes a crawl. Never credentials.
 MANIFEST_SETTINGS = {
     "PORTAL_URL": "get",
@@ -79,22 +78,6 @@ def _json_safe(value):
     if isinstance(value, datetime):
         return value.isoformat()
     return value
-
-
-def lock_spool(spool_dir: Path) -> int:
-    """Hold ``<spool>/.lock`` for this process: one crawl (or sync) per spool, so
-    nobody repairs or deletes files another process is writing."""
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(spool_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise ConfigError(
-            f"the spool {spool_dir} is in use by another crawl or sync; give each "
-            "running crawl its own WARC_SPOOL_DIR"
-        ) from None
-    return fd
 
 
 def check_store(store: ArchiveStore) -> bool:

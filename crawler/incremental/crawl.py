@@ -22,8 +22,9 @@ WARC record and its item are in the archive store. All under a lock in the store
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -32,7 +33,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler.archive.records import ArchivedPayload
-from crawler.config import ConfigError
+from crawler.config import ConfigError, WarcConfig
 from crawler.incremental.frontier import (
     ARTICLE,
     IMAGE,
@@ -41,7 +42,7 @@ from crawler.incremental.frontier import (
     ResumePoint,
     RunProgress,
 )
-from crawler.incremental.lock import StateLock
+from crawler.incremental.lock import StateLock, StateLockLost, lock_ttl
 from crawler.incremental.state import Capture, CrawlState, KnownArticle
 from crawler.storage import StorageConfig, StorageError, StorageUnavailable, open_store
 from crawler.storage.spool import items_key, warc_key
@@ -86,6 +87,8 @@ class IncrementalCrawl:
         self._images: dict[str, object] = {}  # image url -> its PendingRecord
         self._changes: str | None = None  # None: not asked; "asked"; "read" (to its end)
         self._renewal = None
+        self._renewing = None
+        self._stopping = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -98,18 +101,15 @@ class IncrementalCrawl:
         store = open_store(
             archive_root_uri(settings.get("ARCHIVE_URI")), StorageConfig.from_settings(settings)
         )
-        ttl = timedelta(seconds=settings.getfloat("INCREMENTAL_LOCK_TTL"))
-        lock = StateLock(store, settings.get("CRAWL_ID"), ttl)
+        spool_dir = WarcConfig.from_settings(settings).spool_dir
+        lock = StateLock(store, settings.get("CRAWL_ID"), lock_ttl(settings), spool_dir)
         try:
             lock.acquire()  # StateLocked stops the crawl here, before any fetch
             state = CrawlState.load(store)
         except StorageUnavailable as exc:
             # No state to trust: crawl everything, and leave the stored state as it is.
             logger.error("incremental state unreadable (%s): a full crawl, state not updated", exc)
-            try:
-                lock.release()
-            except StorageError:
-                pass  # it expires (INCREMENTAL_LOCK_TTL) or this host's next run takes it
+            lock.release()  # (a release that fails is logged; the lock then expires)
             crawler.stats.set_value("incremental/state_unavailable", 1)
             lock, state = None, None
         if state is None or state.empty or settings.getbool("INCREMENTAL_FULL"):
@@ -346,6 +346,9 @@ class IncrementalCrawl:
                 "changes_covered": self._changes_covered(report),
             }
             # A Deferred cannot be awaited in an asyncio task ("bad yield"): wrap it.
+            # Still ours? (StateLockLost: another run took it over, its state wins.)
+            if self.lock is not None:
+                await maybe_deferred_to_future(deferToThread(self.lock.renew))
             await maybe_deferred_to_future(deferToThread(self.state.save, self.store, crawl))
             self.stats.set_value("incremental/known_articles", len(self.state.articles))
         except StorageError as exc:
@@ -357,10 +360,7 @@ class IncrementalCrawl:
         if self._renewal is not None and self._renewal.running:
             self._renewal.stop()
         if self.lock is not None:
-            try:
-                await maybe_deferred_to_future(deferToThread(self.lock.release))
-            except StorageError as exc:
-                logger.error("state lock not released (%s): it expires on its own", exc)
+            await maybe_deferred_to_future(deferToThread(self.lock.release))
 
     def _commit(self, stored_keys: set[str]) -> FrontierReport:
         items_stored = not self.needs_items or items_key(self.crawl_id) in stored_keys
@@ -435,8 +435,29 @@ class IncrementalCrawl:
                 report.pending,
             )
 
-    def _renew(self):
-        return deferToThread(self.lock.renew)
+    def _renew(self) -> None:
+        # The looping call takes no Deferred: the renewal runs on its own, one at a time.
+        if self._renewing is None:
+            self._renewing = deferToThread(self.lock.renew)
+            self._renewing.addErrback(self._renew_failed).addBoth(self._renewed)
+
+    def _renewed(self, _result) -> None:
+        self._renewing = None
+
+    def _renew_failed(self, failure) -> None:
+        # A failed renewal is tried again at the next interval (the lock expires only
+        # INCREMENTAL_LOCK_TTL after the last one that worked); a lost lock stops the crawl.
+        error = failure.value
+        if isinstance(error, StateLockLost):
+            logger.error("%s: stopping the crawl; the state is not saved", error)
+            self._stopping = asyncio.ensure_future(
+                self.crawler.engine.close_spider_async(reason="state_lock_lost")
+            )
+        elif isinstance(error, StorageError):
+            logger.warning("state lock not renewed: %s", error)
+        else:
+            return failure
+        return None
 
 
 def walk_complete(report: FrontierReport) -> bool:

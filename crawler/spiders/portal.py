@@ -56,8 +56,9 @@ class PortalSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler, *args, portal_url: str | None = None, **kwargs):
-        # Spider arguments are settings like any other: one place to read them.
-        if portal_url:
+        # Spider arguments are settings like any other: one place to read them. An empty
+        # one too: it is refused, never replaced by the default portal.
+        if portal_url is not None:
             crawler.settings.set("PORTAL_URL", portal_url, priority="spider")
         spider = super().from_crawler(crawler, *args, **kwargs)
         # Read and checked before anything is fetched: bad settings fail fast.

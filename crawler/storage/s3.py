@@ -9,6 +9,12 @@ every upload, aws-chunked bodies) is refused by some S3-compatible servers.
 After an upload the object is checked with HEAD: its size, and its SHA-256
 (whole-object or the composite of the parts) when the store keeps checksums,
 else its ETag (MD5, or MD5 of the part MD5s), else the bytes are read back.
+
+Every request has a connect and a read timeout and ``ARCHIVE_S3_MAX_ATTEMPTS`` attempts.
+A timeout or a refused connection is ``StorageUnavailable`` (the callers stop trying and
+keep the files in the spool), and from then on each request gets a single attempt until the
+store answers again: a store that accepts connections but never answers costs one read
+timeout per operation, not attempts x timeout with backoff.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import threading
 import uuid
 from pathlib import Path
 
@@ -113,27 +120,19 @@ class S3Store:
         self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         self.config = config
         self._secrets = (config.secret_access_key, config.session_token)
-        session = boto3.session.Session(
+        self._session = boto3.session.Session(
             aws_access_key_id=config.access_key_id,
             aws_secret_access_key=config.secret_access_key,
             aws_session_token=config.session_token,
             region_name=config.region_name,
         )
-        botocore_config = Config(
-            connect_timeout=config.connect_timeout,
-            read_timeout=config.read_timeout,
-            retries={"mode": "standard", "max_attempts": config.max_attempts},
-            max_pool_connections=max(10, config.max_concurrency * 2),
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            s3={"addressing_style": config.addressing_style} if config.addressing_style else None,
-        )
-        self._client = session.client(
-            "s3",
-            endpoint_url=config.endpoint_url,
-            verify=config.verify,
-            config=botocore_config,
-        )
+        # While the store does not answer (timeouts, refused connections), each operation
+        # gets one attempt: a store that hangs costs one read timeout per operation, not
+        # max_attempts of them with backoff in between. Any answer ends that.
+        self._unanswered = False
+        self._hasty = None
+        self._clients_lock = threading.Lock()
+        self._patient = self._new_client(config.max_attempts)
         self._transfer = TransferConfig(
             multipart_threshold=config.multipart_threshold,
             multipart_chunksize=config.multipart_chunksize,
@@ -143,9 +142,57 @@ class S3Store:
     def __repr__(self) -> str:
         return f"S3Store({self.uri!r})"
 
+    def _new_client(self, max_attempts: int):
+        config = self.config
+        botocore_config = Config(
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            # total_max_attempts counts the first try; botocore's max_attempts does not.
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            max_pool_connections=max(10, config.max_concurrency * 2),
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            s3={"addressing_style": config.addressing_style} if config.addressing_style else None,
+        )
+        client = self._session.client(
+            "s3",
+            endpoint_url=config.endpoint_url,
+            verify=config.verify,
+            config=botocore_config,
+        )
+        # Emitted for every response, errors too: the store answers.
+        client.meta.events.register("after-call.s3", self._answered)
+        return client
+
+    @property
+    def _client(self):
+        if not self._unanswered:
+            return self._patient
+        with self._clients_lock:
+            if self._hasty is None:
+                self._hasty = self._new_client(1)
+            return self._hasty
+
+    def _answered(self, **_kwargs) -> None:
+        if self._unanswered:
+            self._unanswered = False
+            logger.info("archive store %s answers again", self.uri)
+
+    def _not_answering(self, exc: Exception) -> None:
+        if not self._unanswered:
+            self._unanswered = True
+            logger.warning(
+                "archive store %s does not answer (%s): one attempt per operation "
+                "until it answers again",
+                self.uri,
+                exc,
+            )
+
     def close(self) -> None:
-        """Close the client's connections."""
-        self._client.close()
+        """Close the clients' connections."""
+        self._patient.close()
+        if self._hasty is not None:
+            self._hasty.close()
 
     # -- keys and errors --------------------------------------------------------
 
@@ -178,7 +225,9 @@ class S3Store:
         elif isinstance(exc, NoCredentialsError | PartialCredentialsError):
             kind, detail = StorageAccessDenied, f"no usable S3 credentials ({exc})"
         elif isinstance(exc, ConnectionError | HTTPClientError):
+            # Refused, reset, or no answer within ARCHIVE_S3_CONNECT/READ_TIMEOUT.
             kind, detail = StorageUnavailable, f"store unreachable ({exc})"
+            self._not_answering(scrub(str(exc), *self._secrets))
         else:
             kind, detail = StorageError, f"{type(exc).__name__}: {exc}"
         return kind(scrub(f"{what} {self.uri}: {detail}", *self._secrets))
