@@ -3,9 +3,11 @@ seconds, the crawl's start and end stay inside the termination grace period, not
 lost, and the next run (or ``scrapy sync``) stores what was kept.
 
 The store is a real SeaweedFS stopped with SIGSTOP: the kernel still accepts connections
-into its backlog, nobody answers. The crawls run with the default timeouts and attempts
-(settings/default.py): the deadline given to each crawl is the grace period the README and
-deploy/k8s state, a bound and not a benchmark.
+into its backlog, nobody answers. The crawl that meets the hang at its end runs with the
+default timeouts and attempts (settings/default.py): the deadline given to it is the grace
+period the README and deploy/k8s state, a bound and not a benchmark. The crawl that meets it
+from its start (where the same code is crossed) runs with shorter timeouts, to keep the
+suite short.
 """
 
 from __future__ import annotations
@@ -165,9 +167,10 @@ def start(portal, seaweed, workdir: Path, crawl_id: str, prefix: str, **settings
     return subprocess.Popen(command, cwd=workdir, env=env)
 
 
-def sync(seaweed, workdir: Path, prefix: str) -> subprocess.CompletedProcess:
+def sync(seaweed, workdir: Path, prefix: str, **extra) -> subprocess.CompletedProcess:
     settings = {**s3_settings(seaweed), "ARCHIVE_URI": f"s3://{seaweed.bucket}/{prefix}"}
     settings["ARCHIVE_S3_ADDRESSING_STYLE"] = "path"
+    settings.update(extra)
     command = [sys.executable, "-m", "scrapy", "sync"]
     for name, value in {**settings, "LOG_FILE": workdir / "sync.log"}.items():
         command += ["-s", f"{name}={value}"]
@@ -200,7 +203,15 @@ def test_a_store_hung_from_the_start_keeps_everything_in_the_spool(seaweed, port
     prefix = f"{seaweed.prefix}/hung-start"
     hang()
     served = len(portal.request_log)
-    crawl = start(portal, seaweed, tmp_path, "hung-start", prefix)
+    crawl = start(
+        portal,
+        seaweed,
+        tmp_path,
+        "hung-start",
+        prefix,
+        ARCHIVE_S3_CONNECT_TIMEOUT=1,
+        ARCHIVE_S3_READ_TIMEOUT=2,
+    )
     # Start (probe, state lock), crawl, end (files, manifest) within the grace period.
     assert crawl.wait(timeout=GRACE) == 4
     assert len(portal.request_log) > served
@@ -211,7 +222,7 @@ def test_a_store_hung_from_the_start_keeps_everything_in_the_spool(seaweed, port
     assert {"items.jsonl.gz", "manifest.json", "hung-start.wacz"} <= kept
     assert any(name.endswith(".warc.gz") for name in kept)
     # A sync while the store still hangs stores nothing, says so, in bounded time.
-    still = sync(seaweed, tmp_path, prefix)
+    still = sync(seaweed, tmp_path, prefix, ARCHIVE_S3_CONNECT_TIMEOUT=1, ARCHIVE_S3_READ_TIMEOUT=2)
     assert still.returncode == 4, still.stderr[-3000:]
     assert "unreachable; nothing stored" in still.stderr
     hang.resume()
