@@ -6,12 +6,40 @@ each of them:
   large, a decompression bomb, too many redirects, …);
 - ``limits/<name>``: a bound that was reached (links on one page, depth of an article
   chain, pages or time per crawl, a ``Retry-After`` over its cap, …).
-Both count as problems in the summary: "0 problems" means nothing was dropped or cut.
+Both count as problems in the summary: "0 pages dropped or limits reached" means nothing
+was dropped or cut. So do the pages counted under older names (``UNUSABLE_PAGES``): empty,
+not HTML, unreadable, redirect loops, redirects off the portal.
 The ``politeness`` part says how often pages were retried and whether the portal had the
 crawl slow down (``retry/*``, ``backoff/*``).
 """
 
 from __future__ import annotations
+
+
+# Pages fetched but not used, counted by the spider and the middlewares under their own
+# names: in the report's dropped pages too.
+UNUSABLE_PAGES = {
+    "pages/empty/": "empty/",
+    "pages/not_html/": "not_html/",
+    "pages/unparseable/": "unparseable/",
+    "pages/unparseable": "unparseable/article",
+    "pages/redirect_loop": "redirect_loop",
+    "scope/blocked_request": "off_portal",
+    "scope/private_address": "private_address",
+}
+
+
+def _dropped_pages(stats: dict) -> dict[str, int]:
+    dropped = _sum(stats, "pages/dropped/")
+    for key, value in stats.items():
+        if not isinstance(value, int):
+            continue
+        for prefix, name in UNUSABLE_PAGES.items():
+            if prefix.endswith("/") and key.startswith(prefix):
+                dropped[name + key.removeprefix(prefix)] = value
+            elif key == prefix:
+                dropped[name] = value
+    return dict(sorted(dropped.items()))
 
 
 def _sum(stats: dict, prefix: str) -> dict[str, int]:
@@ -29,7 +57,7 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
     new_versions = stats.get("incremental/new_versions", 0)
     http_errors = _sum(stats, "pages/http_error/")
     failures = _sum(stats, "pages/failed/")
-    dropped_pages = _sum(stats, "pages/dropped/")
+    dropped_pages = _dropped_pages(stats)
     limits = _sum(stats, "limits/")
     dropped = _sum(stats, "items/dropped/")
     unstored = stats.get("archive/unstored", 0)
