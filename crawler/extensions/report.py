@@ -15,7 +15,6 @@ crawl slow down (``retry/*``, ``backoff/*``).
 
 from __future__ import annotations
 
-
 # Pages fetched but not used, counted by the spider and the middlewares under their own
 # names: in the report's dropped pages too.
 UNUSABLE_PAGES = {
