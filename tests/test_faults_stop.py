@@ -4,10 +4,12 @@ fetched is lost, and the next run walks on until the portal has been walked to i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 
+import psutil
 import pytest
 
 from crawler.fixture_portal import FixturePortal, build_site
@@ -127,4 +129,44 @@ def test_a_crawl_killed_outright_keeps_its_items_and_the_next_run_finishes(site,
     assert_crawl_true(archive, "after")
     items = all_items(archive)
     assert same_urls(base_url, set(items), whole["base_url"]) == whole["urls"]
+    assert_state_true(archive)
+
+
+def test_a_browser_killed_mid_crawl_is_started_again_and_nothing_is_lost(tmp_path):
+    """kill -9 of Chromium (every process of it) while it renders the scripted section's
+    articles: scrapy-playwright starts a new browser, the crawl goes on and ends normally,
+    and what was in flight is fetched by the next run if not by this one."""
+    site = build_site(seed=1)
+    archive = tmp_path / "archive"
+    settings = {"PORTAL_MAX_LISTING_PAGES": 12, "BROWSER_IDLE_TIME": 0.1}
+    with FixturePortal(site, theme="classic") as portal:
+        command, env = crawl_command(
+            portal.base_url, tmp_path, crawl_id="browser", settings=settings
+        )
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True)
+        try:
+            # The browser asks the REST API for a rendered article's "Tin khác".
+            wait_for(
+                lambda: (
+                    sum("related_to=" in path for _m, path, _h in list(portal.request_log)) >= 3
+                ),
+                "Chromium rendering articles",
+            )
+            killed = 0
+            for child in psutil.Process(process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    if "chrom" in child.name().lower():
+                        child.kill()
+                        killed += 1
+            assert killed
+            assert process.wait(timeout=STOP_DEADLINE) == 0
+        finally:
+            process.kill()
+        first = assert_crawl_true(archive, "browser")
+        assert first["stats"]["playwright/browser_count"] >= 2  # started again
+        after = run_crawl(portal.base_url, tmp_path, crawl_id="after-browser", settings=settings)
+        base_url = portal.base_url
+    assert after.returncode == 0, after.log[-3000:]
+    assert_crawl_true(archive, "after-browser")
+    assert set(site.scripted_urls(base_url)) <= set(all_items(archive))
     assert_state_true(archive)

@@ -75,6 +75,7 @@ class PageCapture:
         self._in_flight: set[PlaywrightRequest] = set()
         self._reads: list[asyncio.Task] = []
         self._last_change = 0.0
+        self._gone = False  # the page closed or crashed (its browser killed): stop waiting
 
     # -- listening (scrapy-playwright's page init callback) ------------------------------
 
@@ -88,6 +89,11 @@ class PageCapture:
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
         page.on("response", self._responded)
+        page.on("close", self._page_gone)
+        page.on("crash", self._page_gone)
+
+    def _page_gone(self, page: Page) -> None:
+        self._gone = True
 
     async def _block(self, route: Route) -> None:
         self.blocked += 1
@@ -196,6 +202,8 @@ class PageCapture:
         """Until no request has been in flight for `idle_time` seconds, or the deadline."""
         loop = asyncio.get_running_loop()
         while loop.time() < deadline:
+            if self._gone:
+                return  # what comes next fails at once, and the request with it
             if not self._in_flight and loop.time() - self._last_change >= self.config.idle_time:
                 return
             await asyncio.sleep(_POLL)
