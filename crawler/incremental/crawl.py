@@ -85,7 +85,7 @@ class IncrementalCrawl:
         self._recaptured: dict[str, Capture] = {}
         self._exported: set[str] = set()
         self._images: dict[str, object] = {}  # image url -> its PendingRecord
-        self._changes: str | None = None  # None: not asked; "asked"; "read" (to its end)
+        self._changes_read = False  # the portal's list of changes read to its last page
         self._renewal = None
         self._renewing = None
         self._stopping = None
@@ -247,12 +247,9 @@ class IncrementalCrawl:
     def image_archived(self, url: str, pending_record) -> None:
         self._images[url] = pending_record
 
-    def changes_asked(self) -> None:
-        self._changes = "asked"
-
     def changes_read(self) -> None:
         """The portal's list of changes was read to its last page."""
-        self._changes = "read"
+        self._changes_read = True
 
     # -- versions ----------------------------------------------------------
 
@@ -407,7 +404,7 @@ class IncrementalCrawl:
     def _changes_covered(self, report: FrontierReport) -> bool:
         if self.mode == FULL:
             return walk_complete(report)
-        return self._changes == "read"
+        return self._changes_read
 
     def _report(self, report: FrontierReport) -> None:
         stats = self.stats

@@ -86,7 +86,6 @@ class PortalSpider(scrapy.Spider):
         if incremental is not None and incremental.active:
             since = incremental.changes_since()
             if since is not None:
-                incremental.changes_asked()
                 yield self._seed_request(changes_url(self.config.url, since), self.parse_changes)
         for section in self.config.sections:
             # A configured section's name comes from its articles' pages.
