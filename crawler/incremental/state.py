@@ -99,10 +99,12 @@ class CrawlState:
         return None
 
     def image_known(self, url: str) -> bool:
-        """An image of an archived article, and not one whose fetch is still pending."""
+        """An image of an archived article, and not one that was never archived (still
+        pending, or given up)."""
         if self._images is None:
             self._images = {image for a in self.articles.values() for image in a.images}
-        return url in self._images and url not in self.frontier.pending
+        frontier = self.frontier
+        return url in self._images and url not in frontier.pending and url not in frontier.given_up
 
     def record(self, article: KnownArticle) -> None:
         self.articles[article.url] = article
