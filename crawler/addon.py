@@ -6,13 +6,13 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crawler.archive.items_file import SPOOL_OPTION
 from crawler.config import BrowserConfig, crawl_id_from_settings
 from crawler.extensions.remote_control import SCRAPY_EXTENSION as SCRAPY_REMOTE_CONTROL
+from crawler.layout import ITEMS_FILE
 from crawler.logs import install_json_handler
 from crawler.middlewares.sizes import SCRAPY_COMPRESSION
+from crawler.publishing.items_file import SPOOL_OPTION
 from crawler.storage.redact import hide_secrets_in_logs
-from crawler.storage.spool import ITEMS
 
 PIPELINES = {
     "crawler.pipelines.clean.CleanTextPipeline": 100,
@@ -20,9 +20,9 @@ PIPELINES = {
     "crawler.pipelines.validate.ValidationPipeline": 300,
     "crawler.pipelines.validate.DeduplicationPipeline": 400,
     "crawler.incremental.pipeline.VersionPipeline": 440,
-    "crawler.archive.pointers.WarcPointerPipeline": 450,
+    "crawler.pipelines.warc_pointers.WarcPointerPipeline": 450,
     "crawler.pipelines.stamp.StampPipeline": 500,
-    "crawler.archive.pages.WaczPagesPipeline": 600,
+    "crawler.pipelines.wacz_pages.WaczPagesPipeline": 600,
 }
 DOWNLOADER_MIDDLEWARES = {
     # Right after Scrapy's OffsiteMiddleware (50), before robots.txt (100).
@@ -40,7 +40,7 @@ DOWNLOADER_MIDDLEWARES = {
     # In place of Scrapy's HttpCompressionMiddleware (590): counts what it drops for size.
     "crawler.middlewares.sizes.SizeLimitsMiddleware": 590,
     # Closest to the downloader: bodies still content-encoded, every exchange.
-    "crawler.archive.middleware.WarcArchiveMiddleware": 950,
+    "crawler.middlewares.warc.WarcArchiveMiddleware": 950,
 }
 # The HTTP handler that tees each exchange's heads for the WARC records.
 DOWNLOAD_HANDLERS = {
@@ -99,7 +99,7 @@ class ArchiverAddon:
         # -o s3://… feeds stored with checksums, verified; the crawl's own items feed is
         # written in its spool (renamed when whole) and stored with its other files.
         settings["FEED_STORAGES"]["s3"] = "crawler.storage.feeds.ArchiveS3FeedStorage"
-        settings["FEED_STORAGES"]["file"] = "crawler.archive.items_file.SpoolItemsStorage"
+        settings["FEED_STORAGES"]["file"] = "crawler.publishing.items_file.SpoolItemsStorage"
         if settings.getbool("ITEMS_FEED_ENABLED"):
             uri, options = items_feed(settings)
             settings["FEEDS"][uri] = options
@@ -116,9 +116,9 @@ def items_feed(settings) -> tuple[str, dict]:
         SPOOL_OPTION: True,
         "format": "jsonlines",
         "encoding": "utf-8",
-        "postprocessing": ["crawler.archive.items_file.FlushingGzipPlugin"],
+        "postprocessing": ["crawler.publishing.items_file.FlushingGzipPlugin"],
         # No temporary file name or time in the gzip header.
         "gzip_filename": "",
         "gzip_mtime": 0,
     }
-    return (spool / ITEMS).as_uri(), options
+    return (spool / ITEMS_FILE).as_uri(), options

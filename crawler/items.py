@@ -1,4 +1,4 @@
-"""The article item: one per article, fields as DESIGN.md §5 defines them."""
+"""The article item: one per article (its fields are described in docs/items.md)."""
 
 from __future__ import annotations
 

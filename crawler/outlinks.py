@@ -7,6 +7,7 @@ import functools
 from scrapy import Request
 
 from crawler.browser import RENDER_META
+from crawler.middlewares.warc import WarcArchiveMiddleware
 
 
 def announces_outlinks(callback):
@@ -25,9 +26,16 @@ def announces_outlinks(callback):
             if isinstance(output, Request):
                 outlinks.append(output.url)
             yield output
-        archive = getattr(spider.crawler, "warc_archive", None)
+        archive = _archive(spider.crawler)
         if archive is not None:
             fetched_by = "browser" if response.meta.get(RENDER_META) else "http"
             archive.page_parsed(response, outlinks, fetched_by)
 
     return wrapper
+
+
+def _archive(crawler) -> WarcArchiveMiddleware | None:
+    try:
+        return crawler.get_downloader_middleware(WarcArchiveMiddleware)
+    except RuntimeError:  # no engine: a spider driven by a component test, nothing to tell
+        return None

@@ -1,5 +1,5 @@
 """What crawls leave undone, folded into the state run after run (crawler/incremental/frontier.py),
-and a cut-off items file mended to its last whole line (crawler/archive/items_file.py)."""
+and a cut-off items file mended to its last whole line (crawler/publishing/items_file.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import zlib
 
 import pytest
 
-from crawler.archive.items_file import repair_items
 from crawler.incremental.frontier import (
     ARTICLE,
     END,
@@ -21,6 +20,7 @@ from crawler.incremental.frontier import (
     Walk,
 )
 from crawler.incremental.state import CrawlState
+from crawler.publishing.items_file import repair_items
 from crawler.storage import FileStore
 
 LISTING = "https://portal.test/chuyen-muc/kinh-te/"

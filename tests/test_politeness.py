@@ -18,12 +18,12 @@ from scrapy.utils.test import get_crawler
 from twisted.internet.defer import Deferred
 
 from crawler.config import ConfigError
-from crawler.extensions.report import crawl_report
 from crawler.politeness.backoff import SiteBackoffMiddleware, SiteSlowedDown
 from crawler.politeness.config import PolitenessConfig
 from crawler.politeness.parking import NOT_BEFORE, RetryParking
 from crawler.politeness.retry import PoliteRetryMiddleware
 from crawler.politeness.waits import backoff_wait, parse_retry_after
+from crawler.publishing.report import crawl_report
 from tests.helpers import project_settings
 
 URL = "https://thanhphohaiphong.gov.vn/bai-viet.html"

@@ -1,6 +1,6 @@
 """The crawl report: every page dropped and every limit reached shows, and the walk's state."""
 
-from crawler.extensions.report import crawl_report
+from crawler.publishing.report import crawl_report
 
 
 def test_every_drop_and_limit_is_a_problem_in_the_summary():

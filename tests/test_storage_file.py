@@ -1,4 +1,5 @@
-"""FileStore, open_store's choice by scheme, and store_and_verify on a file store."""
+"""FileStore, open_store's choice by scheme, and a crawl's spool files stored into a file
+store the way the crawl stores them (crawler/publishing/storing.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from crawler.publishing.spool import CrawlSpool
+from crawler.publishing.storing import CrawlStorage
 from crawler.storage import (
     FileStore,
     S3Store,
     StorageAccessDenied,
     StorageNotFound,
+    StorageVerificationFailed,
     open_store,
 )
-from crawler.storage.files import store_and_verify
 from tests.helpers import storage_config
 
 
@@ -72,16 +75,44 @@ def test_bad_keys_refused(tmp_path, key):
         store.put_bytes(b"x", key)
 
 
-def test_store_and_verify_deletes_after_verified_copy(tmp_path):
+def spool_warc(tmp_path: Path, size: int) -> tuple[CrawlSpool, Path, str]:
+    """A crawl's spool holding one closed WARC file of ``size`` random bytes."""
+    spool = CrawlSpool(tmp_path / "spool", "c1")
+    spool.path.mkdir(parents=True)
+    local = spool.path / "a.warc.gz"
+    return spool, local, write_random(local, size)
+
+
+def test_a_spool_file_is_deleted_only_once_stored_and_verified(tmp_path):
     store = FileStore(tmp_path / "archive")
-    local = tmp_path / "spool" / "a.warc.gz"
-    local.parent.mkdir()
-    sha256 = write_random(local, 3000)
-    stored = store_and_verify(store, local, "warcs/a.warc.gz")
-    assert stored.sha256 == sha256
-    assert not local.exists()
-    stored_bytes = (tmp_path / "archive" / "warcs" / "a.warc.gz").read_bytes()
+    spool, local, sha256 = spool_warc(tmp_path, 3000)
+    storage = CrawlStorage(store, spool.path.parent, "http://portal.test/")
+    assert storage.store_files(spool, [(local, "warcs/c1/a.warc.gz")]) == []
+    assert local.exists()  # kept until the crawl is complete
+    assert storage.complete("c1", {"crawl_id": "c1"}) == []
+    assert not spool.path.exists()
+    stored_bytes = (tmp_path / "archive" / "warcs" / "c1" / "a.warc.gz").read_bytes()
     assert hashlib.sha256(stored_bytes).hexdigest() == sha256
+
+
+class ChangingStore(FileStore):
+    """A file store that, as it stores a file, sees the file grow (a writer still at it)."""
+
+    def put_file(self, local_path, key):
+        stored = super().put_file(local_path, key)
+        with open(local_path, "ab") as more:
+            more.write(b"a record written meanwhile")
+        return stored
+
+
+def test_a_file_that_changed_while_it_was_stored_is_kept_for_another_try(tmp_path, caplog):
+    spool, local, _sha256 = spool_warc(tmp_path, 3000)
+    storage = CrawlStorage(ChangingStore(tmp_path / "archive"), spool.path.parent, "x")
+    assert storage.store_files(spool, [(local, "warcs/c1/a.warc.gz")]) == [local]
+    assert "changed while it was stored" in caplog.text
+    assert spool.stored() == {}  # not in the ledger: stored again later, whole
+    with pytest.raises(StorageVerificationFailed, match="changed while it was stored"):
+        storage._put_unchanged(local, "warcs/c1/a.warc.gz")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
@@ -95,8 +126,9 @@ def test_unwritable_root_keeps_local_file(tmp_path):
         write_random(local, 10)
         with pytest.raises(StorageAccessDenied):
             store.check_access()
-        with pytest.raises(StorageAccessDenied):
-            store_and_verify(store, local, "warcs/a.warc.gz")
+        spool = CrawlSpool(tmp_path / "spool", "c1")
+        storage = CrawlStorage(store, spool.path.parent, "http://portal.test/")
+        assert storage.store_files(spool, [(local, "warcs/a.warc.gz")]) == [local]
         assert local.exists()
     finally:
         root.chmod(0o700)
@@ -106,9 +138,8 @@ def test_failed_store_keeps_local_file(tmp_path):
     # The archive root is a file: nothing can be stored under it.
     root = tmp_path / "archive"
     root.write_bytes(b"not a directory")
-    store = FileStore(root)
-    local = tmp_path / "a.warc.gz"
-    sha256 = write_random(local, 10)
-    with pytest.raises(Exception, match="storing"):
-        store_and_verify(store, local, "warcs/a.warc.gz")
+    spool, local, sha256 = spool_warc(tmp_path, 10)
+    storage = CrawlStorage(FileStore(root), spool.path.parent, "http://portal.test/")
+    assert storage.store_files(spool, [(local, "warcs/c1/a.warc.gz")]) == [local]
+    assert storage.complete("c1", {"crawl_id": "c1"}) == [local, spool.manifest_path]
     assert hashlib.sha256(local.read_bytes()).hexdigest() == sha256

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from crawler.publishing.spool import CrawlSpool
+from crawler.publishing.storing import CrawlStorage
 from crawler.storage import (
     S3Store,
     StorageAccessDenied,
     StorageUnavailable,
     open_store,
 )
-from crawler.storage.files import store_and_verify
 from tests.seaweedfs import Keys, SeaweedFS, s3_config
 
 MB = 1024 * 1024
@@ -106,14 +107,15 @@ def test_store_rejects_bytes_that_do_not_match_their_checksum(store):
     assert not store.exists("bad")
 
 
-def test_store_and_verify_deletes_local_file_only_when_stored(store, tmp_path):
-    local = tmp_path / "spool" / "x.warc.gz"
-    local.parent.mkdir()
+def test_a_spool_file_is_deleted_only_once_stored(store, tmp_path):
+    spool = CrawlSpool(tmp_path / "spool", "c1")
+    spool.path.mkdir(parents=True)
+    local = spool.path / "x.warc.gz"
     sha256 = write_random(local, 1000)
-    stored = store_and_verify(store, local, "warcs/x.warc.gz")
-    assert stored.sha256 == sha256
+    storage = CrawlStorage(store, spool.path.parent, "http://portal.test/")
+    assert storage.complete("c1", {"crawl_id": "c1"}) == []
     assert not local.exists()
-    assert hashlib.sha256(store.get_bytes("warcs/x.warc.gz")).hexdigest() == sha256
+    assert hashlib.sha256(store.get_bytes("warcs/c1/x.warc.gz")).hexdigest() == sha256
 
 
 def test_wrong_secret_is_refused_fast_and_never_shown(seaweed, tmp_path, caplog):
@@ -126,7 +128,7 @@ def test_wrong_secret_is_refused_fast_and_never_shown(seaweed, tmp_path, caplog)
     with pytest.raises(StorageAccessDenied) as denied:
         store.check_access()
     with pytest.raises(StorageAccessDenied) as denied_upload:
-        store_and_verify(store, local, "warcs/a.warc.gz")
+        store.put_file(local, "warcs/a.warc.gz")
     assert time.monotonic() - started < 10
     assert local.exists()
     for error in (denied.value, denied_upload.value):
@@ -152,7 +154,7 @@ def test_restricted_identity_writes_only_under_its_prefix(seaweed, tmp_path, req
     store.check_access()
     local = tmp_path / "a.warc.gz"
     sha256 = write_random(local, 2000)
-    assert store_and_verify(store, local, "warcs/a.warc.gz").sha256 == sha256
+    assert store.put_file(local, "warcs/a.warc.gz").sha256 == sha256
     assert store.list() == ["warcs/a.warc.gz"]
     store.close()
 
@@ -162,7 +164,7 @@ def test_restricted_identity_writes_only_under_its_prefix(seaweed, tmp_path, req
     assert seaweed.writer.secret_key not in str(denied.value)
     write_random(local, 2000)
     with pytest.raises(StorageAccessDenied):
-        store_and_verify(outside, local, "warcs/a.warc.gz")
+        outside.put_file(local, "warcs/a.warc.gz")
     assert local.exists()
     outside.close()
 
@@ -182,7 +184,7 @@ def test_outage_keeps_local_file_then_upload_succeeds(seaweed, tmp_path, request
     try:
         started = time.monotonic()
         with pytest.raises(StorageUnavailable) as unavailable:
-            store_and_verify(store, local, "warcs/a.warc.gz")
+            store.put_file(local, "warcs/a.warc.gz")
         assert time.monotonic() - started < 15
         assert seaweed.admin.secret_key not in str(unavailable.value)
         assert local.exists()
@@ -190,8 +192,7 @@ def test_outage_keeps_local_file_then_upload_succeeds(seaweed, tmp_path, request
         seaweed.start()
     # Same ports, same data: what was stored before is still there.
     assert store.get_bytes("state/kept.json") == b"before the outage"
-    stored = store_and_verify(store, local, "warcs/a.warc.gz")
+    stored = store.put_file(local, "warcs/a.warc.gz")
     assert stored.sha256 == sha256
-    assert not local.exists()
     assert hashlib.sha256(store.get_bytes("warcs/a.warc.gz")).hexdigest() == sha256
     store.close()

@@ -7,9 +7,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from crawler.archive.publish import CrawlStorage
+from crawler.publishing.spool import CrawlSpool
+from crawler.publishing.storing import CrawlStorage
 from crawler.storage import FileStore, StoredObject
-from crawler.storage.spool import CrawlSpool
 
 
 def write(path: Path, size: int) -> str:

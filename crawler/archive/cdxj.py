@@ -18,36 +18,28 @@ are skipped as stored (still compressed), so indexing costs no more disk than th
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
-import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
 
 from cdxj_indexer import CDXJIndexer
 from cdxj_indexer.bufferiter import BUFF_SIZE, concur_req_resp, join_req_resp
 from cdxj_indexer.main import SortingWriter
 
-from crawler.archive.files import fsync_dir
+from crawler import layout
+from crawler.atomic import atomic_file
 
 logger = logging.getLogger(__name__)
 
-CDXJ_SUFFIX = ".cdxj"
 # What pywb indexes; cdxj-indexer's default adds `metadata` (and the wacz package, once
 # imported, adds `warcinfo` to that default), so the list is always given explicitly.
 INDEXED_RECORDS = ("response", "revisit", "resource")
 
 
 def cdxj_name(warc_path: Path) -> str:
-    """`<name>.warc.gz` → `<name>.cdxj`: the index file of a WARC file."""
-    name = warc_path.name
-    for suffix in (".warc.gz", ".warc"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)] + CDXJ_SUFFIX
-    raise ValueError(f"not a WARC file name (.warc.gz or .warc): {warc_path}")
+    """The index file name of a WARC file (crawler/layout.py)."""
+    return layout.cdxj_name(Path(warc_path).name)
 
 
 def index_warc(warc_path: Path, out_path: Path) -> Path:
@@ -56,7 +48,7 @@ def index_warc(warc_path: Path, out_path: Path) -> Path:
     The index is written to a temporary file beside `out_path` and renamed over it, so a
     reader never sees half an index. `filename` in every line is the WARC's base name.
     """
-    with _write_atomically(out_path) as out:
+    with atomic_file(out_path, "w", encoding="utf-8") as out:
         _indexer(out, [str(warc_path)], warc_path.name).process_all()
     logger.info("Indexed %s into %s", warc_path, out_path)
     return out_path
@@ -89,7 +81,7 @@ class IncrementalIndex:
     def finish(self, out_path: Path) -> Path:
         """Write the sorted index to `out_path`, atomically; the file must be indexed whole."""
         self.close()
-        with _write_atomically(out_path) as out:
+        with atomic_file(out_path, "w", encoding="utf-8") as out:
             self._lines.out = out
             self._lines.flush()
         logger.info("Indexed %s into %s as it was written", self.warc_name, out_path)
@@ -178,25 +170,3 @@ def _indexer(out, inputs: list[str], warc_name: str) -> CDXJIndexer:
         records=",".join(INDEXED_RECORDS),
         filename=warc_name,
     )
-
-
-@contextmanager
-def _write_atomically(out_path: Path) -> Iterator[TextIO]:
-    """A text file that appears at `out_path`, whole and on disk, only once written."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = temporary_path(out_path)
-    try:
-        with open(tmp_path, "x", encoding="utf-8") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp_path, out_path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-    fsync_dir(out_path.parent)
-
-
-def temporary_path(out_path: Path) -> Path:
-    """A fresh hidden name beside `out_path`, to write to and then rename over it."""
-    return out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")

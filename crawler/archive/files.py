@@ -21,12 +21,12 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.warcwriter import WARCWriter
 
 from crawler.archive.records import WARC_VERSION, CrawlInfo, build_warcinfo_record
+from crawler.atomic import rename_durably
+from crawler.layout import OPEN_SUFFIX, WARC_SUFFIX
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_SIZE = 1024**3
-OPEN_SUFFIX = ".open"
-WARC_SUFFIX = ".warc.gz"
 
 # Parts of a file name: no path separators, spaces or shell-unfriendly characters.
 _NAME_PART = re.compile(r"[A-Za-z0-9._]+(?:-[A-Za-z0-9._]+)*")
@@ -132,8 +132,7 @@ class WarcFile:
         os.fsync(self._fh.fileno())
         size = self._fh.tell()
         self._fh.close()
-        os.rename(self.open_path, self.final_path)
-        fsync_dir(self.final_path.parent)
+        rename_durably(self.open_path, self.final_path)
         logger.info("Closed WARC file %s (%d bytes)", self.final_path, size)
         return self.final_path
 
@@ -203,13 +202,3 @@ class RotatingWarcWriter:
         self._serial += 1
         self._current = WarcFile(self.spool_dir, filename, self.info, opened_at)
         return self._current
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename in `directory` durable."""
-    # The rename is durable only once the directory entry itself reaches the disk.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

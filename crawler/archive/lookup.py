@@ -18,16 +18,14 @@ from pathlib import Path
 import surt
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive.cdxj import CDXJ_SUFFIX, INDEXED_RECORDS
+from crawler.archive.cdxj import INDEXED_RECORDS
+from crawler.layout import CDXJ_SUFFIX, INDEXES, WARCS
 
 logger = logging.getLogger(__name__)
 
-INDEXES_DIR = "indexes"
-WARCS_DIR = "warcs"
-
 
 @dataclass(frozen=True)
-class Capture:
+class IndexedCapture:
     """One index line: a record of `url` at `timestamp`, `length` bytes at `offset`."""
 
     urlkey: str
@@ -66,7 +64,7 @@ def url_key(url: str) -> str:
     return surt.surt(url)
 
 
-def find_captures(index_dir: Path, url: str) -> list[Capture]:
+def find_captures(index_dir: Path, url: str) -> list[IndexedCapture]:
     """Captures of `url` in every `*.cdxj` file of `index_dir`, oldest first.
 
     The crawl id of each capture is the directory's name (`indexes/<crawl_id>/`).
@@ -79,9 +77,9 @@ def find_captures(index_dir: Path, url: str) -> list[Capture]:
     return captures
 
 
-def archive_captures(root: Path, url: str, crawl_id: str | None = None) -> list[Capture]:
+def archive_captures(root: Path, url: str, crawl_id: str | None = None) -> list[IndexedCapture]:
     """Captures of `url` in an archive root's indexes (one crawl or all), newest first."""
-    indexes = root / INDEXES_DIR
+    indexes = root / INDEXES
     if crawl_id is not None:
         index_dirs = [indexes / crawl_id]
     else:
@@ -93,12 +91,14 @@ def archive_captures(root: Path, url: str, crawl_id: str | None = None) -> list[
     return captures
 
 
-def capture_warc_path(root: Path, capture: Capture) -> Path:
+def capture_warc_path(root: Path, capture: IndexedCapture) -> Path:
     """`warcs/<crawl_id>/<filename>` under the archive root."""
-    return root / WARCS_DIR / capture.crawl_id / capture.filename
+    return root / WARCS / capture.crawl_id / capture.filename
 
 
-def read_capture(warc_path: Path, capture: Capture, *, decoded: bool = False) -> ArchivedResponse:
+def read_capture(
+    warc_path: Path, capture: IndexedCapture, *, decoded: bool = False
+) -> ArchivedResponse:
     """The record `capture` points at in `warc_path`; its body content-decoded if `decoded`.
 
     Without `decoded` the body is as stored (still gzipped if the server sent it gzipped).
@@ -111,7 +111,7 @@ def read_capture(warc_path: Path, capture: Capture, *, decoded: bool = False) ->
 
 
 def parse_capture(
-    member: bytes, capture: Capture, warc_path: Path | str, *, decoded: bool = False
+    member: bytes, capture: IndexedCapture, warc_path: Path | str, *, decoded: bool = False
 ) -> ArchivedResponse:
     """The record in ``member``, the ``capture.length`` bytes read at ``capture.offset`` of
     ``warc_path`` (a file, or an object of the archive store); see ``read_capture``."""
@@ -148,7 +148,15 @@ def parse_capture(
     )
 
 
-def _captures_in_file(path: Path, key: str, crawl_id: str) -> Iterator[Capture]:
+def index_lines(path: Path, crawl_id: str) -> Iterator[IndexedCapture]:
+    """Every capture a CDXJ file of crawl ``crawl_id`` lists, in its order."""
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                yield _parse_line(line, path, number, crawl_id)
+
+
+def _captures_in_file(path: Path, key: str, crawl_id: str) -> Iterator[IndexedCapture]:
     prefix = key + " "
     seen = False
     with open(path, encoding="utf-8") as lines:
@@ -162,12 +170,12 @@ def _captures_in_file(path: Path, key: str, crawl_id: str) -> Iterator[Capture]:
             yield _parse_line(line, path, number, crawl_id)
 
 
-def _parse_line(line: str, path: Path, number: int, crawl_id: str) -> Capture:
+def _parse_line(line: str, path: Path, number: int, crawl_id: str) -> IndexedCapture:
     try:
         urlkey, timestamp, data = line.split(" ", 2)
         fields = json.loads(data)
         status = fields.get("status")
-        return Capture(
+        return IndexedCapture(
             urlkey=urlkey,
             timestamp=timestamp,
             url=fields["url"],

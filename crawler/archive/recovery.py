@@ -19,7 +19,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParserException
 
-from crawler.archive.files import OPEN_SUFFIX, WARC_SUFFIX, fsync_dir
+from crawler.atomic import rename_durably
+from crawler.layout import OPEN_SUFFIX, WARC_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,7 @@ def recover_file(open_path: Path) -> Path | None:
     with open(open_path, "r+b") as fh:
         fh.truncate(end)
         os.fsync(fh.fileno())
-    os.rename(open_path, final_path)
-    fsync_dir(final_path.parent)
+    rename_durably(open_path, final_path)
     if end < size:
         logger.warning(
             "Recovered %s: kept %d records (%d bytes), cut %d bytes after them",

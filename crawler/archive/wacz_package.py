@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import crawler
-from crawler.archive.cdxj import temporary_path
-from crawler.archive.files import fsync_dir
+from crawler.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -77,15 +76,8 @@ def build_wacz(
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ValueError(f"WARC file names must be unique in a WACZ, repeated: {duplicates}")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = temporary_path(out_path)
-    try:
+    with atomic_path(out_path) as tmp_path:
         _write_wacz(tmp_path, warc_paths, cdxj_paths, pages, title)
-        os.replace(tmp_path, out_path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-    fsync_dir(out_path.parent)
     logger.info("Packed %d WARC files into %s", len(warc_paths), out_path)
     return out_path
 

@@ -27,7 +27,6 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
 from crawler.archive.files import utc_now
-from crawler.archive.middleware import WARC_META, archive_of
 from crawler.archive.records import (
     build_browser_exchange_records,
     build_rendered_page_records,
@@ -38,11 +37,12 @@ from crawler.archive.writer import PendingRecord
 from crawler.browser import RENDER_META
 from crawler.browser.capture import PageCapture
 from crawler.config import BrowserConfig, PortalConfig, WarcConfig
+from crawler.middlewares.warc import WARC_META, WarcArchiveMiddleware
 
 logger = logging.getLogger(__name__)
 
 #: Response flag: the browser handler archived this exchange; the archive middleware
-#: (crawler/archive/middleware.py) leaves a response so flagged alone.
+#: (crawler/middlewares/warc.py) leaves a response so flagged alone.
 ARCHIVED_BY_BROWSER = "archived_by_browser"
 # Meta keys set for scrapy-playwright only while it renders (they do not pickle).
 _PLAYWRIGHT_META = ("playwright", "playwright_page_init_callback", "playwright_page_methods")
@@ -143,7 +143,7 @@ class RenderingDownloadHandler(BaseDownloadHandler):
         return response
 
     def _archive(self, request, response: Response, capture: PageCapture) -> None:
-        archive = archive_of(self.crawler)
+        archive = self.crawler.get_downloader_middleware(WarcArchiveMiddleware)
         if archive is None:
             return
         document, page_exchange = None, capture.document()

@@ -10,8 +10,8 @@ from scrapy.commands import ScrapyCommand
 from crawler.commands.crawl import EXIT_UNSTORED
 from crawler.extensions.crawl_run import CrawlRunExtension
 from crawler.fixture_portal import FixturePortal, build_site
+from crawler.layout import items_key, manifest_key, wacz_key
 from crawler.storage import ArchiveStore
-from crawler.storage.spool import items_key, manifest_key, wacz_key
 from crawler.storage_uri import archive_store
 
 # Fields that depend on the run, not on the page.

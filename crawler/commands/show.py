@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.archive.cdxj import CDXJ_SUFFIX
-from crawler.archive.lookup import INDEXES_DIR, WARCS_DIR, archive_captures, parse_capture
+from crawler.archive.lookup import archive_captures, parse_capture
 from crawler.config import ConfigError
+from crawler.layout import INDEXES, index_keys_by_crawl, warc_key
 from crawler.storage import ArchiveStore, FileStore, StorageError
 from crawler.storage_uri import archive_store
 
@@ -87,7 +87,7 @@ def _show(store: ArchiveStore, tmp: Path, url: str, opts) -> int:
             )
         return 0
     newest = captures[0]
-    key = f"{WARCS_DIR}/{newest.crawl_id}/{newest.filename}"
+    key = warc_key(newest.crawl_id, newest.filename)
     print(
         f"show: {newest.url} captured {newest.timestamp} in crawl {newest.crawl_id}"
         f" ({newest.filename} at {newest.offset}, {newest.length} bytes)",
@@ -105,10 +105,9 @@ def _show(store: ArchiveStore, tmp: Path, url: str, opts) -> int:
 
 def _copy_indexes(store: ArchiveStore, tmp: Path, crawl_id: str | None) -> Path:
     """The store's CDXJ indexes (of one crawl, or all) under ``tmp/indexes/<crawl_id>/``."""
-    prefix = f"{INDEXES_DIR}/{crawl_id}/" if crawl_id else f"{INDEXES_DIR}/"
-    for key in store.list(prefix):
-        parts = key.split("/")
-        if len(parts) == 3 and parts[2].endswith(CDXJ_SUFFIX):
+    prefix = f"{INDEXES}/{crawl_id}/" if crawl_id else f"{INDEXES}/"
+    for keys in index_keys_by_crawl(store.list(prefix)).values():
+        for key in keys:
             target = tmp / key
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(store.get_bytes(key))

@@ -18,12 +18,12 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
-from crawler.archive.publish import CrawlStorage
 from crawler.commands.crawl import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_UNSTORED
 from crawler.config import ConfigError, CrawlOverlap, PortalConfig, WarcConfig
-from crawler.extensions.crawl_run import check_store, sync_spool
+from crawler.publishing.access import check_store
+from crawler.publishing.spool_lock import lock_spool
+from crawler.publishing.storing import CrawlStorage
 from crawler.storage.redact import hide_secrets_in_logs
-from crawler.storage.spool_lock import lock_spool
 from crawler.storage_uri import archive_store
 
 
@@ -68,7 +68,7 @@ class Command(ScrapyCommand):
 
             storage = CrawlStorage(store, spool_dir, self.settings.get("PORTAL_URL"), count)
             crawls = storage.crawl_ids()
-            left = sync_spool(storage, count)
+            left = storage.sync_leftovers()
         finally:
             os.close(lock)
             close = getattr(store, "close", None)

@@ -16,8 +16,6 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
-from crawler.archive.middleware import archive_of
-
 logger = logging.getLogger(__name__)
 
 
@@ -58,8 +56,8 @@ class ProgressExtension:
         pages = stats.get_value("response_received_count", 0)
         items = stats.get_value("items/accepted", 0)
         errors = stats.get_value("log_count/ERROR", 0)
-        archive = archive_of(self.crawler)
-        warc_bytes = archive.bytes_written if archive is not None else 0
+        # Kept current by the WARC archive as its writer reports records written.
+        warc_bytes = stats.get_value("archive/warc_bytes", 0)
         now = time.monotonic()
         since, pages_before, items_before = self._last or (now, 0, 0)
         elapsed = max(now - since, 1e-9)

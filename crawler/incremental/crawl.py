@@ -43,9 +43,9 @@ from crawler.incremental.frontier import (
     RunProgress,
 )
 from crawler.incremental.lock import StateLock, StateLockLost, lock_ttl
-from crawler.incremental.state import Capture, CrawlState, KnownArticle
+from crawler.incremental.state import ArticleCapture, CrawlState, KnownArticle
+from crawler.layout import items_key, warc_key
 from crawler.storage import StorageConfig, StorageError, StorageUnavailable, open_store
-from crawler.storage.spool import items_key, warc_key
 from crawler.storage_uri import archive_root_uri
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class IncrementalCrawl:
         self.progress = RunProgress()
         # This run's new versions and captures, committed by `finish` once stored.
         self._versions: dict[str, KnownArticle] = {}
-        self._recaptured: dict[str, Capture] = {}
+        self._recaptured: dict[str, ArticleCapture] = {}
         self._exported: set[str] = set()
         self._images: dict[str, object] = {}  # image url -> its PendingRecord
         self._changes_read = False  # the portal's list of changes read to its last page
@@ -270,7 +270,7 @@ class IncrementalCrawl:
             return known.version + 1, replaces
         return None
 
-    def remember(self, item, version: int, capture: Capture | None) -> None:
+    def remember(self, item, version: int, capture: ArticleCapture | None) -> None:
         """A new version, known once its record and its item are stored (`finish`)."""
         if self.state is None:
             return
@@ -285,7 +285,7 @@ class IncrementalCrawl:
             images=tuple(image["url"] for image in item.images),
         )
 
-    def recaptured(self, url: str, capture: Capture) -> None:
+    def recaptured(self, url: str, capture: ArticleCapture) -> None:
         """A known version archived again with a new payload: later revisits refer to it."""
         self._recaptured[url] = capture
 
@@ -362,7 +362,7 @@ class IncrementalCrawl:
     def _commit(self, stored_keys: set[str]) -> FrontierReport:
         items_stored = not self.needs_items or items_key(self.crawl_id) in stored_keys
 
-        def stored(capture: Capture | None) -> bool:
+        def stored(capture: ArticleCapture | None) -> bool:
             """Whether the capture's WARC file is in the store (when WARCs are written)."""
             if not self.needs_warc:
                 return True

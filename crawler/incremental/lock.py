@@ -6,7 +6,7 @@ back; a running crawl renews it every third of INCREMENTAL_LOCK_TTL. A lock held
 another run stops this one before it fetches anything (exit 5), unless its holder is gone:
 - on this host, a holder whose process has ended (a zombie or a reused pid counts as
   ended: crawler/holders.py), or one that held the spool this run holds now (the kernel
-  releases a dead process's spool lock: crawler/storage/spool_lock.py), is taken over at
+  releases a dead process's spool lock: crawler/publishing/spool_lock.py), is taken over at
   once;
 - from elsewhere (another pod), a lock that expires within INCREMENTAL_LOCK_TTL is watched
   until it expires (taken over) or is renewed (its holder runs: exit 5).
@@ -29,12 +29,11 @@ from pathlib import Path
 
 from crawler.config import ConfigError, CrawlOverlap
 from crawler.holders import Holder
+from crawler.layout import STATE_LOCK_KEY
+from crawler.publishing.spool_lock import held_spool_id
 from crawler.storage import ArchiveStore, StorageError, StorageNotFound
-from crawler.storage.spool_lock import held_spool_id
 
 logger = logging.getLogger(__name__)
-
-LOCK_KEY = "state/lock.json"
 
 
 class StateLocked(CrawlOverlap):
@@ -120,7 +119,7 @@ class StateLock:
             return
         try:
             if (self._read() or {}).get("token") == self.owner["token"]:
-                self.store.delete(LOCK_KEY)
+                self.store.delete(STATE_LOCK_KEY)
         except StorageError as error:
             logger.warning(
                 "state lock of %s not released (%s): it expires within %d s, or the next "
@@ -182,13 +181,13 @@ class StateLock:
 
     def _read(self) -> dict | None:
         try:
-            return json.loads(self.store.get_bytes(LOCK_KEY))
+            return json.loads(self.store.get_bytes(STATE_LOCK_KEY))
         except StorageNotFound:
             return None
 
     def _write(self, now: datetime) -> None:
         lock = {**self.owner, "since": now.isoformat(), "expires_at": (now + self.ttl).isoformat()}
-        self.store.put_bytes(json.dumps(lock).encode("utf-8"), LOCK_KEY)
+        self.store.put_bytes(json.dumps(lock).encode("utf-8"), STATE_LOCK_KEY)
 
 
 def _expiry(lock: dict) -> datetime | None:

@@ -8,7 +8,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.archive.writer import PendingRecord
 from crawler.incremental.crawl import IncrementalCrawl
-from crawler.incremental.state import Capture
+from crawler.incremental.state import ArticleCapture
 from crawler.items import ArticleItem
 from crawler.pipelines.stamp import content_sha256
 
@@ -66,14 +66,14 @@ class VersionPipeline:
         incremental.remember(item, item.version, capture)
         return item
 
-    async def _capture(self, pending) -> Capture | None:
+    async def _capture(self, pending) -> ArticleCapture | None:
         if not isinstance(pending, PendingRecord):
             return None
         try:
             location = (await pending.written)[0]
         except Exception:
             return None  # the pointer pipeline drops the item and says why
-        return Capture(
+        return ArticleCapture(
             crawl_id=self.crawl_id,
             filename=location.filename,
             offset=location.offset,

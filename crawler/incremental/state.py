@@ -18,12 +18,11 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 from crawler.incremental.frontier import ARTICLE, Frontier, PendingPage
+from crawler.layout import STATE_ARTICLES_KEY, STATE_CRAWLS_KEY
 from crawler.storage import ArchiveStore, StorageNotFound
 
 logger = logging.getLogger(__name__)
 
-ARTICLES_KEY = "state/articles.jsonl.gz"
-CRAWLS_KEY = "state/crawls.json"
 FORMAT = 2
 # Format 1 kept the URLs that gave no item as "unusable", for ever; they are pending again,
 # with one try counted.
@@ -31,7 +30,7 @@ UNUSABLE_TRIES = 1
 
 
 @dataclass(frozen=True)
-class Capture:
+class ArticleCapture:
     """One archived response: enough to point at it and to write a revisit of it."""
 
     crawl_id: str
@@ -51,7 +50,7 @@ class KnownArticle:
     published_at: str | None
     modified_at: str | None
     crawled_at: str | None
-    capture: Capture | None
+    capture: ArticleCapture | None
     images: tuple[str, ...] = ()  # its image URLs (archived with it)
 
     def changed_by(self, content_sha256: str, modified_at: str | None) -> bool:
@@ -109,7 +108,7 @@ class CrawlState:
     def record(self, article: KnownArticle) -> None:
         self.articles[article.url] = article
 
-    def with_capture(self, url: str, capture: Capture) -> None:
+    def with_capture(self, url: str, capture: ArticleCapture) -> None:
         """Point a known article at a newer capture of the same payload."""
         known = self.articles.get(url)
         if known is not None:
@@ -121,12 +120,14 @@ class CrawlState:
     def load(cls, store: ArchiveStore) -> CrawlState:
         """The stored state, or an empty one when the archive holds none yet."""
         try:
-            crawls = json.loads(store.get_bytes(CRAWLS_KEY))
+            crawls = json.loads(store.get_bytes(STATE_CRAWLS_KEY))
         except StorageNotFound:
             return cls()
         articles: dict[str, KnownArticle] = {}
         try:
-            lines = gzip.decompress(store.get_bytes(ARTICLES_KEY)).decode("utf-8").splitlines()
+            lines = (
+                gzip.decompress(store.get_bytes(STATE_ARTICLES_KEY)).decode("utf-8").splitlines()
+            )
         except StorageNotFound:
             lines = []
         for line in lines:
@@ -135,7 +136,7 @@ class CrawlState:
             data = json.loads(line)
             capture = data.pop("capture", None)
             data["images"] = tuple(data.get("images", ()))
-            article = KnownArticle(**data, capture=Capture(**capture) if capture else None)
+            article = KnownArticle(**data, capture=ArticleCapture(**capture) if capture else None)
             articles[article.url] = article
         logger.info(
             "incremental state: %d articles known from %d earlier crawls (last %s)",
@@ -160,7 +161,7 @@ class CrawlState:
             for article in sorted(self.articles.values(), key=lambda a: a.url)
         )
         body = gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0)
-        store.put_bytes(body, ARTICLES_KEY)
+        store.put_bytes(body, STATE_ARTICLES_KEY)
         self.crawls.append(crawl)
         document = {"format": FORMAT, "crawls": self.crawls, "frontier": self.frontier.to_json()}
-        store.put_bytes(json.dumps(document, indent=1).encode("utf-8"), CRAWLS_KEY)
+        store.put_bytes(json.dumps(document, indent=1).encode("utf-8"), STATE_CRAWLS_KEY)

@@ -34,6 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from crawler.archive.lookup import IndexedCapture, index_lines
+from crawler.layout import CDXJ_SUFFIX, INDEXES, WARCS, crawls_with_warcs, index_keys_by_crawl
 from crawler.storage import S3Store
 
 logger = logging.getLogger(__name__)
@@ -72,14 +74,6 @@ class Collection:
     index_dir: Path
 
 
-@dataclass(frozen=True)
-class Capture:
-    """One indexed response: where pywb finds it by URL and time."""
-
-    url: str
-    timestamp: str
-
-
 def wayback_executable(pywb_venv: Path = DEFAULT_PYWB_VENV) -> Path:
     """The `wayback` program of the pywb environment, or PywbNotInstalled saying what to do."""
     wayback = pywb_venv / "bin" / "wayback"
@@ -99,7 +93,7 @@ def archive_collections(
     With `crawl_ids`, exactly those crawls (in that order), and a ValueError naming what is
     missing if one of them has no `warcs/<id>/` or `indexes/<id>/` directory.
     """
-    warcs, indexes = archive_root / "warcs", archive_root / "indexes"
+    warcs, indexes = archive_root / WARCS, archive_root / INDEXES
     if crawl_ids is None:
         names = sorted(
             path.name
@@ -158,22 +152,17 @@ def link_all_indexes(collections: Sequence[Collection], directory: Path) -> Path
     """Every crawl's CDXJ files, linked side by side in `directory` as `<crawl>.<name>`."""
     directory.mkdir(parents=True, exist_ok=True)
     for coll in collections:
-        for index in sorted(coll.index_dir.glob("*.cdxj")):
+        for index in sorted(coll.index_dir.glob(f"*{CDXJ_SUFFIX}")):
             (directory / f"{coll.name}.{index.name}").symlink_to(index.resolve())
     return directory
 
 
-def first_capture(collection: Collection) -> Capture | None:
+def first_capture(collection: Collection) -> IndexedCapture | None:
     """The first HTML page with status 200 in a collection's indexes, if any."""
-    for index in sorted(collection.index_dir.glob("*.cdxj")):
-        with index.open(encoding="utf-8") as lines:
-            for line in lines:
-                parts = line.split(" ", 2)
-                if len(parts) != 3:
-                    continue
-                fields = json.loads(parts[2])
-                if fields.get("status") == "200" and fields.get("mime") == "text/html":
-                    return Capture(fields["url"], parts[1])
+    for index in sorted(collection.index_dir.glob(f"*{CDXJ_SUFFIX}")):
+        for capture in index_lines(index, collection.name):
+            if capture.status == 200 and capture.mime == "text/html":
+                return capture
     return None
 
 
@@ -243,23 +232,19 @@ def s3_collections(
 ) -> list[Collection]:
     """The crawls of an S3 archive that have WARCs and indexes, their indexes copied into
     ``workdir/indexes/<crawl_id>/``; WARCs stay in S3 (``s3://`` archive paths)."""
-    indexes: dict[str, list[str]] = {}
-    for key in store.list("indexes/"):
-        parts = key.split("/")
-        if len(parts) == 3 and parts[2].endswith(".cdxj"):
-            indexes.setdefault(parts[1], []).append(key)
-    with_warcs = {key.split("/")[1] for key in store.list("warcs/") if key.count("/") == 2}
+    indexes = index_keys_by_crawl(store.list(f"{INDEXES}/"))
+    with_warcs = crawls_with_warcs(store.list(f"{WARCS}/"))
     names = sorted(set(indexes) & with_warcs) if crawl_ids is None else list(crawl_ids)
     collections = []
     for name in names:
         if name not in indexes or name not in with_warcs:
             raise ValueError(f"crawl {name!r}: no warcs/{name}/ and indexes/{name}/ in {store.uri}")
         _check_collection_name(name)
-        index_dir = workdir / "indexes" / name
+        index_dir = workdir / INDEXES / name
         index_dir.mkdir(parents=True)
         for key in indexes[name]:
             (index_dir / key.split("/")[-1]).write_bytes(store.get_bytes(key))
-        collections.append(Collection(name, f"{store.uri}/warcs/{name}/", index_dir))
+        collections.append(Collection(name, f"{store.uri}/{WARCS}/{name}/", index_dir))
     return collections
 
 

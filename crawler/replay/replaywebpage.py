@@ -18,7 +18,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from crawler.storage.spool import WACZ_SUFFIX
+from crawler.layout import WACZ_SUFFIX
 
 DEFAULT_APP_DIR = Path(__file__).resolve().parents[2] / ".replaywebpage" / "package"
 APP_FILES = ("index.html", "ui.js", "sw.js")

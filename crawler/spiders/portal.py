@@ -17,7 +17,6 @@ from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler.archive.middleware import WARC_META
 from crawler.browser import RENDER_META, render_meta
 from crawler.config import BrowserConfig, LimitsConfig, PortalConfig
 from crawler.extract import ExtractionError, extract_article
@@ -29,6 +28,7 @@ from crawler.incremental.changes import changes_url, parse_gmt, with_page
 from crawler.incremental.crawl import IncrementalCrawl
 from crawler.incremental.frontier import ARTICLE, END, IMAGE, KNOWN
 from crawler.items import ArticleItem
+from crawler.middlewares.warc import WARC_META
 from crawler.outlinks import announces_outlinks
 from crawler.spiders.bounds import DEPTH_META, CrawlBounds
 

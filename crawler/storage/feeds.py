@@ -7,7 +7,7 @@ upload carries a SHA-256 checksum the store verifies and is checked afterwards
 where required), retries with backoff and timeouts from the ``ARCHIVE_S3_*`` settings.
 Credentials are Scrapy's ``AWS_*`` settings or boto3's chain, as for ``S3FeedStorage``.
 (The crawl's own items feed is written in its spool and stored with its other files:
-crawler/archive/items_file.py.)
+crawler/publishing/items_file.py.)
 """
 
 from __future__ import annotations

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import tempfile
 from pathlib import Path
 
-from crawler.archive.files import fsync_dir
+from crawler.atomic import atomic_file, write_atomically
 from crawler.storage.base import CHUNK, StoredObject, check_key, file_digest
 from crawler.storage.errors import (
     StorageAccessDenied,
@@ -58,37 +57,17 @@ class FileStore:
     def _copy(self, source: Path, target: Path) -> tuple[int, str]:
         digest = hashlib.sha256()
         size = 0
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with open(source, "rb") as reader, os.fdopen(fd, "wb") as writer:
-                while chunk := reader.read(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    writer.write(chunk)
-                writer.flush()
-                os.fsync(writer.fileno())
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-        fsync_dir(target.parent)
+        with open(source, "rb") as reader, atomic_file(target, "wb") as writer:
+            while chunk := reader.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                writer.write(chunk)
         return size, digest.hexdigest()
 
     def put_bytes(self, data: bytes, key: str) -> StoredObject:
         target = self._path(key)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as writer:
-                    writer.write(data)
-                    writer.flush()
-                    os.fsync(writer.fileno())
-                os.replace(temp_name, target)
-            except BaseException:
-                Path(temp_name).unlink(missing_ok=True)
-                raise
-            fsync_dir(target.parent)
+            write_atomically(target, data)
             stored_size, stored_sha256 = file_digest(target)
         except OSError as exc:
             raise _storage_error(exc, f"storing {target}") from exc

@@ -1,13 +1,13 @@
 """A crawl's files in the local spool, and which of them the store already holds.
 
-``<spool>/<crawl_id>/`` holds what the crawl wrote and has not yet handed over:
-closed WARC files and their CDXJ indexes (until the crawl's WACZ is packed), the
-WACZ, the items feed (``items.jsonl.gz``, ``.open`` while it is written), the manifest
-when it could not be written last. Each file maps to its archive key (DESIGN.md §4). The ledger,
-``stored.jsonl``, gets one line per verified upload (key, size, sha256): a file
-listed there with its size is stored, whatever happens to this process next,
-and the manifest's file list is read from it. Files are deleted only once the
-crawl is complete (manifest written), and only those the ledger lists.
+``<spool>/<crawl_id>/`` holds what the crawl wrote and has not yet handed over: closed WARC
+files and their CDXJ indexes (until the crawl's WACZ is packed), the WACZ, the items feed
+(``items.jsonl.gz``, ``.open`` while it is written), the pages list, the manifest when it
+could not be written last. Each file maps to its archive key (crawler/layout.py). The
+ledger, ``stored.jsonl``, gets one line per verified upload (key, size, sha256): a file
+listed there with its size is stored, whatever happens to this process next, and the
+manifest's file list is read from it. Files are deleted only once the crawl is complete
+(manifest written), and only those the ledger lists.
 """
 
 from __future__ import annotations
@@ -19,33 +19,26 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
-from crawler.archive.files import fsync_dir
+from crawler.atomic import fsync_dir
+from crawler.layout import (
+    CDXJ_SUFFIX,
+    ITEMS_FILE,
+    MANIFEST,
+    OPEN_SUFFIX,
+    WARC_SUFFIX,
+    index_key,
+    items_key,
+    wacz_key,
+    wacz_name,
+    warc_key,
+)
 from crawler.storage.base import StoredObject
 
 logger = logging.getLogger(__name__)
 
 LEDGER = "stored.jsonl"
-MANIFEST = "manifest.json"
-ITEMS = "items.jsonl.gz"
-WARC_SUFFIX = ".warc.gz"
-CDXJ_SUFFIX = ".cdxj"
-WACZ_SUFFIX = ".wacz"
-
-
-def manifest_key(crawl_id: str) -> str:
-    return f"crawls/{crawl_id}/{MANIFEST}"
-
-
-def warc_key(crawl_id: str, filename: str) -> str:
-    return f"warcs/{crawl_id}/{filename}"
-
-
-def items_key(crawl_id: str) -> str:
-    return f"items/{crawl_id}.jsonl.gz"
-
-
-def wacz_key(crawl_id: str) -> str:
-    return f"wacz/{crawl_id}{WACZ_SUFFIX}"
+# The crawl's WACZ pages list, written as items pass and packed into the WACZ at the end.
+PAGES_FILE = "pages.jsonl"
 
 
 class CrawlSpool:
@@ -65,11 +58,15 @@ class CrawlSpool:
 
     @property
     def wacz_path(self) -> Path:
-        return self.path / f"{self.crawl_id}{WACZ_SUFFIX}"
+        return self.path / wacz_name(self.crawl_id)
+
+    @property
+    def pages_path(self) -> Path:
+        return self.path / PAGES_FILE
 
     @property
     def items_path(self) -> Path:
-        return self.path / ITEMS
+        return self.path / ITEMS_FILE
 
     def key_of(self, path: Path) -> str | None:
         """The archive key of a spool file, or None for a file that is not stored."""
@@ -77,10 +74,10 @@ class CrawlSpool:
         if name.endswith(WARC_SUFFIX):
             return warc_key(self.crawl_id, name)
         if name.endswith(CDXJ_SUFFIX) and not name.startswith("."):
-            return f"indexes/{self.crawl_id}/{name}"
+            return index_key(self.crawl_id, name)
         if name == self.wacz_path.name:
             return wacz_key(self.crawl_id)
-        if name == ITEMS:
+        if name == ITEMS_FILE:
             return items_key(self.crawl_id)
         return None
 
@@ -152,7 +149,7 @@ class CrawlSpool:
         if kept:
             return kept
         for path in sorted(self.path.iterdir()):
-            if path.name.endswith(".open"):
+            if path.name.endswith(OPEN_SUFFIX):
                 # A WARC still being written (a crawl of the same id running): not ours.
                 return [path]
         shutil.rmtree(self.path)

@@ -25,7 +25,8 @@ from typing import IO, Any
 from scrapy.extensions.feedexport import FileFeedStorage
 from scrapy.extensions.postprocessing import GzipPlugin
 
-from crawler.archive.files import OPEN_SUFFIX, fsync_dir
+from crawler.atomic import atomic_file, rename_durably
+from crawler.layout import OPEN_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,7 @@ class SpoolItemsStorage(FileFeedStorage):
         file.flush()
         os.fsync(file.fileno())
         file.close()
-        os.replace(self.path, self.final_path)
-        fsync_dir(self.final_path.parent)
+        rename_durably(Path(self.path), self.final_path)
         return None
 
 
@@ -95,11 +95,10 @@ def repair_items(open_path: Path, record_kept: Callable[[dict], bool]) -> Repair
     false (their response record was cut off the WARC) are left out: an item must point at
     its capture. Streams: the file may be large."""
     final_path = open_path.with_name(open_path.name.removesuffix(OPEN_SUFFIX))
-    temp_path = open_path.with_name(f".{final_path.name}.repair")
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     kept = dropped = 0
     tail = b""
-    with open(open_path, "rb") as source, open(temp_path, "wb") as raw:
+    with open(open_path, "rb") as source, atomic_file(final_path, "wb") as raw:
         with gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as out:
             while not inflater.eof and (chunk := source.read(_CHUNK)):
                 try:
@@ -124,11 +123,7 @@ def repair_items(open_path: Path, record_kept: Callable[[dict], bool]) -> Repair
                 else:
                     dropped += 1
                 tail = b""
-        raw.flush()
-        os.fsync(raw.fileno())
-    os.replace(temp_path, final_path)
     open_path.unlink()
-    fsync_dir(final_path.parent)
     logger.warning(
         "Recovered the items a killed crawl left in %s: %d kept, %d without their WARC record "
         "left out, %d bytes of a cut-off line left out",

@@ -9,13 +9,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.config import WarcConfig
 from crawler.items import ArticleItem
-
-PAGES_FILE = "pages.jsonl"
-
-
-def pages_path(spool_dir: Path, crawl_id: str) -> Path:
-    """Where a crawl's pages list is kept until its WACZ is built."""
-    return spool_dir / crawl_id / PAGES_FILE
+from crawler.publishing.spool import CrawlSpool
 
 
 def page_entry(item: ArticleItem) -> dict:
@@ -36,7 +30,8 @@ class WaczPagesPipeline:
         config = WarcConfig.from_settings(crawler.settings)
         if not config.enabled:
             raise NotConfigured("WARC_ENABLED is off")
-        return cls(pages_path(config.spool_dir, crawler.settings.get("CRAWL_ID")))
+        # Kept in the crawl's spool until its WACZ is built.
+        return cls(CrawlSpool(config.spool_dir, crawler.settings.get("CRAWL_ID")).pages_path)
 
     def open_spider(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)

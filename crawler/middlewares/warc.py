@@ -3,7 +3,9 @@
 Installed closest to the downloader (priority 950): it sees each response
 before Scrapy decompresses it (590) or follows a redirect (600), and every
 request the crawl makes — robots.txt, listings, articles, redirects, error
-pages, retries — passes through it.
+pages, retries — passes through it. The records are built and written by the
+WARC writer process (crawler/archive/writer.py); each closed file goes to the
+crawl's publisher (CrawlRunExtension's), which stores it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from warcio.recordloader import ArcWarcRecord
 
 from crawler.archive.exchange import exchange_data
 from crawler.archive.files import RecordLocation, utc_now
-from crawler.archive.publish import ArchivePublisher
 from crawler.archive.records import (
     CrawlInfo,
     ExchangeData,
@@ -34,7 +35,9 @@ from crawler.archive.recovery import recover_spool
 from crawler.archive.wire import WIRE_META
 from crawler.archive.writer import BackgroundWarcWriter, PendingRecord, WriterFailed, WriterSpec
 from crawler.config import WarcConfig
+from crawler.extensions.crawl_run import CrawlRunExtension
 from crawler.incremental.crawl import IncrementalCrawl
+from crawler.publishing.publisher import ArchivePublisher
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +52,7 @@ def _file_name_host() -> str:
 
 
 class WarcArchiveMiddleware:
-    def __init__(
-        self, config: WarcConfig, crawl_id: str, portal_url: str, publisher: ArchivePublisher, stats
-    ):
+    def __init__(self, config: WarcConfig, crawl_id: str, portal_url: str, stats):
         self.config = config
         self.crawl_id = crawl_id
         self.stats = stats
@@ -65,13 +66,14 @@ class WarcArchiveMiddleware:
         self.writer_spec = WriterSpec(
             config.spool_dir / crawl_id, info, prefix=config.prefix, max_size=config.max_size
         )
-        self.writer: BackgroundWarcWriter | None = None  # started once the spool is mended
+        self.writer: BackgroundWarcWriter | None = None  # started when the spider opens
         self.crawler = None  # set by from_crawler
-        self.incremental: IncrementalCrawl | None = None  # found when the spider opens
+        # Found when the spider opens: the crawl's one publisher (CrawlRunExtension's, which
+        # writes the manifest) and its incremental state.
+        self.publisher: ArchivePublisher | None = None
+        self.incremental: IncrementalCrawl | None = None
         self.bytes_written = 0  # WARC bytes the writer reported
         self._stopping = False
-        # The crawl's one publisher (shared with CrawlRunExtension, which writes the manifest).
-        self.publisher = publisher
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -82,44 +84,27 @@ class WarcArchiveMiddleware:
             config,
             crawler.settings.get("CRAWL_ID"),
             crawler.settings.get("PORTAL_URL"),
-            ArchivePublisher.from_crawler(crawler),
             crawler.stats,
         )
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         middleware.crawler = crawler
-        crawler.warc_archive = middleware
         return middleware
 
     # -- lifecycle ---------------------------------------------------------
 
-    async def spider_opened(self, spider):
-        """Before the first fetch: finish what an earlier run left in the spool, then start
-        the writer."""
+    def spider_opened(self, spider):
+        """Before the first fetch: start the writer."""
+        run = self.crawler.get_extension(CrawlRunExtension)
+        if run is None:
+            raise RuntimeError("the WARC archive needs CrawlRunExtension (the add-on wires it)")
+        self.publisher = run.publisher
         self.incremental = self.crawler.get_extension(IncrementalCrawl)
-        await self._recover_spool()
         # On the loop, before the future of the job that closed the file is resolved: a
         # file is published before anyone awaiting that job (spider_closed) resumes.
         self.writer = BackgroundWarcWriter(
             self.writer_spec, on_closed=lambda path: self.publisher.publish(path, self.crawl_id)
         )
-
-    async def _recover_spool(self) -> None:
-        if not self.config.spool_dir.is_dir():
-            return
-        # Earlier crawls' leftovers, when the store was away as this run began (otherwise
-        # CrawlRunExtension stored them already). This crawl's own directory is not one:
-        # an id with leftovers is refused, and its items feed may be open already.
-        for crawl_dir in sorted(p for p in self.config.spool_dir.iterdir() if p.is_dir()):
-            if crawl_dir.name == self.crawl_id:
-                continue
-            self.publisher.storage.recover(crawl_dir.name)
-            leftovers = sorted(crawl_dir.glob("*.warc.gz"))
-            for path in leftovers:
-                logger.info("publishing %s left by crawl %s", path.name, crawl_dir.name)
-                self.publisher.publish(path, crawl_dir.name)
-                self.stats.inc_value("archive/files/recovered")
-            await self.publisher.finish(crawl_dir.name)
 
     async def spider_closed(self, spider):
         if self.writer is not None:
@@ -211,6 +196,7 @@ class WarcArchiveMiddleware:
             self._write_failed(error)
         else:
             self.bytes_written += sum(location.length for location in written.result())
+            self.stats.set_value("archive/warc_bytes", self.bytes_written)
 
     def _write_failed(self, error: BaseException) -> None:
         self.stats.inc_value("archive/write_errors")
@@ -230,8 +216,3 @@ class WarcArchiveMiddleware:
 def _one(build: Callable[..., ArcWarcRecord], *args, **kwargs) -> list[ArcWarcRecord]:
     """One record as a group of one (picklable, unlike a lambda)."""
     return [build(*args, **kwargs)]
-
-
-def archive_of(crawler) -> WarcArchiveMiddleware | None:
-    """The crawl's WARC archive, for other components that fetch pages (e.g. a browser)."""
-    return getattr(crawler, "warc_archive", None)

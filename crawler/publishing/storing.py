@@ -1,41 +1,40 @@
-"""Closed WARC files from the spool into the archive store: indexed, stored, packaged.
+"""The blocking work of getting a crawl's spool files into the archive store.
 
-Everything a crawl writes goes through its spool directory (``crawler.storage.spool``):
-a closed WARC file is indexed there (CDXJ), then the WARC and its index are stored and
-verified, in threads with bounded concurrency, so the crawl never waits on the store.
-At the end the crawl's WACZ is packed from the spool's WARCs, indexes and pages list and
-stored too; the manifest goes last, and only then is the spool directory removed. A file
-that cannot be stored (store unreachable, refused, a failed verification) stays in the
-spool, is counted and logged, and is stored by the next run or by ``scrapy sync``.
+A closed WARC file is indexed in the spool (CDXJ; the writer usually did it already), then
+the WARC and its index are stored and verified; at the end the crawl's WACZ is packed from
+the spool's WARCs, indexes and pages list and stored too; the manifest goes last, and only
+then is the spool directory removed. A file that cannot be stored (store unreachable,
+refused, a failed verification, changed while it was stored) stays in the spool, is counted
+and logged, and is stored by the next run or by ``scrapy sync``, which first mend what a
+killed run left (``recover``) and then go through the same steps (``sync_leftovers``).
 
-``CrawlStorage`` does the blocking work (any thread; also used by ``scrapy sync``);
-``ArchivePublisher`` runs it off the reactor thread for the crawl.
+Safe to call from several threads for different files (the crawl runs it off the reactor
+thread: crawler/publishing/publisher.py); ``count(key, n)`` is called for every stat.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
-from twisted.python.threadable import isInIOThread
-
 from crawler.archive.cdxj import cdxj_name, index_warc
-from crawler.archive.files import OPEN_SUFFIX
-from crawler.archive.items_file import repair_items
-from crawler.archive.pages import pages_path
 from crawler.archive.recovery import recover_spool
 from crawler.archive.wacz_package import build_wacz
-from crawler.config import WarcConfig
-from crawler.storage import ArchiveStore, StorageError, StorageNotFound, StorageUnavailable
-from crawler.storage.spool import ITEMS, CrawlSpool, manifest_key, wacz_key, warc_key
-from crawler.storage_uri import archive_store
+from crawler.atomic import write_atomically
+from crawler.layout import OPEN_SUFFIX, WARC_SUFFIX, WARCS, manifest_key, wacz_key, warc_key
+from crawler.publishing.items_file import repair_items
+from crawler.publishing.manifest import manifest_bytes, recovered_manifest, stored_later, with_files
+from crawler.publishing.spool import CrawlSpool
+from crawler.storage import (
+    ArchiveStore,
+    StorageError,
+    StorageNotFound,
+    StorageUnavailable,
+    StorageVerificationFailed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +96,7 @@ class CrawlStorage:
         repaired = recover_spool(spool.path)
         if repaired:
             self.count("archive/files/repaired", len(repaired))
-        open_items = spool.path / (ITEMS + OPEN_SUFFIX)
+        open_items = spool.path / (spool.items_path.name + OPEN_SUFFIX)
         if open_items.exists():
             stored = spool.stored()
             sizes = {path.name: path.stat().st_size for path in spool.warcs()}
@@ -152,7 +151,7 @@ class CrawlStorage:
                 unstored.append(path)
                 continue
             try:
-                stored = self.store.put_file(path, key)
+                stored = self._put_unchanged(path, key)
             except StorageError as error:
                 self.count("archive/upload/failed")
                 logger.error("could not store %s as %s: %s", path, key, error)
@@ -162,7 +161,7 @@ class CrawlStorage:
             spool.record(stored)
             self.count("archive/upload/files")
             self.count("archive/upload/bytes", stored.size)
-            if key.startswith("warcs/"):
+            if key.startswith(f"{WARCS}/"):
                 self.count("archive/files")
                 self.count("archive/bytes", stored.size)
             logger.info(
@@ -178,7 +177,7 @@ class CrawlStorage:
         """Pack the crawl's WACZ in the spool from its WARCs, indexes and pages
         list, unless it is packed (or stored) already."""
         spool = self.spool(crawl_id)
-        pages_file = pages_path(self.spool_dir, crawl_id)
+        pages_file = spool.pages_path
         warcs = spool.warcs()
         if warcs and not spool.wacz_path.exists() and wacz_key(crawl_id) not in spool.stored():
             indexes = [index for index in map(self._index, warcs) if index is not None]
@@ -214,17 +213,12 @@ class CrawlStorage:
             # Nothing new to say yet; the manifest is written once the files are stored.
             return unstored + ([spool.manifest_path] if spool.manifest_path.exists() else [])
         try:
-            manifest = dict(manifest or self._pending_manifest(spool))
+            manifest = manifest or self._pending_manifest(spool)
         except StorageError as error:
             self.count("archive/upload/failed")
             logger.error("could not read the stored manifest of crawl %s: %s", crawl_id, error)
             return unstored + [spool.manifest_path]
-        files = {entry["key"]: entry for entry in manifest.get("files") or ()}
-        for entry in spool.stored().values():
-            files[entry.key] = {"key": entry.key, "size": entry.size, "sha256": entry.sha256}
-        manifest["files"] = [files[key] for key in sorted(files)]
-        text = json.dumps(manifest, ensure_ascii=False, indent=2, default=str)
-        body = (text + "\n").encode("utf-8")
+        body = manifest_bytes(with_files(manifest, spool.stored().values()))
         if unstored:
             self._keep_manifest(spool, body)
             return unstored + [spool.manifest_path]
@@ -241,35 +235,30 @@ class CrawlStorage:
         return spool.remove()
 
     def _pending_manifest(self, spool: CrawlSpool) -> dict:
+        """The manifest a run left in the spool, else the one already stored (files stored
+        later are added to it), else a note that the crawl was recovered."""
         if spool.manifest_path.exists():
-            manifest = json.loads(spool.manifest_path.read_text(encoding="utf-8"))
-            manifest["stored_later_at"] = datetime.now(UTC).isoformat()
-            return manifest
+            return stored_later(json.loads(spool.manifest_path.read_text(encoding="utf-8")))
         try:
-            manifest = json.loads(self.store.get_bytes(manifest_key(spool.crawl_id)))
+            return stored_later(json.loads(self.store.get_bytes(manifest_key(spool.crawl_id))))
         except StorageNotFound:
-            pass
-        else:
-            # Complete before; files it left behind (its spool kept them) are added.
-            manifest["stored_later_at"] = datetime.now(UTC).isoformat()
-            return manifest
-        # A crawl that died before it could write one: what is known is what it stored.
-        return {
-            "crawl_id": spool.crawl_id,
-            "portal": None,
-            "started_at": None,
-            "finished_at": None,
-            "finish_reason": "unfinished: recovered from the spool",
-            "stored_later_at": datetime.now(UTC).isoformat(),
-            "settings": None,
-            "stats": None,
-        }
+            return recovered_manifest(spool.crawl_id)
 
     def _keep_manifest(self, spool: CrawlSpool, body: bytes) -> None:
         spool.path.mkdir(parents=True, exist_ok=True)
-        temp = spool.path / f".{spool.manifest_path.name}.tmp"
-        temp.write_bytes(body)
-        temp.replace(spool.manifest_path)
+        write_atomically(spool.manifest_path, body)
+
+    def _put_unchanged(self, path: Path, key: str):
+        """``store.put_file``, and the local file must not have changed meanwhile (a
+        file still being written is not stored as whole)."""
+        before = path.stat()
+        stored = self.store.put_file(path, key)
+        after = path.stat()
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise StorageVerificationFailed(
+                f"{path} changed while it was stored as {key}; kept for another try"
+            )
+        return stored
 
     def sync_crawl(self, crawl_id: str) -> list[Path]:
         """Everything an earlier crawl left: pack, store, manifest; the files left."""
@@ -280,96 +269,22 @@ class CrawlStorage:
         self.package(crawl_id)
         return self.complete(crawl_id)
 
-
-class ArchivePublisher:
-    """The crawl's side: ``publish`` a closed WARC (on the reactor thread, returns
-    at once), ``await finish(crawl_id)`` when the crawl's files are all closed, and
-    ``await complete(crawl_id, manifest)`` last of all."""
-
-    def __init__(
-        self,
-        store: ArchiveStore,
-        spool_dir: Path,
-        portal_url: str,
-        stats,
-        *,
-        concurrency: int = 2,
-    ):
-        self.stats = stats
-        self.storage = CrawlStorage(store, spool_dir, portal_url, self._count)
-        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="archive-store")
-        # Touched on the reactor thread only.
-        self._pending: dict[str, list[Future]] = defaultdict(list)
-
-    @classmethod
-    def from_crawler(cls, crawler) -> ArchivePublisher:
-        """The crawl's one publisher (made on first use, then shared)."""
-        publisher = getattr(crawler, "archive_publisher", None)
-        if publisher is None:
-            settings = crawler.settings
-            store = archive_store(settings)
-            publisher = cls(
-                store,
-                WarcConfig.from_settings(settings).spool_dir,
-                settings.get("PORTAL_URL"),
-                crawler.stats,
-                concurrency=settings.getint("ARCHIVE_UPLOAD_CONCURRENCY"),
-            )
-            crawler.archive_publisher = publisher
-        return publisher
-
-    @property
-    def store(self) -> ArchiveStore:
-        return self.storage.store
-
-    def publish(self, path: Path, crawl_id: str) -> None:
-        """Index and store the closed WARC ``path`` of crawl ``crawl_id``, in a thread."""
-        future = self._executor.submit(self.storage.index_and_store, Path(path), crawl_id)
-        self._pending[crawl_id].append(future)
-
-    async def finish(self, crawl_id: str) -> list[Path]:
-        """Await the crawl's files being stored, pack its WACZ, store what is
-        left; the files that could not be stored (they stay in the spool)."""
-        await self._drain(crawl_id)
-        await self._run(self.storage.package, crawl_id)
-        return await self._run(self.storage.store_pending, crawl_id)
-
-    async def complete(self, crawl_id: str, manifest: dict | None) -> list[Path]:
-        """``finish``, then the manifest, last; the files left in the spool."""
-        await self.finish(crawl_id)
-        return await self._run(self.storage.complete, crawl_id, manifest)
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)
-        close = getattr(self.store, "close", None)
-        if close is not None:
-            close()
-
-    async def _drain(self, crawl_id: str) -> None:
-        while self._pending.get(crawl_id):
-            futures = self._pending.pop(crawl_id)
-            results = await asyncio.gather(
-                *(asyncio.wrap_future(future) for future in futures), return_exceptions=True
-            )
-            for result in results:
-                if isinstance(result, BaseException):
-                    # Not a store error (those are handled): the file stays in the spool.
-                    self.stats.inc_value("archive/upload/failed")
-                    logger.error("could not store a WARC file: %s", result, exc_info=result)
-
-    async def _run(self, function, *args):
-        return await asyncio.wrap_future(self._executor.submit(function, *args))
-
-    def _count(self, key: str, count: int = 1) -> None:
-        if isInIOThread():
-            self.stats.inc_value(key, count)
-        else:
-            _call_in_reactor(self.stats.inc_value, key, count)
-
-
-def _call_in_reactor(function, *args) -> None:
-    # Imported here: importing the reactor at module level would install the default one
-    # before Scrapy installs the asyncio reactor.
-    from twisted.internet import reactor
-
-    reactor.callFromThread(function, *args)
+    def sync_leftovers(self, skip: str | None = None) -> list[Path]:
+        """Store every crawl an earlier run left in the spool (but ``skip``): mend what a
+        killed run left open, index, pack, store, manifest last. The files left."""
+        left = []
+        for crawl_id in self.crawl_ids():
+            if crawl_id == skip:
+                continue
+            spool = self.spool(crawl_id)
+            self.recover(crawl_id)
+            pending = spool.pending()
+            logger.info("storing crawl %s left in the spool (%d files)", crawl_id, len(pending))
+            kept = self.sync_crawl(crawl_id)
+            stored = [path for path, _key in pending if path not in kept]
+            self.count("archive/synced", len(stored))
+            recovered = sum(1 for path in stored if path.name.endswith(WARC_SUFFIX))
+            if recovered:
+                self.count("archive/files/recovered", recovered)
+            left.extend(kept)
+        return left
