@@ -6,36 +6,28 @@ scrapy crawl portal -a portal_url=https://thanhphohaiphong.gov.vn/
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import scrapy
-from lxml import etree
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
-from scrapy.http import TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.browser import RENDER_META, render_meta
 from crawler.config import BrowserConfig, LimitsConfig, PortalConfig
 from crawler.extract import ExtractionError, extract_article
-from crawler.extract.article import parse_html
-from crawler.extract.feeds import feed_links, sitemap_entries
 from crawler.extract.links import article_links, menu_sections, next_listing_page
-from crawler.http_text import decode_html
-from crawler.incremental.changes import changes_url, parse_gmt, with_page
+from crawler.incremental.changes import changes_url
 from crawler.incremental.crawl import IncrementalCrawl
 from crawler.incremental.frontier import ARTICLE, END, IMAGE, KNOWN
 from crawler.items import ArticleItem
 from crawler.middlewares.warc import WARC_META
 from crawler.outlinks import announces_outlinks
+from crawler.spiders.answers import PageAnswers, first_url
 from crawler.spiders.bounds import DEPTH_META, CrawlBounds
+from crawler.spiders.seeds import SeedSources
 
 logger = logging.getLogger(__name__)
 
-# What Scrapy's RobotsTxtMiddleware says when it refuses a request.
-ROBOTS_FORBIDDEN = "Forbidden by robots.txt"
 # Articles before listings: the frontier stays small and items flow early. An article found
 # along "Tin khác" links loses a point per hop (DEPTH_META): past 10 hops it waits behind
 # listing pages, so that an endless chain never starves them.
@@ -44,7 +36,7 @@ IMAGE_PRIORITY = 5
 LISTING_PRIORITY = 0
 
 
-class PortalSpider(scrapy.Spider):
+class PortalSpider(SeedSources, PageAnswers, scrapy.Spider):
     name = "portal"
 
     def __init__(self, *args, **kwargs):
@@ -191,72 +183,6 @@ class PortalSpider(scrapy.Spider):
         if walk is not None:
             self.incremental.walk_ended(walk, how)
 
-    # -- sitemap and feed seeds --------------------------------------------
-
-    @announces_outlinks
-    def parse_sitemap(self, response):
-        """WordPress core sitemap: an index of sitemaps, each a list of URLs."""
-        try:
-            kind, locations = sitemap_entries(response.body)
-        except (etree.XMLSyntaxError, StopIteration) as exc:
-            self.crawler.stats.inc_value("seeds/bad_sitemap")
-            logger.warning("cannot read sitemap %s: %s", response.url, exc)
-            return
-        urls = self.config.urls
-        for location in locations:
-            url = urls.canonical(location)
-            if kind == "sitemapindex" and urls.in_scope(url):
-                yield self._seed_request(url, self.parse_sitemap)
-            elif urls.is_article(url):
-                # Counted whether or not a listing got there first (that is a race).
-                self.crawler.stats.inc_value("seeds/sitemap_articles")
-                if self._wants(url):
-                    yield self._article_request(url, via=response.url)
-
-    @announces_outlinks
-    def parse_feed(self, response):
-        urls = self.config.urls
-        for link in feed_links(response.body):
-            url = urls.canonical(link)
-            if urls.is_article(url):
-                self.crawler.stats.inc_value("seeds/feed_articles")
-                if self._wants(url):
-                    yield self._article_request(url, via=response.url)
-
-    # -- what changed since the last crawl (incremental mode) ---------------
-
-    @announces_outlinks
-    def parse_changes(self, response, page: int = 1):
-        """The WordPress REST API's list of posts modified since the last crawl began."""
-        stats = self.crawler.stats
-        try:
-            posts = json.loads(response.text)
-            if not isinstance(posts, list):
-                raise ValueError(f"a {type(posts).__name__}, not a list of posts")
-        except (ValueError, AttributeError) as exc:
-            stats.inc_value("incremental/changes_unreadable")
-            logger.warning("cannot read the changes list %s: %s", response.url, exc)
-            return
-        stats.inc_value("incremental/changes_pages")
-        urls = self.config.urls
-        for post in posts:
-            link, modified = post.get("link"), post.get("modified_gmt")
-            if not isinstance(link, str):
-                continue
-            url = urls.canonical(link)
-            if not urls.is_article(url):
-                continue
-            when = parse_gmt(modified)
-            if self.incremental.portal_changed(url, when) and url not in self._requested:
-                yield self._article_request(url, via=response.url)
-        total_pages = response.headers.get(b"X-WP-TotalPages", b"1").decode("latin-1")
-        if total_pages.isdigit() and page < min(int(total_pages), self.config.max_listing_pages):
-            yield self._seed_request(
-                with_page(response.url, page + 1), self.parse_changes, cb_kwargs={"page": page + 1}
-            )
-        else:
-            self.incremental.changes_read()
-
     # -- articles ----------------------------------------------------------
 
     @announces_outlinks
@@ -278,7 +204,7 @@ class PortalSpider(scrapy.Spider):
                 return
             self.crawler.stats.inc_value("browser/needed_not_rendered")
             logger.warning("%s builds its Tin khác by script; not rendered", response.url)
-        fetched_url = _first_url(response.request)
+        fetched_url = first_url(response.request)
         if self.incremental is not None:
             self.incremental.produced(fetched_url, raw.url)
         item = ArticleItem.from_raw(raw, fetched_url=fetched_url, section_hint=section)
@@ -309,7 +235,7 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value("images/fetched")
         pending = response.meta.get(WARC_META)
         if self.incremental is not None and pending is not None:
-            self.incremental.image_archived(_first_url(response.request), pending)
+            self.incremental.image_archived(first_url(response.request), pending)
         return ()
 
     # -- helpers -----------------------------------------------------------
@@ -402,48 +328,6 @@ class PortalSpider(scrapy.Spider):
             meta={"via": via, DEPTH_META: depth, **self._render_meta(url, section)},
         )
 
-    def _page_text(self, response, kind: str) -> str | None:
-        """The page as text, or None (counted and logged) when it is no HTML page."""
-        stats = self.crawler.stats
-        if not response.body.strip():
-            stats.inc_value(f"pages/empty/{kind}")
-            logger.warning("empty %s page %s", kind, response.url)
-            self._bad_answer(response, "empty page")
-            return None
-        if not isinstance(response, TextResponse) or not _is_html(response):
-            stats.inc_value(f"pages/not_html/{kind}")
-            content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-            logger.warning(
-                "%s page %s is not HTML (%s)", kind, response.url, content_type or "no type"
-            )
-            self._bad_answer(response, f"not HTML ({content_type or 'no type'})")
-            return None
-        text, corrected = decode_html(response)
-        if corrected:
-            stats.inc_value("pages/charset_corrected")
-            logger.info(
-                "%s declares %s but is UTF-8; decoded as UTF-8", response.url, response.encoding
-            )
-        return text
-
-    def _document(self, response, kind: str):
-        text = self._page_text(response, kind)
-        if text is None:
-            return None
-        try:
-            doc = parse_html(text)
-        except ExtractionError as exc:
-            self.crawler.stats.inc_value(f"pages/unparseable/{kind}")
-            logger.warning("cannot read %s page %s: %s", kind, response.url, exc)
-            return None
-        return doc
-
-    def _bad_answer(self, response, what: str) -> None:
-        """The page came back, but not as a page we can use: the incremental state counts a
-        try against it (and fetches it again in a later run)."""
-        if self.incremental is not None:
-            self.incremental.answered_badly(_first_url(response.request), what)
-
     # -- bounds (crawler/spiders/bounds.py) ---------------------------------
 
     def _take_links(self, links: list[str], via: str, section: dict | None) -> list[str]:
@@ -471,49 +355,3 @@ class PortalSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         self.bounds.crawl_closed(reason)
-
-    def on_error(self, failure):
-        request = failure.request
-        first = _first_url(request)
-        if failure.check(HttpError):
-            status = failure.value.response.status
-            self.crawler.stats.inc_value(f"pages/http_error/{status}")
-            logger.warning(
-                "HTTP %d for %s (linked from %s)", status, request.url, request.meta.get("via")
-            )
-            if self.incremental is not None:
-                self.incremental.answered_badly(first, f"HTTP {status}", status)
-            return
-        if failure.check(IgnoreRequest):
-            # robots.txt, scope, redirect-loop and size refusals: counted where decided.
-            message = failure.getErrorMessage()
-            logger.debug("not fetched: %s (%s)", request.url, message)
-            if self.incremental is not None:
-                if ROBOTS_FORBIDDEN in message:
-                    self.incremental.refused(first)
-                else:
-                    self.incremental.answered_badly(first, f"not used: {message}")
-            return
-        if failure.check(DownloadCancelledError):
-            # Past DOWNLOAD_MAXSIZE: counted and logged where cancelled (middlewares/sizes.py).
-            logger.debug("not fetched: %s (%s)", request.url, failure.getErrorMessage())
-            if self.incremental is not None:
-                self.incremental.answered_badly(first, "too large")
-            return
-        reason = failure.type.__name__ if failure.type else "unknown"
-        self.crawler.stats.inc_value(f"pages/failed/{reason}")
-        logger.error("failed to fetch %s: %s", request.url, failure.getErrorMessage())
-        if self.incremental is not None:
-            self.incremental.failed(first, f"failed: {reason}")
-
-
-def _first_url(request) -> str:
-    """The URL a request chain started from (before redirects): the one the spider asked."""
-    return request.meta.get("redirect_urls", [request.url])[0]
-
-
-def _is_html(response: TextResponse) -> bool:
-    content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
-    if content_type:
-        return "html" in content_type
-    return response.body.lstrip()[:1] == b"<"
