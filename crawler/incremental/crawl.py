@@ -34,6 +34,7 @@ from twisted.internet.threads import deferToThread
 
 from crawler.archive.records import ArchivedPayload
 from crawler.config import ConfigError, WarcConfig
+from crawler.incremental.archived import ArchivedThisRun
 from crawler.incremental.frontier import (
     ARTICLE,
     IMAGE,
@@ -44,7 +45,6 @@ from crawler.incremental.frontier import (
 )
 from crawler.incremental.lock import StateLock, StateLockLost, lock_ttl
 from crawler.incremental.state import ArticleCapture, CrawlState, KnownArticle
-from crawler.layout import items_key, warc_key
 from crawler.storage import StorageConfig, StorageError, StorageUnavailable, open_store
 from crawler.storage_uri import archive_root_uri
 
@@ -74,17 +74,15 @@ class IncrementalCrawl:
         self.max_tries = max_tries
         settings = crawler.settings
         self.crawl_id = settings.get("CRAWL_ID")
-        # What must be in the store before an article counts as archived.
-        self.needs_warc = settings.getbool("WARC_ENABLED")
-        self.needs_items = settings.getbool("ITEMS_FEED_ENABLED")
         self.changed: set[str] = set()
         self.started_at = datetime.now(UTC)
         self.progress = RunProgress()
         # This run's new versions and captures, committed by `finish` once stored.
-        self._versions: dict[str, KnownArticle] = {}
-        self._recaptured: dict[str, ArticleCapture] = {}
-        self._exported: set[str] = set()
-        self._images: dict[str, object] = {}  # image url -> its PendingRecord
+        self.archived = ArchivedThisRun(
+            self.crawl_id,
+            needs_warc=settings.getbool("WARC_ENABLED"),
+            needs_items=settings.getbool("ITEMS_FEED_ENABLED"),
+        )
         self._changes_read = False  # the portal's list of changes read to its last page
         self._renewal = None
         self._renewing = None
@@ -245,7 +243,7 @@ class IncrementalCrawl:
             self.progress.produced[fetched_url] = url
 
     def image_archived(self, url: str, pending_record) -> None:
-        self._images[url] = pending_record
+        self.archived.images[url] = pending_record
 
     def changes_read(self) -> None:
         """The portal's list of changes was read to its last page."""
@@ -274,7 +272,7 @@ class IncrementalCrawl:
         """A new version, known once its record and its item are stored (`finish`)."""
         if self.state is None:
             return
-        self._versions[item.url] = KnownArticle(
+        self.archived.versions[item.url] = KnownArticle(
             url=item.url,
             version=version,
             content_sha256=item.content_sha256,
@@ -287,7 +285,7 @@ class IncrementalCrawl:
 
     def recaptured(self, url: str, capture: ArticleCapture) -> None:
         """A known version archived again with a new payload: later revisits refer to it."""
-        self._recaptured[url] = capture
+        self.archived.recaptured[url] = capture
 
     # -- signals -----------------------------------------------------------
 
@@ -303,7 +301,7 @@ class IncrementalCrawl:
     def item_scraped(self, item, response, spider):
         url = getattr(item, "url", None)
         if url is not None:
-            self._exported.add(url)
+            self.archived.exported.add(url)
 
     def item_dropped(self, item, response, exception, spider):
         fetched = getattr(item, "fetched_url", None)
@@ -360,39 +358,14 @@ class IncrementalCrawl:
             await maybe_deferred_to_future(deferToThread(self.lock.release))
 
     def _commit(self, stored_keys: set[str]) -> FrontierReport:
-        items_stored = not self.needs_items or items_key(self.crawl_id) in stored_keys
-
-        def stored(capture: ArticleCapture | None) -> bool:
-            """Whether the capture's WARC file is in the store (when WARCs are written)."""
-            if not self.needs_warc:
-                return True
-            return capture is not None and warc_key(capture.crawl_id, capture.filename) in (
-                stored_keys
-            )
-
-        committed = 0
-        for url, article in self._versions.items():
-            if url in self._exported and items_stored and stored(article.capture):
-                self.state.record(article)
-                committed += 1
-        for url, capture in self._recaptured.items():
-            if stored(capture):
-                self.state.with_capture(url, capture)
-        if committed < len(self._versions):
-            lost = len(self._versions) - committed
+        lost, images = self.archived.commit(self.state, stored_keys)
+        if lost:
             self.stats.set_value("incremental/not_committed", lost)
             logger.warning(
                 "%d articles of this crawl are not in the archive store (item or WARC record "
                 "not stored): not recorded as archived; the next crawl fetches them again",
                 lost,
             )
-        images = set()
-        for url, pending in self._images.items():
-            written = pending.written
-            if written.done() and not written.cancelled() and written.exception() is None:
-                filename = written.result()[0].filename
-                if not self.needs_warc or warc_key(self.crawl_id, filename) in stored_keys:
-                    images.add(url)
 
         def done(url: str) -> bool:
             return url in self.state.articles or url in images
