@@ -26,12 +26,13 @@ RUN groupadd --gid 10001 archiver \
     && install -d -o archiver -g archiver /data
 
 # Dependencies before the source: this layer is rebuilt only when the set-up or a lock changes.
-# The install steps are the README's: scripts/setup makes .venv/ from requirements.lock and
-# .venv-pywb/ (pywb, its own pins) from requirements-pywb.lock, here under /app.
+# The install steps are the README's, the runtime set only: scripts/setup --runtime makes .venv/
+# from requirements.lock (no test or lint tools) and .venv-pywb/ (pywb, its own pins) from
+# requirements-pywb.lock, here under /app.
 WORKDIR /app
 COPY scripts/setup scripts/setup
 COPY requirements.lock requirements-pywb.lock ./
-RUN scripts/setup
+RUN scripts/setup --runtime
 
 COPY scrapy.cfg ./
 COPY settings/ settings/

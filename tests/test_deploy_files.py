@@ -147,17 +147,19 @@ def k8s(name: str) -> dict:
 
 
 def locked_version(package: str) -> str:
-    for line in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines():
-        name, sep, version = line.partition("==")
-        if sep and name.strip().lower() == package:
-            return version.strip()
-    raise AssertionError(f"{package} is not pinned in requirements.lock")
+    locks = ("requirements.lock", "requirements-dev.lock")
+    for lock in locks:
+        for line in (ROOT / lock).read_text(encoding="utf-8").splitlines():
+            name, sep, version = line.partition("==")
+            if sep and name.strip().lower() == package:
+                return version.strip()
+    raise AssertionError(f"{package} is not pinned in {' or '.join(locks)}")
 
 
 def venv_binary(name: str) -> Path:
-    """A program a package of requirements.lock installs beside this Python."""
+    """A program a package of the locks installs beside this Python."""
     path = Path(sys.executable).parent / name
-    assert path.is_file(), f"no {path}: run scripts/setup (requirements.lock installs it)"
+    assert path.is_file(), f"no {path}: run scripts/setup (requirements-dev.lock installs it)"
     return path
 
 
@@ -391,7 +393,7 @@ def test_image_installs_as_the_readme_sets_up():
     instructions = dockerfile()
     runs = of_kind(instructions, "RUN")
     # The README's set-up, itself: the same script, lock files and environments.
-    (setup_run,) = [ins for ins in runs if ins.words() == ["scripts/setup"]]
+    (setup_run,) = [ins for ins in runs if ins.words() == ["scripts/setup", "--runtime"]]
     assert "`scripts/setup`" in readme() and "`requirements.lock`" in readme()
     assert not [ins.line for ins in runs if "pip install" in ins.args], (
         "the image installs Python packages through scripts/setup only"
@@ -400,7 +402,9 @@ def test_image_installs_as_the_readme_sets_up():
         src for ins, srcs, _ in copies(instructions) if ins.line < setup_run.line for src in srcs
     }
     setup_text = (ROOT / "scripts" / "setup").read_text(encoding="utf-8")
-    needed = {"scripts/setup", *re.findall(r"requirements[\w.-]*\.lock", setup_text)}
+    # --runtime: every lock the set-up reads but the development tools'.
+    locks = set(re.findall(r"requirements[\w.-]*\.lock", setup_text)) - {"requirements-dev.lock"}
+    needed = {"scripts/setup", *locks}
     assert needed - copied_before == set(), (
         f"not copied before the set-up: {needed - copied_before}"
     )
