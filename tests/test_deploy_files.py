@@ -2,8 +2,8 @@
 
 hadolint on the Dockerfile; what the image copies exists and passes .dockerignore; it installs
 through scripts/setup, as the README sets up; its entrypoint takes the README's commands; and the
-images, commands and environment variables of compose.yaml and deploy/k8s/ are the README's, the
-commands' and the settings'.
+images, commands and environment variables of compose.yaml and deploy/k8s/ are those of
+docs/containers.md, the commands' and the settings'.
 """
 
 from __future__ import annotations
@@ -123,9 +123,9 @@ def readme() -> str:
 
 
 def readme_containers() -> str:
-    match = re.search(r"^## Containers\n(.*?)(?=^## )", readme(), re.MULTILINE | re.DOTALL)
-    assert match, "README has no 'Containers' section"
-    return match.group(1)
+    """The containers' page of the documentation (the README links to it)."""
+    assert "(docs/containers.md)" in readme(), "the README does not link docs/containers.md"
+    return (ROOT / "docs" / "containers.md").read_text(encoding="utf-8")
 
 
 def project_version() -> str:
@@ -196,8 +196,7 @@ def assert_env_names(names: set[str], where: str) -> None:
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", readme_containers()))
     assert names - readable == set(), f"{where}: variables nothing reads: {names - readable}"
     assert names - documented == set(), (
-        f"{where}: variables the README's Containers section does not document: "
-        f"{names - documented}"
+        f"{where}: variables docs/containers.md does not document: {names - documented}"
     )
 
 
@@ -239,18 +238,18 @@ def assert_scrapy_command(argv: list[str], where: str) -> None:
             f"{where}: no spider {positional[:1]}"
         )
         name = f"crawl {positional[0]}"
-    documented = [line for line in readme().splitlines() if f"scrapy {name}" in line]
-    assert documented, f"{where}: the README shows no `scrapy {name}`"
+    documented = [line for line in readme_containers().splitlines() if f"scrapy {name}" in line]
+    assert documented, f"{where}: docs/containers.md shows no `scrapy {name}`"
     for option in (w.split("=")[0] for w in argv if w.startswith("--")):
         assert any(option in line for line in documented), (
-            f"{where}: the README shows `scrapy {name}` without {option}"
+            f"{where}: docs/containers.md shows `scrapy {name}` without {option}"
         )
 
 
 def documented_image() -> str:
     images = set(re.findall(rf"\b{IMAGE_NAME}:[\w.-]+", readme_containers()))
     assert images == {f"{IMAGE_NAME}:{project_version()}"}, (
-        f"README's image should be {IMAGE_NAME}:<pyproject version>, found {images}"
+        f"docs/containers.md's image should be {IMAGE_NAME}:<pyproject version>, found {images}"
     )
     return images.pop()
 
@@ -426,7 +425,7 @@ def test_image_installs_as_the_readme_sets_up():
         f"the set-up installs, the image not: {setup_apt - image_apt}"
     )
     for package in image_apt - setup_apt:
-        assert package.lower() in readme_containers().lower(), f"README does not say {package}"
+        assert package.lower() in readme_containers().lower(), f"docs do not say {package}"
     assert "chromium" in image_apt
     apt_run = next(ins for ins in runs if "apt-get install" in ins.args)
     assert "rm -rf /var/lib/apt/lists/*" in apt_run.args
