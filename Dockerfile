@@ -1,5 +1,5 @@
 # The archiver's image: the crawler, Chromium and pywb, run as a non-root user.
-# README "Containers" tells how to build and run it; tests/test_deploy_files.py checks this file
+# docs/containers.md tells how to build and run it; tests/test_deploy_files.py checks this file
 # (hadolint, COPY sources, install steps, entrypoint) because no Docker engine runs in CI.
 
 # Python 3.11 (pyproject.toml's requires-python), pinned by tag and by the digest of the tag's

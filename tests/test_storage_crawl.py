@@ -157,7 +157,7 @@ def test_crawl_to_s3_stores_every_file_and_the_manifest_lists_them(full_crawl, t
     for key, body in stored.items():
         assert listed[key]["size"] == len(body), key
         assert listed[key]["sha256"] == hashlib.sha256(body).hexdigest(), key
-    # DESIGN.md §4 layout.
+    # The archive root's layout (docs/storage.md).
     warcs = sorted(k for k in stored if k.startswith("warcs/full-crawl/"))
     indexes = sorted(k for k in stored if k.startswith("indexes/full-crawl/"))
     assert len(warcs) > 3 and stats["archive/files"] == len(warcs)
