@@ -1,5 +1,5 @@
 # The archiver's image: the crawler, Chromium and pywb, run as a non-root user.
-# README "Containers" tells how to build and run it; tests/test_deploy_files.py checks this file
+# docs/containers.md tells how to build and run it; tests/test_deploy_files.py checks this file
 # (hadolint, COPY sources, install steps, entrypoint) because no Docker engine runs in CI.
 
 # Python 3.11 (pyproject.toml's requires-python), pinned by tag and by the digest of the tag's
@@ -26,12 +26,13 @@ RUN groupadd --gid 10001 archiver \
     && install -d -o archiver -g archiver /data
 
 # Dependencies before the source: this layer is rebuilt only when the set-up or a lock changes.
-# The install steps are the README's: scripts/setup makes .venv/ from requirements.lock and
-# .venv-pywb/ (pywb, its own pins) from requirements-pywb.lock, here under /app.
+# The install steps are the README's, the runtime set only: scripts/setup --runtime makes .venv/
+# from requirements.lock (no test or lint tools) and .venv-pywb/ (pywb, its own pins) from
+# requirements-pywb.lock, here under /app.
 WORKDIR /app
 COPY scripts/setup scripts/setup
 COPY requirements.lock requirements-pywb.lock ./
-RUN scripts/setup
+RUN scripts/setup --runtime
 
 COPY scrapy.cfg ./
 COPY settings/ settings/

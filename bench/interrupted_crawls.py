@@ -7,9 +7,9 @@ that answer badly once (garbage, an empty body, a maintenance page), then three 
 Prints, for each: the first run's exit status, what it left in the spool, its manifest's
 summary and file list, and how many articles have an item in the archive after all the
 runs (out of those the portal lists). "Tin khác" links are not followed, so that an
-article is reachable only through its section's listing (as in the issue that asked for
-this: a stopped walk must be resumed, not hidden by other links). It measures outcomes, not
-speed; run it on any commit to compare.
+article is reachable only through its section's listing (a stopped walk must be resumed,
+not hidden by other links). It measures outcomes, not speed; run it on any commit to
+compare.
 """
 
 from __future__ import annotations

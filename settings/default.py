@@ -139,7 +139,7 @@ ARCHIVE_S3_MAX_CONCURRENCY = 4
 # timeout, a refused connection) is given one attempt per request until it answers again.
 # So a store that hangs costs about 35 s for the first operation (3 x 10 s + backoff) and
 # 10 s for each after: a crawl's start and its end each stay well inside the 300 s
-# termination grace period of deploy/k8s (README "Storage").
+# termination grace period of deploy/k8s (docs/storage.md).
 ARCHIVE_S3_MAX_ATTEMPTS = 3
 ARCHIVE_S3_CONNECT_TIMEOUT = 5.0
 ARCHIVE_S3_READ_TIMEOUT = 10.0
@@ -239,6 +239,9 @@ PORTAL_MAX_LISTING_PAGES = 2000
 PORTAL_FOLLOW_RELATED = True
 # Fetch (and so archive) the in-scope images of every article, for replay.
 PORTAL_FETCH_IMAGES = True
+# Also start from the article URLs of WordPress's sitemap (wp-sitemap.xml) and of its feed
+# (feed/), besides the listings: each article is fetched once, whoever found it first
+# (seeds/sitemap_articles, seeds/feed_articles).
 PORTAL_SEED_SITEMAP = False
 PORTAL_SEED_FEEDS = False
 # Query parameters that only track clicks; a trailing "_" matches a prefix.

@@ -2,8 +2,8 @@
 
 hadolint on the Dockerfile; what the image copies exists and passes .dockerignore; it installs
 through scripts/setup, as the README sets up; its entrypoint takes the README's commands; and the
-images, commands and environment variables of compose.yaml and deploy/k8s/ are the README's, the
-commands' and the settings'.
+images, commands and environment variables of compose.yaml and deploy/k8s/ are those of
+docs/containers.md, the commands' and the settings'.
 """
 
 from __future__ import annotations
@@ -123,9 +123,9 @@ def readme() -> str:
 
 
 def readme_containers() -> str:
-    match = re.search(r"^## Containers\n(.*?)(?=^## )", readme(), re.MULTILINE | re.DOTALL)
-    assert match, "README has no 'Containers' section"
-    return match.group(1)
+    """The containers' page of the documentation (the README links to it)."""
+    assert "(docs/containers.md)" in readme(), "the README does not link docs/containers.md"
+    return (ROOT / "docs" / "containers.md").read_text(encoding="utf-8")
 
 
 def project_version() -> str:
@@ -147,17 +147,19 @@ def k8s(name: str) -> dict:
 
 
 def locked_version(package: str) -> str:
-    for line in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines():
-        name, sep, version = line.partition("==")
-        if sep and name.strip().lower() == package:
-            return version.strip()
-    raise AssertionError(f"{package} is not pinned in requirements.lock")
+    locks = ("requirements.lock", "requirements-dev.lock")
+    for lock in locks:
+        for line in (ROOT / lock).read_text(encoding="utf-8").splitlines():
+            name, sep, version = line.partition("==")
+            if sep and name.strip().lower() == package:
+                return version.strip()
+    raise AssertionError(f"{package} is not pinned in {' or '.join(locks)}")
 
 
 def venv_binary(name: str) -> Path:
-    """A program a package of requirements.lock installs beside this Python."""
+    """A program a package of the locks installs beside this Python."""
     path = Path(sys.executable).parent / name
-    assert path.is_file(), f"no {path}: run scripts/setup (requirements.lock installs it)"
+    assert path.is_file(), f"no {path}: run scripts/setup (requirements-dev.lock installs it)"
     return path
 
 
@@ -194,8 +196,7 @@ def assert_env_names(names: set[str], where: str) -> None:
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", readme_containers()))
     assert names - readable == set(), f"{where}: variables nothing reads: {names - readable}"
     assert names - documented == set(), (
-        f"{where}: variables the README's Containers section does not document: "
-        f"{names - documented}"
+        f"{where}: variables docs/containers.md does not document: {names - documented}"
     )
 
 
@@ -237,18 +238,18 @@ def assert_scrapy_command(argv: list[str], where: str) -> None:
             f"{where}: no spider {positional[:1]}"
         )
         name = f"crawl {positional[0]}"
-    documented = [line for line in readme().splitlines() if f"scrapy {name}" in line]
-    assert documented, f"{where}: the README shows no `scrapy {name}`"
+    documented = [line for line in readme_containers().splitlines() if f"scrapy {name}" in line]
+    assert documented, f"{where}: docs/containers.md shows no `scrapy {name}`"
     for option in (w.split("=")[0] for w in argv if w.startswith("--")):
         assert any(option in line for line in documented), (
-            f"{where}: the README shows `scrapy {name}` without {option}"
+            f"{where}: docs/containers.md shows `scrapy {name}` without {option}"
         )
 
 
 def documented_image() -> str:
     images = set(re.findall(rf"\b{IMAGE_NAME}:[\w.-]+", readme_containers()))
     assert images == {f"{IMAGE_NAME}:{project_version()}"}, (
-        f"README's image should be {IMAGE_NAME}:<pyproject version>, found {images}"
+        f"docs/containers.md's image should be {IMAGE_NAME}:<pyproject version>, found {images}"
     )
     return images.pop()
 
@@ -391,7 +392,7 @@ def test_image_installs_as_the_readme_sets_up():
     instructions = dockerfile()
     runs = of_kind(instructions, "RUN")
     # The README's set-up, itself: the same script, lock files and environments.
-    (setup_run,) = [ins for ins in runs if ins.words() == ["scripts/setup"]]
+    (setup_run,) = [ins for ins in runs if ins.words() == ["scripts/setup", "--runtime"]]
     assert "`scripts/setup`" in readme() and "`requirements.lock`" in readme()
     assert not [ins.line for ins in runs if "pip install" in ins.args], (
         "the image installs Python packages through scripts/setup only"
@@ -400,7 +401,9 @@ def test_image_installs_as_the_readme_sets_up():
         src for ins, srcs, _ in copies(instructions) if ins.line < setup_run.line for src in srcs
     }
     setup_text = (ROOT / "scripts" / "setup").read_text(encoding="utf-8")
-    needed = {"scripts/setup", *re.findall(r"requirements[\w.-]*\.lock", setup_text)}
+    # --runtime: every lock the set-up reads but the development tools'.
+    locks = set(re.findall(r"requirements[\w.-]*\.lock", setup_text)) - {"requirements-dev.lock"}
+    needed = {"scripts/setup", *locks}
     assert needed - copied_before == set(), (
         f"not copied before the set-up: {needed - copied_before}"
     )
@@ -422,7 +425,7 @@ def test_image_installs_as_the_readme_sets_up():
         f"the set-up installs, the image not: {setup_apt - image_apt}"
     )
     for package in image_apt - setup_apt:
-        assert package.lower() in readme_containers().lower(), f"README does not say {package}"
+        assert package.lower() in readme_containers().lower(), f"docs do not say {package}"
     assert "chromium" in image_apt
     apt_run = next(ins for ins in runs if "apt-get install" in ins.args)
     assert "rm -rf /var/lib/apt/lists/*" in apt_run.args

@@ -1,5 +1,5 @@
-"""Bounds on what one crawl takes (issue 11, points 6 and 7): decompression bombs, links per
-page, depth along "Tin khác" chains, pages and time per crawl, listing traps.
+"""Bounds on what one crawl takes: decompression bombs, links per page, depth along "Tin khác"
+chains, pages and time per crawl, listing traps.
 
 Each is done for real against the fixture portal made hostile (tests/faults.py), or, for the
 indexer, under a file-size limit set by the kernel (RLIMIT_FSIZE) in a process of its own.

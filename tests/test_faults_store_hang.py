@@ -5,8 +5,8 @@ lost, and the next run (or ``scrapy sync``) stores what was kept.
 The store is a real SeaweedFS stopped with SIGSTOP: the kernel still accepts connections
 into its backlog, nobody answers. The crawl that meets the hang at its end runs with the
 default timeouts and attempts (settings/default.py): the deadline given to it is the grace
-period the README and deploy/k8s state, a bound and not a benchmark. The crawl that meets it
-from its start (where the same code is crossed) runs with shorter timeouts, to keep the
+period docs/storage.md and deploy/k8s state, a bound and not a benchmark. The crawl that meets
+it from its start (where the same code is crossed) runs with shorter timeouts, to keep the
 suite short.
 """
 

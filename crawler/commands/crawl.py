@@ -59,12 +59,12 @@ class Command(ScrapyCrawlCommand):
             raise UsageError("running 'scrapy crawl' with more than one spider is not supported")
         crawler = self._create_crawler(args[0])
         errors: list[BaseException] = []
-        _on_error(self.crawler_process.crawl(crawler, **opts.spargs), errors.append)
+        on_crawl_error(self.crawler_process.crawl(crawler, **opts.spargs), errors.append)
         self.crawler_process.start()
         self.exitcode = exit_status(crawler, errors, self.crawler_process.bootstrap_failed)
 
 
-def _on_error(outcome, record) -> None:
+def on_crawl_error(outcome, record) -> None:
     """Call ``record(exception)`` if the crawl fails to run, and report it."""
 
     def report(error: BaseException) -> None:

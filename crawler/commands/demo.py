@@ -1,14 +1,26 @@
-"""``scrapy demo``: crawl the bundled fixture portal, offline, into ./archive."""
+"""``scrapy demo``: crawl the bundled fixture portal, offline, into ./archive.
+
+It prints one screen: what was crawled, whether the items equal the fixture's ground truth,
+where the files are and how to look at them. Scrapy's log (its settings, every warning, the
+stats dump) goes to a file the screen names, ``logs/demo-<crawl_id>.log`` unless ``--logfile``
+or ``LOG_FILE`` says otherwise; the demo is for a person at a terminal, so its log is text
+even where ``ARCHIVER_LOG_JSON`` asks for JSON lines.
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
 
-from crawler.commands.crawl import EXIT_UNSTORED
+from crawler.addon import new_crawl_id
+from crawler.commands.crawl import EXIT_OK, exit_status, on_crawl_error
+from crawler.config import ConfigError, crawl_id_from_settings
 from crawler.extensions.crawl_run import CrawlRunExtension
+from crawler.publishing.report import crawl_report
 from crawler.fixture_portal import FixturePortal, build_site
 from crawler.layout import items_key, manifest_key, wacz_key
 from crawler.storage import ArchiveStore
@@ -16,6 +28,7 @@ from crawler.storage_uri import archive_store
 
 # Fields that depend on the run, not on the page.
 _RUN_FIELDS = ("fetched_url", "crawl_id", "crawled_at", "warc", "version", "replaces")
+LOG_DIR = Path("logs")
 
 
 class Command(ScrapyCommand):
@@ -36,31 +49,71 @@ class Command(ScrapyCommand):
             "--theme", choices=("classic", "alt"), default="classic", help="markup theme"
         )
 
+    def process_options(self, args, opts) -> None:
+        super().process_options(args, opts)
+        # Before the crawler process exists: it installs the log handler from these.
+        if not self.settings.get("CRAWL_ID"):
+            # Named here, so that the log file bears the crawl's name (above the profile's
+            # empty default, which run() loads again).
+            self.settings.set("CRAWL_ID", new_crawl_id(), priority="cmdline")
+        if not self.settings.get("LOG_FILE"):
+            try:
+                name = crawl_id_from_settings(self.settings)
+            except ConfigError:
+                name = new_crawl_id()  # the crawl refuses the id and says why
+            LOG_DIR.mkdir(exist_ok=True)
+            self.settings.set("LOG_FILE", str(LOG_DIR / f"demo-{name}.log"), priority="cmdline")
+        self.settings.set("LOG_JSON", False, priority="cmdline")
+
     def run(self, args, opts) -> None:
         # A local mirror: no throttling, still robots.txt (settings.mirror).
         self.settings.setmodule("settings.mirror", priority="project")
-        site = build_site(seed=opts.seed, n_articles=opts.articles)
+        try:
+            site = build_site(seed=opts.seed, n_articles=opts.articles)
+        except ValueError as error:  # too few articles for every hard case
+            raise UsageError(f"--articles: {error}", print_help=False) from error
         with FixturePortal(site, theme=opts.theme) as portal:
             print(
-                f"demo: fixture portal ({opts.articles} articles, theme {opts.theme})"
-                f" at {portal.base_url}"
+                f"demo: fixture portal ({opts.articles} generated articles, theme {opts.theme})"
+                f" on loopback at {portal.base_url}"
+            )
+            print(
+                f"demo: crawling it as `scrapy crawl portal` does; the full log: "
+                f"{self.settings.get('LOG_FILE')}",
+                flush=True,
             )
             crawler = self.crawler_process.create_crawler("portal")
-            self.crawler_process.crawl(crawler, portal_url=portal.base_url)
+            errors: list[BaseException] = []
+            on_crawl_error(
+                self.crawler_process.crawl(crawler, portal_url=portal.base_url), errors.append
+            )
             self.crawler_process.start()
             expected = site.expected_items(theme=opts.theme, base_url=portal.base_url)
-        self._report(crawler, expected)
+        self.exitcode = exit_status(crawler, errors, self.crawler_process.bootstrap_failed)
+        self._report(crawler, expected, ran=not errors)
 
-    def _report(self, crawler, expected: dict) -> None:
+    def _report(self, crawler, expected: dict, ran: bool) -> None:
+        log_file = self.settings.get("LOG_FILE")
+        if not ran:
+            print(f"demo: the crawl did not run (exit status {self.exitcode}); see {log_file}")
+            return
         stats = crawler.stats.get_stats()
         crawl_id = crawler.settings.get("CRAWL_ID")
         store = archive_store(crawler.settings)
+        print(
+            f"demo: crawl {crawl_id} {stats.get('finish_reason')} in "
+            f"{stats.get('elapsed_time_seconds', 0):.0f} s: "
+            f"{stats.get('response_received_count', 0)} pages fetched "
+            f"({stats.get('browser/pages', 0)} rendered in Chromium), "
+            f"{stats.get('items/accepted', 0)} articles"
+        )
+        problems = _problems(stats)
+        if problems:
+            print(f"demo: {problems} (the fixture portal breaks a few pages on purpose)")
         run = crawler.get_extension(CrawlRunExtension)
-        print(f"demo: crawl {crawl_id} finished ({stats.get('finish_reason')})")
-        print(f"demo: {stats.get('downloader/response_count', 0)} responses fetched")
         if run is not None and run.unstored:
             print(f"demo: {len(run.unstored)} file(s) not stored, kept in the spool: scrapy sync")
-            self.exitcode = EXIT_UNSTORED
+            print(f"demo: log      {log_file}")
             return
         items = _read_items(store, items_key(crawl_id))
         exact = sum(
@@ -70,6 +123,7 @@ class Command(ScrapyCommand):
         )
         print(
             f"demo: {len(items)} article items; {exact} of {len(expected)} equal the ground truth"
+            " field by field"
         )
         print(f"demo: items    {store.uri}/{items_key(crawl_id)}")
         manifest = json.loads(store.get_bytes(manifest_key(crawl_id)))
@@ -80,10 +134,31 @@ class Command(ScrapyCommand):
             print(f"demo: WARC     {where} ({len(warcs)} file(s), {size:.1f} MB)")
             print(f"demo: indexes  {store.uri}/indexes/{crawl_id}/")
             print(f"demo: WACZ     {store.uri}/{wacz_key(crawl_id)}")
+        print(f"demo: manifest {store.uri}/{manifest_key(crawl_id)} (with the crawl report)")
+        print(f"demo: log      {log_file}")
+        if warcs:
             print(f"demo: replay   .venv/bin/scrapy replay --crawl {crawl_id}")
-        print(f"demo: manifest {store.uri}/{manifest_key(crawl_id)}")
-        if stats.get("finish_reason") != "finished":
-            self.exitcode = 1
+        if items:
+            print(f"demo: look up  .venv/bin/scrapy show {items[0]['url']}")
+        if self.exitcode != EXIT_OK:
+            print(f"demo: exit status {self.exitcode} (see docs/storage.md)")
+
+
+def _problems(stats: dict) -> str:
+    """HTTP errors, failed fetches, pages dropped and pages without an item, from the crawl
+    report."""
+    report = crawl_report(stats, stats.get("finish_reason"))
+    counts = (
+        (sum(report["pages"]["http_errors"].values()), "HTTP error", "HTTP errors"),
+        (sum(report["pages"]["failed"].values()), "failed fetch", "failed fetches"),
+        (sum(report["pages"]["dropped"].values()), "page dropped", "pages dropped"),
+        (
+            sum(report["articles"]["dropped"].values()),
+            "page without an item",
+            "pages without an item",
+        ),
+    )
+    return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts if n)
 
 
 def _read_items(store: ArchiveStore, key: str) -> list[dict]:
