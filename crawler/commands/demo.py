@@ -20,9 +20,9 @@ from crawler.addon import new_crawl_id
 from crawler.commands.crawl import EXIT_OK, exit_status, on_crawl_error
 from crawler.config import ConfigError, crawl_id_from_settings
 from crawler.extensions.crawl_run import CrawlRunExtension
-from crawler.publishing.report import crawl_report
 from crawler.fixture_portal import FixturePortal, build_site
 from crawler.layout import items_key, manifest_key, wacz_key
+from crawler.publishing.report import crawl_report
 from crawler.storage import ArchiveStore
 from crawler.storage_uri import archive_store
 
