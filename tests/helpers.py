@@ -1,8 +1,18 @@
 """Small helpers shared by component tests."""
 
+import contextlib
+import os
+import shutil
+import tempfile
 import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import settings.default as default_settings
+
+# The user "nobody": no file of the test run is its own, no capability.
+UNPRIVILEGED = 65534
 
 
 def wait_for(condition, what: str, deadline: float = 180.0) -> None:
@@ -29,3 +39,47 @@ def storage_config(**overrides):
     from crawler.storage import StorageConfig
 
     return StorageConfig.from_settings(Settings(project_settings(**overrides)))
+
+
+@contextlib.contextmanager
+def unprivileged_workdir() -> Iterator[Path]:
+    """A fresh directory that ``run_unprivileged`` may use (owned by ``UNPRIVILEGED`` when
+    this process is root: pytest's own temporary directories are root's alone), removed
+    afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix="unprivileged-"))
+    try:
+        if os.geteuid() == 0:
+            os.chown(workdir, UNPRIVILEGED, UNPRIVILEGED)
+        yield workdir
+    finally:
+        shutil.rmtree(workdir)
+
+
+def run_unprivileged(function: Callable[..., None], *args) -> None:
+    """``function(*args)`` as a user without privileges: here if this process has none,
+    else in a forked child that drops to ``UNPRIVILEGED`` first (root reads and writes
+    whatever the permissions say); the child's failure fails the caller with its traceback.
+    Forked, not a new interpreter: the interpreter lives where that user may not look."""
+    if os.geteuid() != 0:
+        function(*args)
+        return
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the test run
+        status = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(UNPRIVILEGED)
+            os.setuid(UNPRIVILEGED)
+            function(*args)
+            status = 0
+        except BaseException:
+            os.write(write_end, traceback.format_exc().encode())
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read().decode()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, report

@@ -16,7 +16,7 @@ from crawler.storage import (
     open_store,
 )
 from crawler.storage.files import store_and_verify
-from tests.helpers import storage_config
+from tests.helpers import run_unprivileged, storage_config, unprivileged_workdir
 
 
 def write_random(path: Path, size: int) -> str:
@@ -84,14 +84,20 @@ def test_store_and_verify_deletes_after_verified_copy(tmp_path):
     assert hashlib.sha256(stored_bytes).hexdigest() == sha256
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
-def test_unwritable_root_keeps_local_file(tmp_path):
-    root = tmp_path / "archive"
+def test_unwritable_root_keeps_local_file():
+    # Root writes to read-only directories: as root, the check runs as an unprivileged user.
+    with unprivileged_workdir() as workdir:
+        run_unprivileged(unwritable_root_keeps_local_file, str(workdir))
+
+
+def unwritable_root_keeps_local_file(workdir: str) -> None:
+    assert os.geteuid() != 0, "root would be let through the directory's permissions"
+    root = Path(workdir) / "archive"
     root.mkdir()
     root.chmod(0o500)
     try:
         store = FileStore(root)
-        local = tmp_path / "a.warc.gz"
+        local = Path(workdir) / "a.warc.gz"
         write_random(local, 10)
         with pytest.raises(StorageAccessDenied):
             store.check_access()
