@@ -23,7 +23,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fixture_portal import FixturePortal, build_site
-from tests.crawl import REPO, crawl_command
+from tests.crawl import assert_no_warning_raised, crawl_command, scrapy_env
 from tests.helpers import wait_for
 from tests.seaweedfs import Keys, SeaweedFS, s3_settings, stored_objects
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
@@ -51,22 +51,24 @@ class Run:
 
 
 def scrapy(workdir: Path, *args: str, settings: dict, log_name: str) -> Run:
-    """A ``scrapy`` command (settings.mirror) in ``workdir``, output captured."""
+    """A ``scrapy`` command (settings.mirror) in ``workdir``, output captured; fails if a
+    warning was raised in it."""
     command = [sys.executable, "-m", "scrapy", *args, "-s", f"LOG_FILE={workdir / log_name}"]
     for name, value in settings.items():
         command += ["-s", f"{name}={value}"]
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "settings.mirror", "PYTHONPATH": str(REPO)}
     started = time.monotonic()
     done = subprocess.run(
-        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=600
+        command, cwd=workdir, env=scrapy_env(), capture_output=True, text=True, timeout=600
     )
     log_file = workdir / log_name
-    return Run(
+    run = Run(
         done.returncode,
         done.stdout + done.stderr,
         log_file.read_text(encoding="utf-8") if log_file.exists() else "",
         time.monotonic() - started,
     )
+    assert_no_warning_raised(run.output + run.log)
+    return run
 
 
 def crawl(workdir: Path, portal, uri: str, crawl_id: str, settings: dict) -> Run:
@@ -194,8 +196,7 @@ def test_store_outage_mid_crawl_loses_nothing(seaweed, portal, full_crawl, tmp_p
         "DOWNLOAD_DELAY": 0.01,
     }
     served_before = len(portal.request_log)
-    command, _env = crawl_command(portal.base_url, tmp_path, crawl_id="outage-crawl")
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "settings.mirror", "PYTHONPATH": str(REPO)}
+    command, env = crawl_command(portal.base_url, tmp_path, crawl_id="outage-crawl")
     args = list(command)
     for name, value in {**SETTINGS, **settings, "ARCHIVE_URI": uri}.items():
         args += ["-s", f"{name}={value}"]
