@@ -9,6 +9,8 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
+
 import settings.default as default_settings
 
 # The user "nobody": no file of the test run is its own, no capability.
@@ -22,6 +24,14 @@ def wait_for(condition, what: str, deadline: float = 180.0) -> None:
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+def warc_writer_of(pid: int) -> psutil.Process | None:
+    """The WARC writer process of the crawl ``pid``, once it has started."""
+    for child in psutil.Process(pid).children():
+        if "spawn_main" in " ".join(child.cmdline()):  # not the resource tracker
+            return child
+    return None
 
 
 def project_settings(**overrides) -> dict:
