@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import gzip
 import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
 
 
 @dataclass(frozen=True)
@@ -51,12 +58,10 @@ class ServedLog:
         """Record what ``portal`` writes from now on. Tap before injecting any fault."""
         portal.inject(lambda target: True, self._serve)
 
-    def by_target(self) -> dict[str, list[Served]]:
-        found: dict[str, list[Served]] = {}
+    def since(self, start: int) -> list[Served]:
+        """The answers from the ``start``-th on (``len(log.answers)`` taken before a crawl)."""
         with self._lock:
-            for answer in self.answers:
-                found.setdefault(answer.target, []).append(answer)
-        return found
+            return self.answers[start:]
 
     def _serve(self, handler) -> None:
         wire = _Copying(handler.wfile)
@@ -68,6 +73,53 @@ class ServedLog:
         answer = parse_answer(handler.command, handler.path, bytes(wire.copy))
         with self._lock:
             self.answers.append(answer)
+
+
+def assert_stored_as_sent(responses: Iterable[ArcWarcRecord], answers: list[Served]) -> Counter:
+    """Each response record (read with warcio) holds, byte for byte, the body of one answer
+    sent for its URI: as sent (still gzipped if it went so, de-chunked) when the crawl
+    fetched it, content-decoded when a browser did (`X-Orig-Content-Encoding` naming the
+    coding that was sent); and every answer is archived once. Returns how many bodies were
+    stored each way ("gzip", "identity", "decoded"; "chunked" also counted)."""
+    unmatched: dict[str, list[Served]] = {}
+    for answer in answers:
+        unmatched.setdefault(answer.target, []).append(answer)
+    kinds: Counter = Counter()
+    for record in responses:
+        parts = urlsplit(record.rec_headers.get_header("WARC-Target-URI"))
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        http, payload = record.http_headers, record.raw_stream.read()
+        decoded_from = http.get_header("X-Orig-Content-Encoding")
+        sent = next(
+            (
+                answer
+                for answer in unmatched.get(target, [])
+                if answer.status == int(http.get_statuscode())
+                and (answer.decoded if decoded_from else answer.body) == payload
+            ),
+            None,
+        )
+        assert sent is not None, f"{target}: the stored body ({len(payload)} bytes) was not sent"
+        unmatched[target].remove(sent)
+        coding = sent.header("Content-Encoding")
+        if decoded_from:
+            assert (decoded_from, http.get_header("Content-Encoding")) == (coding, None), target
+        else:
+            assert http.get_header("Content-Encoding") == coding, target
+        kinds["decoded" if decoded_from else coding or "identity"] += 1
+        kinds["chunked"] += sent.header("Transfer-Encoding") == "chunked"
+    left = sorted(target for target, answers in unmatched.items() for _ in answers)
+    assert not left, f"sent, not archived: {left}"
+    return kinds
+
+
+def response_records(files: Iterable) -> Iterator[ArcWarcRecord]:
+    """The response records of WARC files (paths or binary streams), read in turn."""
+    for file in files:
+        with open(file, "rb") if isinstance(file, str | Path) else file as stream:
+            for record in ArchiveIterator(stream):
+                if record.rec_type == "response":
+                    yield record
 
 
 class _Copying:

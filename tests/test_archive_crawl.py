@@ -13,6 +13,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fixture_portal import transport
+from tests.served import assert_stored_as_sent, response_records
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 from tests.test_archive_wacz import wacz_validate
 
@@ -95,32 +96,10 @@ def test_request_and_response_are_linked(crawled, records):
     assert "archive/heads_rebuilt" not in crawled.result.stats
 
 
-def test_each_archived_body_is_what_the_portal_sent(crawled, records):
+def test_each_archived_body_is_what_the_portal_sent(crawled):
     """Byte for byte: as sent (gzipped if it went so, de-chunked) by the crawl's own fetches,
     content-decoded (and saying so) when the browser fetched it."""
-    unmatched = crawled.served.by_target()
-    kinds = Counter()
-    for record in responses(records):
-        target = _target(record)
-        http, payload = record["http"], record["payload"]
-        decoded_from = http.get_header("X-Orig-Content-Encoding")
-        candidates = [
-            sent
-            for sent in unmatched.get(target, [])
-            if sent.status == int(http.get_statuscode())
-            and (sent.decoded if decoded_from else sent.body) == payload
-        ]
-        assert candidates, f"{target}: the archived body ({len(payload)} bytes) was never sent"
-        sent = candidates[0]
-        unmatched[target].remove(sent)
-        if decoded_from:
-            assert decoded_from == sent.header("Content-Encoding"), target
-            assert http.get_header("Content-Encoding") is None, target
-        else:
-            assert http.get_header("Content-Encoding") == sent.header("Content-Encoding"), target
-        kinds["decoded" if decoded_from else sent.header("Content-Encoding") or "identity"] += 1
-        kinds["chunked"] += sent.header("Transfer-Encoding") == "chunked"
-    assert not [target for target, left in unmatched.items() if left], "sent, not archived"
+    kinds = assert_stored_as_sent(response_records(warc_files(crawled)), crawled.served.since(0))
     # Every way a body can be stored was met.
     assert all(kinds[kind] > 0 for kind in ("gzip", "identity", "decoded", "chunked")), kinds
 
@@ -188,12 +167,6 @@ def test_pages_have_metadata_records(crawled, records):
 
 def _path(record) -> str:
     return urlsplit(record["warc"].get_header("WARC-Target-URI")).path
-
-
-def _target(record) -> str:
-    """The request target (path and query) of a record's URI."""
-    parts = urlsplit(record["warc"].get_header("WARC-Target-URI"))
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def test_each_warc_has_its_cdxj_index_and_the_crawl_its_wacz(crawled):

@@ -26,6 +26,7 @@ from crawler.fixture_portal import FixturePortal, build_site
 from tests.crawl import assert_no_warning_raised, crawl_command, scrapy_env
 from tests.helpers import wait_for
 from tests.seaweedfs import Keys, SeaweedFS, s3_settings, stored_objects
+from tests.served import Served, ServedLog, assert_stored_as_sent, response_records
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 
 SETTINGS = {
@@ -48,6 +49,7 @@ class Run:
     output: str
     log: str
     seconds: float
+    answers: list[Served] | None = None  # what the portal wrote meanwhile, if it was tapped
 
 
 def scrapy(workdir: Path, *args: str, settings: dict, log_name: str) -> Run:
@@ -125,11 +127,20 @@ def portal(site):
 
 
 @pytest.fixture(scope="module")
-def full_crawl(seaweed, portal, tmp_path_factory):
+def served(portal) -> ServedLog:
+    """What the portal writes (tests/served.py)."""
+    log = ServedLog()
+    log.tap(portal)
+    return log
+
+
+@pytest.fixture(scope="module")
+def full_crawl(seaweed, portal, served, tmp_path_factory):
     """A crawl into s3:// with the admin keys given as -s settings (the worst place for a
     secret) and DEBUG logging: what it stored, what it printed and logged."""
     workdir = tmp_path_factory.mktemp("s3-crawl")
     prefix = f"{seaweed.prefix}/full"
+    start = len(served.answers)
     run = crawl(
         workdir,
         portal,
@@ -137,6 +148,7 @@ def full_crawl(seaweed, portal, tmp_path_factory):
         "full-crawl",
         {**s3_settings(seaweed), "LOG_LEVEL": "DEBUG"},
     )
+    run.answers = served.since(start)
     return workdir, run, objects(seaweed, prefix)
 
 
@@ -291,6 +303,13 @@ def test_wrong_secret_fails_fast_before_any_fetch(seaweed, portal, tmp_path):
     assert len(portal.request_log) == served_before
     assert wrong.secret_key not in run.output + run.log
     assert not objects(seaweed, f"{seaweed.prefix}/wrong")
+
+
+def test_each_body_stored_in_s3_is_what_the_portal_sent(full_crawl):
+    _workdir, run, stored = full_crawl
+    warcs = [io.BytesIO(body) for key, body in sorted(stored.items()) if key.startswith("warcs/")]
+    kinds = assert_stored_as_sent(response_records(warcs), run.answers)
+    assert all(kinds[kind] > 0 for kind in ("gzip", "identity", "chunked")), kinds
 
 
 def test_no_output_holds_the_secret(seaweed, full_crawl):
