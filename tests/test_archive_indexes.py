@@ -476,6 +476,7 @@ def test_every_index_of_a_whole_crawl_equals_the_whole_file_index(crawled, tmp_p
     # file must give the same bytes.
     root, crawl_id = crawled.result.archive, crawled.result.crawl_id
     warcs = sorted((root / "warcs" / crawl_id).glob("*.warc.gz"))
+    assert len(warcs) > 1
     for warc in warcs:
         stored = root / "indexes" / crawl_id / cdxj_name(warc)
         whole = index_warc(warc, tmp_path / cdxj_name(warc))
