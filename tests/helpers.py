@@ -1,4 +1,4 @@
-"""Small helpers shared by component tests."""
+"""Small helpers shared by tests: waiting on a condition, settings, processes, spools."""
 
 import contextlib
 import os
@@ -6,10 +6,13 @@ import shutil
 import tempfile
 import time
 import traceback
+import zlib
 from collections.abc import Callable, Iterator
+from io import BytesIO
 from pathlib import Path
 
 import psutil
+from warcio.archiveiterator import ArchiveIterator
 
 import settings.default as default_settings
 
@@ -32,6 +35,44 @@ def warc_writer_of(pid: int) -> psutil.Process | None:
         if "spawn_main" in " ".join(child.cmdline()):  # not the resource tracker
             return child
     return None
+
+
+def whole_records(spool: Path) -> dict[str, tuple[str, str]]:
+    """{record id: (type, target URI)} of the whole records in the spool's WARC files now:
+    each file read up to its first gzip member that does not inflate to its end (a kill
+    may cut the last one)."""
+    for _attempt in range(3):
+        try:
+            files = [path.read_bytes() for path in spool.glob("*.warc.gz*")]
+        except FileNotFoundError:
+            continue  # the writer renamed its file as it closed it: look again
+        found = {}
+        for data in files:
+            for member in _whole_members(data):
+                record = next(iter(ArchiveIterator(BytesIO(member))))
+                headers = record.rec_headers
+                found[headers.get_header("WARC-Record-ID")] = (
+                    record.rec_type,
+                    headers.get_header("WARC-Target-URI"),
+                )
+        return found
+    raise AssertionError(f"the files of {spool} kept changing names")
+
+
+def _whole_members(data: bytes) -> list[bytes]:
+    members, offset = [], 0
+    while offset < len(data):
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            inflater.decompress(data[offset:])
+        except zlib.error:
+            break
+        if not inflater.eof:
+            break
+        end = len(data) - len(inflater.unused_data)
+        members.append(data[offset:end])
+        offset = end
+    return members
 
 
 def project_settings(**overrides) -> dict:

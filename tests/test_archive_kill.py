@@ -15,9 +15,7 @@ import os
 import re
 import signal
 import subprocess
-import zlib
 from collections import Counter
-from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,7 +25,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fixture_portal import FixturePortal, build_site
 from tests.crawl import crawl_command, run_crawl
-from tests.helpers import wait_for, warc_writer_of
+from tests.helpers import wait_for, warc_writer_of, whole_records
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 
 KILLED = "killed-crawl"
@@ -40,44 +38,6 @@ def acknowledged(log: Path) -> set[str]:
     """Record ids of the items the crawl's log shows scraped: records the writer had
     acknowledged (log lines reach the file as they are logged)."""
     return set(SCRAPED.findall(log.read_text(encoding="utf-8"))) if log.exists() else set()
-
-
-def whole_records(spool: Path) -> dict[str, tuple[str, str]]:
-    """{record id: (type, target URI)} of the whole records in the spool's WARC files now:
-    each file read up to its first gzip member that does not inflate to its end (a kill
-    may cut the last one)."""
-    for _attempt in range(3):
-        try:
-            files = [path.read_bytes() for path in spool.glob("*.warc.gz*")]
-        except FileNotFoundError:
-            continue  # the writer renamed its file as it closed it: look again
-        found = {}
-        for data in files:
-            for member in _whole_members(data):
-                record = next(iter(ArchiveIterator(BytesIO(member))))
-                headers = record.rec_headers
-                found[headers.get_header("WARC-Record-ID")] = (
-                    record.rec_type,
-                    headers.get_header("WARC-Target-URI"),
-                )
-        return found
-    raise AssertionError(f"the files of {spool} kept changing names")
-
-
-def _whole_members(data: bytes) -> list[bytes]:
-    members, offset = [], 0
-    while offset < len(data):
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            inflater.decompress(data[offset:])
-        except zlib.error:
-            break
-        if not inflater.eof:
-            break
-        end = len(data) - len(inflater.unused_data)
-        members.append(data[offset:end])
-        offset = end
-    return members
 
 
 def stored_records(paths) -> dict[str, tuple[str, str]]:
