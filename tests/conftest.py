@@ -10,6 +10,7 @@ from scrapy.utils.reactor import install_reactor
 
 from crawler.fixture_portal import FixturePortal, build_site
 from tests.crawl import CrawlResult, run_crawl
+from tests.served import ServedLog
 
 MAX_LISTING_PAGES = 12
 
@@ -26,6 +27,7 @@ class Crawled:
     base_url: str
     requests: list
     expected: dict
+    served: ServedLog  # what the portal wrote for each request
 
     @property
     def paths(self) -> list[str]:
@@ -38,7 +40,9 @@ def crawled(request, tmp_path_factory) -> Crawled:
     theme = request.param
     site = build_site(seed=1)
     workdir = tmp_path_factory.mktemp(f"crawl-{theme}")
+    served = ServedLog()
     with FixturePortal(site, theme=theme) as portal:
+        served.tap(portal)
         result = run_crawl(
             portal.base_url,
             workdir,
@@ -58,4 +62,4 @@ def crawled(request, tmp_path_factory) -> Crawled:
         expected = site.expected_items(theme=theme, base_url=portal.base_url)
         base_url = portal.base_url
     assert result.returncode == 0, result.log[-3000:]
-    return Crawled(result, site, theme, base_url, requests, expected)
+    return Crawled(result, site, theme, base_url, requests, expected, served)

@@ -13,6 +13,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fixture_portal import transport
+from tests.served import assert_stored_as_sent, response_records
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 from tests.test_archive_wacz import wacz_validate
 
@@ -93,6 +94,14 @@ def test_request_and_response_are_linked(crawled, records):
     assert all(r["warc"].get_header("WARC-IP-Address") == "127.0.0.1" for r in responses(records))
     # Every head came from the wire capture, none had to be rebuilt.
     assert "archive/heads_rebuilt" not in crawled.result.stats
+
+
+def test_each_archived_body_is_what_the_portal_sent(crawled):
+    """Byte for byte: as sent (gzipped if it went so, de-chunked) by the crawl's own fetches,
+    content-decoded (and saying so) when the browser fetched it."""
+    kinds = assert_stored_as_sent(response_records(warc_files(crawled)), crawled.served.since(0))
+    # Every way a body can be stored was met.
+    assert all(kinds[kind] > 0 for kind in ("gzip", "identity", "decoded", "chunked")), kinds
 
 
 def test_bodies_are_stored_as_received(crawled, records):

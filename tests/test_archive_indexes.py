@@ -34,8 +34,8 @@ from crawler.archive.records import (
     build_exchange_records,
     build_metadata_record,
 )
+from tests.crawl import assert_no_warning_raised, scrapy_env
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 PORTAL = "https://thanhphohaiphong.gov.vn"
 ARTICLE_URL = f"{PORTAL}/tin-tuc/hai-phong-don-tet.html?ref=home&page=2"
 MISSING_URL = f"{PORTAL}/khong-co-trang-nay"
@@ -339,14 +339,10 @@ def test_captures_of_all_crawls_come_newest_first(archive_root: Path) -> None:
 
 
 def run_show(tmp_path: Path, archive_root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "SCRAPY_SETTINGS_MODULE": "settings.default",
-        "PYTHONPATH": str(REPO_ROOT),
-    }
+    env = scrapy_env("settings.default")
     env.pop("ARCHIVE_URI", None)
     scrapy = Path(sys.executable).parent / "scrapy"
-    return subprocess.run(
+    done = subprocess.run(
         [str(scrapy), "show", "-s", f"ARCHIVE_URI={archive_root}", *args],
         cwd=tmp_path,
         env=env,
@@ -354,6 +350,8 @@ def run_show(tmp_path: Path, archive_root: Path, *args: str) -> subprocess.Compl
         timeout=120,
         check=False,
     )
+    assert_no_warning_raised(done.stderr.decode("utf-8", "replace"))
+    return done
 
 
 @pytest.fixture
@@ -478,6 +476,7 @@ def test_every_index_of_a_whole_crawl_equals_the_whole_file_index(crawled, tmp_p
     # file must give the same bytes.
     root, crawl_id = crawled.result.archive, crawled.result.crawl_id
     warcs = sorted((root / "warcs" / crawl_id).glob("*.warc.gz"))
+    assert len(warcs) > 1
     for warc in warcs:
         stored = root / "indexes" / crawl_id / cdxj_name(warc)
         whole = index_warc(warc, tmp_path / cdxj_name(warc))

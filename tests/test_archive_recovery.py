@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.files import RecordLocation
 from crawler.archive.recovery import recover_spool
+from tests.crawl import assert_no_warning_raised, python_warnings
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,11 +56,13 @@ def crash_mid_crawl(spool: Path, exchanges: int = 3) -> tuple[Path, list[RecordL
     result = subprocess.run(
         [sys.executable, "-c", CRASHING_CRAWL, str(spool), str(exchanges)],
         cwd=REPO,
+        env={**os.environ, "PYTHONWARNINGS": python_warnings()},
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == -signal.SIGKILL, result.stderr
+    assert_no_warning_raised(result.stderr)
     locations = [RecordLocation(**fields) for fields in json.loads(result.stdout)]
     [open_path] = spool.glob("*.warc.gz.open")
     assert open_path.name == locations[0].filename + ".open"

@@ -11,7 +11,6 @@ from functools import partial
 from io import BytesIO
 from pathlib import Path
 
-import psutil
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
@@ -20,7 +19,7 @@ from crawler.archive.records import build_exchange_records
 from crawler.archive.writer import BackgroundWarcWriter, WriterFailed, WriterSpec
 from crawler.fixture_portal import FixturePortal, build_site
 from tests.crawl import crawl_command, run_crawl
-from tests.helpers import wait_for
+from tests.helpers import wait_for, warc_writer_of
 from tests.test_archive_records import (
     CRAWL_INFO,
     assert_fastwarc_digests,
@@ -131,13 +130,6 @@ async def test_when_the_writer_process_dies_every_waiting_future_fails(writer):
         await later
 
 
-def _writer_of(pid: int) -> psutil.Process | None:
-    for child in psutil.Process(pid).children():
-        if "spawn_main" in " ".join(child.cmdline()):  # not the resource tracker
-            return child
-    return None
-
-
 def test_a_crawl_whose_writer_dies_stops_and_the_next_run_keeps_what_was_written(tmp_path):
     site = build_site(seed=1)
     with FixturePortal(site, theme="classic") as portal:
@@ -150,11 +142,11 @@ def test_a_crawl_whose_writer_dies_stops_and_the_next_run_keeps_what_was_written
         process = subprocess.Popen(command, cwd=tmp_path, env=env)
         try:
             wait_for(
-                lambda: len(portal.request_log) >= 30 and _writer_of(process.pid) is not None,
+                lambda: len(portal.request_log) >= 30 and warc_writer_of(process.pid) is not None,
                 "the crawl to get going",
                 TIMEOUT,
             )
-            _writer_of(process.pid).kill()
+            warc_writer_of(process.pid).kill()
             # Stopped before its end: exit status 6 (crawler/commands/crawl.py).
             assert process.wait(timeout=TIMEOUT) == 6
         finally:
@@ -178,6 +170,11 @@ def test_a_crawl_whose_writer_dies_stops_and_the_next_run_keeps_what_was_written
         second = run_crawl(portal.base_url, tmp_path, crawl_id="after-writer-killed")
     assert second.returncode == 0, second.log[-3000:]
     assert "archive/files/repaired" not in second.stats
-    for path in (tmp_path / "archive" / "warcs" / "writer-killed").glob("*.warc.gz"):
-        assert_warcio_check(path)
-        assert_fastwarc_digests(path)
+    # What the stopped crawl's manifest lists is what it left, whole (the list is not empty).
+    left = (tmp_path / "archive" / "warcs" / "writer-killed").glob("*.warc.gz")
+    assert sorted(path.relative_to(tmp_path / "archive").as_posix() for path in left) == sorted(
+        warcs
+    )
+    for key in warcs:
+        assert_warcio_check(tmp_path / "archive" / key)
+        assert assert_fastwarc_digests(tmp_path / "archive" / key) > 1

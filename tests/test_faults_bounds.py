@@ -16,7 +16,7 @@ from pathlib import Path
 from crawler.archive.lookup import archive_captures, read_capture
 from crawler.fixture_portal import FixturePortal, build_site
 from tests import faults
-from tests.crawl import CrawlResult, crawl_command
+from tests.crawl import CrawlResult, assert_no_warning_raised, crawl_command, python_warnings
 from tests.test_archive_indexes import START, Page, portal_pages, read_lines, write_crawl
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,7 +52,12 @@ def _index_under_limit(warc: Path, out: Path, limit: int, which: str, tmp: Path)
     return subprocess.run(
         [sys.executable, "-c", _INDEX_UNDER_LIMIT, str(warc), str(out), str(limit), which],
         cwd=REPO,
-        env={"PYTHONPATH": str(REPO), "TMPDIR": str(tmp), "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": str(REPO),
+            "PYTHONWARNINGS": python_warnings(),
+            "TMPDIR": str(tmp),
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         text=True,
         timeout=300,
@@ -84,11 +89,13 @@ def test_indexing_a_gzip_bomb_inflates_nothing_to_disk(tmp_path: Path) -> None:
     reference = tmp_path / "reference.cdxj"
     library = _index_under_limit(warc, reference, 2**40, "library", temp)
     assert library.returncode == 0, library.stderr[-2000:]
+    assert_no_warning_raised(library.stderr)
 
     for which in ("whole", "incremental"):
         out = tmp_path / f"{which}.cdxj"
         ours = _index_under_limit(warc, out, limit, which, temp)
         assert ours.returncode == 0, ours.stderr[-2000:]
+        assert_no_warning_raised(ours.stderr)
         # Byte for byte what cdxj-indexer writes, the POST key and the bomb's line included.
         assert out.read_bytes() == reference.read_bytes()
     lines = read_lines(reference)

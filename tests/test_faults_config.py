@@ -21,7 +21,7 @@ from crawler.config import ConfigError, PortalConfig, crawl_id_from_settings
 from crawler.fixture_portal import FixturePortal, build_site
 from crawler.incremental.lock import lock_ttl
 from crawler.storage_uri import archive_root_uri, local_path
-from tests.crawl import REPO, crawl_command
+from tests.crawl import assert_no_warning_raised, crawl_command, scrapy_env
 from tests.helpers import wait_for
 
 SECRET = "s3cr3t-pa55word"
@@ -103,22 +103,20 @@ def portal():
 
 
 def scrapy(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``scrapy <args>`` (settings.mirror) in ``workdir``, output captured."""
-    environment = {
-        **os.environ,
-        "SCRAPY_SETTINGS_MODULE": "settings.mirror",
-        "PYTHONPATH": str(REPO),
-        **(env or {}),
-    }
-    return subprocess.run(
+    """``scrapy <args>`` (settings.mirror) in ``workdir``, output captured; fails if a
+    warning was raised in it."""
+    done = subprocess.run(
         [sys.executable, "-m", "scrapy", *args],
         cwd=workdir,
-        env=environment,
+        env={**scrapy_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+    logs = "".join(path.read_text(encoding="utf-8") for path in workdir.glob("*.log"))
+    assert_no_warning_raised(done.stdout + done.stderr + logs)
+    return done
 
 
 def refused_line(done: subprocess.CompletedProcess, command: str) -> str:

@@ -22,7 +22,7 @@ import pytest
 from crawler.fixture_portal import FixturePortal, build_site
 from crawler.holders import Holder, _stat
 from tests.crawl import crawl_command, run_crawl
-from tests.helpers import wait_for
+from tests.helpers import wait_for, whole_records
 
 TTL = 6  # seconds: renewed every 2 s
 SETTINGS = {
@@ -135,6 +135,9 @@ def test_after_kill_9_of_the_group_the_next_run_on_this_host_takes_the_lock_at_o
     archive = tmp_path / "archive"
     killed = start_crawl(portal, tmp_path / "killed", "killed", ARCHIVE_URI=archive)
     assert lock_of(archive)["crawl_id"] == "killed"
+    # Something to recover: the writer (a process that starts slowly on a busy machine) has
+    # written a whole record.
+    wait_for(lambda: whole_records(tmp_path / "killed" / "spool" / "killed"), "a whole record")
     os.killpg(killed.pid, signal.SIGKILL)
     os.waitid(os.P_PID, killed.pid, os.WEXITED | os.WNOWAIT)  # dead, not reaped: a zombie
     try:

@@ -28,7 +28,7 @@ from crawler.fixture_portal import FixturePortal, build_site
 from crawler.publishing.spool import CrawlSpool
 from crawler.publishing.storing import CrawlStorage
 from crawler.storage import S3Store, StorageUnavailable
-from tests.crawl import REPO, crawl_command
+from tests.crawl import REPO, assert_no_warning_raised, crawl_command, scrapy_env
 from tests.helpers import storage_config, wait_for
 from tests.seaweedfs import SeaweedFS, s3_settings, stored_objects
 
@@ -147,10 +147,6 @@ def hang(seaweed):
     resume()
 
 
-def scrapy_env() -> dict:
-    return {**os.environ, "SCRAPY_SETTINGS_MODULE": "settings.mirror", "PYTHONPATH": str(REPO)}
-
-
 def start(portal, seaweed, workdir: Path, crawl_id: str, prefix: str, **settings):
     workdir.mkdir(parents=True, exist_ok=True)
     command, env = crawl_command(
@@ -174,9 +170,12 @@ def sync(seaweed, workdir: Path, prefix: str, **extra) -> subprocess.CompletedPr
     command = [sys.executable, "-m", "scrapy", "sync"]
     for name, value in {**settings, "LOG_FILE": workdir / "sync.log"}.items():
         command += ["-s", f"{name}={value}"]
-    return subprocess.run(
+    done = subprocess.run(
         command, cwd=workdir, env=scrapy_env(), capture_output=True, text=True, timeout=GRACE
     )
+    log = workdir / "sync.log"
+    assert_no_warning_raised(done.stdout + done.stderr + (log.read_text() if log.exists() else ""))
+    return done
 
 
 def spool_files(workdir: Path, crawl_id: str) -> set[str]:

@@ -7,7 +7,6 @@ import gzip
 import io
 import json
 import subprocess
-from urllib.parse import urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -168,16 +167,15 @@ def test_a_forced_refetch_writes_revisits_that_pywb_replays(runs, seaweed):
 
     store = open_store(f"s3://{seaweed.bucket}/{runs['prefix']}", s3_config(seaweed))
     expected = site.expected_items(theme="classic", base_url=base)
+    # Every revisit is of an article (asserted above: the new and changed ones), each replayed.
+    assert revisits
     with start_pywb(store) as pywb:
-        for headers in revisits[:5]:
+        for headers in revisits:
             url = headers.get_header("WARC-Target-URI")
-            if url not in expected:
-                continue
             stamp = headers.get_header("WARC-Date").translate(str.maketrans("", "", "-:TZ"))
             replayed = fetch(pywb.replay_url(ALL_CRAWLS, url, stamp, "mp_"))
             assert replayed.status == 200, (url, replayed.status)
             assert expected[url]["title"] in replayed.text
-            assert urlsplit(url).path  # an article, not the home page
 
 
 def test_an_overlapping_crawl_does_not_start(runs, seaweed, tmp_path):

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import datetime
 
 from crawler.fixture_portal import FixturePortal, build_site
-from tests.crawl import crawl_command, run_crawl
+from tests.crawl import assert_no_warning_raised, crawl_command, run_crawl
+
+
+def seconds(stamp: str) -> float:
+    """A JSON log line's time (ISO 8601, UTC, whole seconds) as a POSIX time."""
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S%z").timestamp()
 
 
 def final_progress(lines: list[str]) -> str:
@@ -51,13 +57,23 @@ def test_json_logs_are_one_object_per_line_with_the_progress_counts(tmp_path):
         (tmp_path / "archive" / "crawls" / "json-logs" / "manifest.json").read_text("utf-8")
     )
     stats = manifest["stats"]
-    assert final["progress"] == {
+    progress = dict(final["progress"])
+    rate = progress.pop("pages_per_second")
+    assert progress == {
         "pages": stats["response_received_count"],
         "items": stats["items/accepted"],
         "warc_bytes": stats["archive/warc_bytes"],
-        "pages_per_second": final["progress"]["pages_per_second"],
         "errors": stats.get("log_count/ERROR", 0),
     }
+    # The rate of the pages since the progress line before (if none: since the spider
+    # opened, after the first line), over at most the time the log spans (whole seconds).
+    earlier = [r["progress"]["pages"] for r in records[: records.index(final)] if "progress" in r]
+    since = stats["response_received_count"] - (earlier[-1] if earlier else 0)
+    assert f"(+{since:,}, " in final["message"]
+    spanned = seconds(final["time"]) - seconds(records[0]["time"]) + 1
+    assert (rate > 0) == (since > 0), (rate, since)
+    assert rate >= round(since / spanned, 2) - 0.01, (rate, since, spanned)
+    assert_no_warning_raised("\n".join(record.get("exc_info", "") for record in records))
     stored = sum(p.stat().st_size for p in (tmp_path / "archive" / "warcs").rglob("*.warc.gz"))
     assert 0 < stats["archive/warc_bytes"] < stored  # the records; the files add warcinfo
 

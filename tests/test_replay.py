@@ -44,6 +44,7 @@ from crawler.replay.pywb import (
     first_capture,
     start_pywb,
 )
+from tests.crawl import assert_no_warning_raised, python_warnings
 
 REPO = Path(__file__).resolve().parents[1]
 PORTAL = "https://thanhphohaiphong.gov.vn/"
@@ -298,12 +299,14 @@ def test_pywb_replays_a_whole_crawl(crawled) -> None:
     assert encodings == {"gzip", None}
 
 
-def test_replay_command_serves_until_sigterm(archive: Archive) -> None:
-    env = {**os.environ, "ARCHIVE_URI": str(archive.root)}
+def test_replay_command_serves_until_sigterm(archive: Archive, tmp_path: Path) -> None:
+    env = {**os.environ, "ARCHIVE_URI": str(archive.root), "PYTHONWARNINGS": python_warnings()}
     command = [sys.executable, "-m", "scrapy", "replay", "--crawl", OTHER_CRAWL_ID]
-    process = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+    stderr = tmp_path / "stderr"
+    with stderr.open("wb") as errors:
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=errors, text=True
+        )
     lines = LineReader(process)
     try:
         printed = lines.until("replay: serving until Ctrl-C")
@@ -325,6 +328,7 @@ def test_replay_command_serves_until_sigterm(archive: Archive) -> None:
             process.wait()
         lines.close()
     assert not process_exists(pid)
+    assert_no_warning_raised(stderr.read_text(encoding="utf-8"))
 
 
 class LineReader:

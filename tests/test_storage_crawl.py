@@ -23,9 +23,10 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fixture_portal import FixturePortal, build_site
-from tests.crawl import REPO, crawl_command
+from tests.crawl import assert_no_warning_raised, crawl_command, scrapy_env
 from tests.helpers import wait_for
 from tests.seaweedfs import Keys, SeaweedFS, s3_settings, stored_objects
+from tests.served import Served, ServedLog, assert_stored_as_sent, response_records
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 
 SETTINGS = {
@@ -48,25 +49,28 @@ class Run:
     output: str
     log: str
     seconds: float
+    answers: list[Served] | None = None  # what the portal wrote meanwhile, if it was tapped
 
 
 def scrapy(workdir: Path, *args: str, settings: dict, log_name: str) -> Run:
-    """A ``scrapy`` command (settings.mirror) in ``workdir``, output captured."""
+    """A ``scrapy`` command (settings.mirror) in ``workdir``, output captured; fails if a
+    warning was raised in it."""
     command = [sys.executable, "-m", "scrapy", *args, "-s", f"LOG_FILE={workdir / log_name}"]
     for name, value in settings.items():
         command += ["-s", f"{name}={value}"]
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "settings.mirror", "PYTHONPATH": str(REPO)}
     started = time.monotonic()
     done = subprocess.run(
-        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=600
+        command, cwd=workdir, env=scrapy_env(), capture_output=True, text=True, timeout=600
     )
     log_file = workdir / log_name
-    return Run(
+    run = Run(
         done.returncode,
         done.stdout + done.stderr,
         log_file.read_text(encoding="utf-8") if log_file.exists() else "",
         time.monotonic() - started,
     )
+    assert_no_warning_raised(run.output + run.log)
+    return run
 
 
 def crawl(workdir: Path, portal, uri: str, crawl_id: str, settings: dict) -> Run:
@@ -123,11 +127,20 @@ def portal(site):
 
 
 @pytest.fixture(scope="module")
-def full_crawl(seaweed, portal, tmp_path_factory):
+def served(portal) -> ServedLog:
+    """What the portal writes (tests/served.py)."""
+    log = ServedLog()
+    log.tap(portal)
+    return log
+
+
+@pytest.fixture(scope="module")
+def full_crawl(seaweed, portal, served, tmp_path_factory):
     """A crawl into s3:// with the admin keys given as -s settings (the worst place for a
     secret) and DEBUG logging: what it stored, what it printed and logged."""
     workdir = tmp_path_factory.mktemp("s3-crawl")
     prefix = f"{seaweed.prefix}/full"
+    start = len(served.answers)
     run = crawl(
         workdir,
         portal,
@@ -135,6 +148,7 @@ def full_crawl(seaweed, portal, tmp_path_factory):
         "full-crawl",
         {**s3_settings(seaweed), "LOG_LEVEL": "DEBUG"},
     )
+    run.answers = served.since(start)
     return workdir, run, objects(seaweed, prefix)
 
 
@@ -194,8 +208,7 @@ def test_store_outage_mid_crawl_loses_nothing(seaweed, portal, full_crawl, tmp_p
         "DOWNLOAD_DELAY": 0.01,
     }
     served_before = len(portal.request_log)
-    command, _env = crawl_command(portal.base_url, tmp_path, crawl_id="outage-crawl")
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "settings.mirror", "PYTHONPATH": str(REPO)}
+    command, env = crawl_command(portal.base_url, tmp_path, crawl_id="outage-crawl")
     args = list(command)
     for name, value in {**SETTINGS, **settings, "ARCHIVE_URI": uri}.items():
         args += ["-s", f"{name}={value}"]
@@ -290,6 +303,13 @@ def test_wrong_secret_fails_fast_before_any_fetch(seaweed, portal, tmp_path):
     assert len(portal.request_log) == served_before
     assert wrong.secret_key not in run.output + run.log
     assert not objects(seaweed, f"{seaweed.prefix}/wrong")
+
+
+def test_each_body_stored_in_s3_is_what_the_portal_sent(full_crawl):
+    _workdir, run, stored = full_crawl
+    warcs = [io.BytesIO(body) for key, body in sorted(stored.items()) if key.startswith("warcs/")]
+    kinds = assert_stored_as_sent(response_records(warcs), run.answers)
+    assert all(kinds[kind] > 0 for kind in ("gzip", "identity", "chunked")), kinds
 
 
 def test_no_output_holds_the_secret(seaweed, full_crawl):

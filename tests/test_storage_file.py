@@ -19,7 +19,7 @@ from crawler.storage import (
     StorageVerificationFailed,
     open_store,
 )
-from tests.helpers import storage_config
+from tests.helpers import run_unprivileged, storage_config, unprivileged_workdir
 
 
 def write_random(path: Path, size: int) -> str:
@@ -115,18 +115,26 @@ def test_a_file_that_changed_while_it_was_stored_is_kept_for_another_try(tmp_pat
         storage._put_unchanged(local, "warcs/c1/a.warc.gz")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
-def test_unwritable_root_keeps_local_file(tmp_path):
-    root = tmp_path / "archive"
+def test_unwritable_root_keeps_local_file():
+    # Root writes to read-only directories: as root, the check runs as an unprivileged user.
+    with unprivileged_workdir() as workdir:
+        run_unprivileged(unwritable_root_keeps_local_file, str(workdir))
+
+
+def unwritable_root_keeps_local_file(workdir: str) -> None:
+    assert os.geteuid() != 0, "root would be let through the directory's permissions"
+    root = Path(workdir) / "archive"
     root.mkdir()
     root.chmod(0o500)
     try:
         store = FileStore(root)
-        local = tmp_path / "a.warc.gz"
+        local = Path(workdir) / "a.warc.gz"
         write_random(local, 10)
         with pytest.raises(StorageAccessDenied):
             store.check_access()
-        spool = CrawlSpool(tmp_path / "spool", "c1")
+        with pytest.raises(StorageAccessDenied):
+            store.put_file(local, "warcs/a.warc.gz")
+        spool = CrawlSpool(Path(workdir) / "spool", "c1")
         storage = CrawlStorage(store, spool.path.parent, "http://portal.test/")
         assert storage.store_files(spool, [(local, "warcs/a.warc.gz")]) == [local]
         assert local.exists()

@@ -327,8 +327,10 @@ def _start_once(
     config = pywb_config(collections, all_indexes)
     (workdir / "config.yaml").write_text(json.dumps(config, indent=2))
     log_path = workdir / "wayback.log"
-    # The crawler's environment must not leak into pywb's interpreter.
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # The crawler's interpreter settings must not leak into pywb's (its warning filters
+    # neither: pywb's dependencies warn on this Python).
+    leaks = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONWARNINGS")
+    env = {k: v for k, v in os.environ.items() if k not in leaks}
     env.pop("PYWB_CONFIG_FILE", None)
     env.update(extra_env)
     command = [str(wayback), "--bind", host, "--port", str(port), "--directory", str(workdir)]
