@@ -1,10 +1,11 @@
-# The archiver's image: the crawler, Chromium and pywb, run as a non-root user.
-# docs/containers.md tells how to build and run it; tests/test_deploy_files.py checks this file
-# (hadolint, COPY sources, install steps, entrypoint) because no Docker engine runs in CI.
+# The archiver's image: the crawler, Chromium and pywb, run as a non-root user; what it runs
+# with only (no test, lint or benchmark tools). docs/containers.md tells how to build and run
+# it. CI builds it and runs `scrapy demo` in it (.ci/image); tests/test_deploy_files.py lints it.
 
 # Python 3.11 (pyproject.toml's requires-python), pinned by tag and by the digest of the tag's
-# multi-architecture index (amd64, arm64). The digest was taken from public build records, not
-# pulled here (our machines have no Docker engine); move tag and digest together, e.g. to what
+# multi-architecture index (amd64, arm64). The digest was taken from public build records: no
+# registry is reachable from our machines, so CI builds on a local Debian bookworm instead
+# (.ci/image). Move tag and digest together, e.g. to what
 # `docker buildx imagetools inspect python:3.11.<patch>-slim-bookworm` prints.
 FROM python:3.11.17-slim-bookworm@sha256:2333bd330d12de02514770b3585cad313644316047cdee24a7acfdece6de6efb
 
@@ -13,10 +14,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Chromium from Debian, at /usr/bin/chromium, for browser rendering. Unpinned on purpose: see
-# DL3008 in .hadolint.yaml.
+# Chromium from Debian, at /usr/bin/chromium, for browser rendering, and libatomic, which
+# Playwright's driver needs (as scripts/setup installs them). Unpinned on purpose: see DL3008 in
+# .hadolint.yaml.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium \
+    && apt-get install -y --no-install-recommends chromium libatomic1 \
     && rm -rf /var/lib/apt/lists/*
 
 # The user the crawler runs as (numeric in USER below, so Kubernetes' runAsNonRoot can check it),
@@ -26,8 +28,8 @@ RUN groupadd --gid 10001 archiver \
     && install -d -o archiver -g archiver /data
 
 # Dependencies before the source: this layer is rebuilt only when the set-up or a lock changes.
-# The install steps are the README's, the runtime set only: scripts/setup --runtime makes .venv/
-# from requirements.lock (no test or lint tools) and .venv-pywb/ (pywb, its own pins) from
+# The install steps are the README's, the runtime set only: `scripts/setup --runtime` makes
+# .venv/ from requirements.lock and .venv-pywb/ (pywb, its own pins) from
 # requirements-pywb.lock, here under /app.
 WORKDIR /app
 COPY scripts/setup scripts/setup
