@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.fixture_portal import FixturePortal, build_site  # noqa: E402
+from fixture_portal import FixturePortal, build_site  # noqa: E402
 from tests import faults  # noqa: E402
 from tests.crawl import crawl_command, run_crawl  # noqa: E402
 from tests.helpers import wait_for  # noqa: E402

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from scrapy.utils.reactor import install_reactor
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import CrawlResult, run_crawl
 
 MAX_LISTING_PAGES = 12

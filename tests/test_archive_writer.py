@@ -18,7 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.archive.cdxj import cdxj_name
 from crawler.archive.records import build_exchange_records
 from crawler.archive.writer import BackgroundWarcWriter, WriterFailed, WriterSpec
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import crawl_command, run_crawl
 from tests.helpers import wait_for
 from tests.test_archive_records import (

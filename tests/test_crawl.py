@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from urllib.parse import urlsplit
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import run_crawl
 
 RUN_FIELDS = ("fetched_url", "crawl_id", "crawled_at", "warc", "version", "replaces")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixture_portal import build_site
+from fixture_portal import build_site
 from tests.extraction import extract_item
 
 GOLDEN = json.loads(

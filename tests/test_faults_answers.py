@@ -9,7 +9,7 @@ import json
 import random
 from urllib.parse import urlsplit
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests import faults
 from tests.archive_truth import assert_crawl_true, assert_state_true
 from tests.crawl import run_crawl

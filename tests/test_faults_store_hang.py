@@ -25,9 +25,9 @@ import pytest
 import yaml
 
 from crawler.archive.publish import CrawlStorage
-from crawler.fixture_portal import FixturePortal, build_site
 from crawler.storage import S3Store, StorageUnavailable
 from crawler.storage.spool import CrawlSpool
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import REPO, crawl_command
 from tests.helpers import storage_config, wait_for
 from tests.seaweedfs import SeaweedFS, s3_settings, stored_objects

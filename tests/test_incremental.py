@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.fixture_portal import FixturePortal, build_site
 from crawler.replay.pywb import ALL_CRAWLS, start_pywb
 from crawler.storage import open_store
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import crawl_command, run_crawl
 from tests.helpers import wait_for
 from tests.seaweedfs import SeaweedFS, s3_config, s3_settings, stored_objects

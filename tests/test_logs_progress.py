@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import crawl_command, run_crawl
 
 

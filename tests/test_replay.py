@@ -36,7 +36,6 @@ from crawler.archive.records import (
     build_exchange_records,
     build_metadata_record,
 )
-from crawler.fixture_portal import Article, build_site
 from crawler.replay.pywb import (
     PywbNotInstalled,
     PywbServer,
@@ -44,6 +43,7 @@ from crawler.replay.pywb import (
     first_capture,
     start_pywb,
 )
+from fixture_portal import Article, build_site
 
 REPO = Path(__file__).resolve().parents[1]
 PORTAL = "https://thanhphohaiphong.gov.vn/"

@@ -1,4 +1,10 @@
-"""``scrapy demo``: crawl the bundled fixture portal, offline, into ./archive."""
+"""``scrapy demo``: crawl the bundled fixture portal, offline, into ./archive.
+
+The fixture portal is test and demo support, not part of the crawler: it is the top-level
+``fixture_portal`` package of a checkout (or of the image), imported only when this command
+runs. Scrapy imports every command module at start-up, so an import at the top of this module
+would load the fake portal into every ``scrapy crawl``.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,10 @@ import gzip
 import json
 
 from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
 
 from crawler.commands.crawl import EXIT_UNSTORED
 from crawler.extensions.crawl_run import CrawlRunExtension
-from crawler.fixture_portal import FixturePortal, build_site
 from crawler.storage import ArchiveStore
 from crawler.storage.spool import items_key, manifest_key, wacz_key
 from crawler.storage_uri import archive_store
@@ -39,6 +45,15 @@ class Command(ScrapyCommand):
     def run(self, args, opts) -> None:
         # A local mirror: no throttling, still robots.txt (settings.mirror).
         self.settings.setmodule("settings.mirror", priority="project")
+        try:
+            from fixture_portal import FixturePortal, build_site
+        except ModuleNotFoundError as e:
+            if e.name != "fixture_portal":
+                raise
+            raise UsageError(
+                f"scrapy demo needs the fixture_portal package next to crawler/ ({e})",
+                print_help=False,
+            ) from e
         site = build_site(seed=opts.seed, n_articles=opts.articles)
         with FixturePortal(site, theme=opts.theme) as portal:
             print(

@@ -11,9 +11,9 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from crawler.fixture_portal import FixturePortal, build_site
-from crawler.fixture_portal.model import PAGE_SIZE, SCRIPTED_SECTION, TRAP_SECTION
-from crawler.fixture_portal.scripted import category_id, related_api
+from fixture_portal import FixturePortal, build_site
+from fixture_portal.model import PAGE_SIZE, SCRIPTED_SECTION, TRAP_SECTION
+from fixture_portal.scripted import category_id, related_api
 
 API = "/wp-json/wp/v2/posts"
 BASE = "http://127.0.0.1:8000/"

@@ -15,14 +15,15 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 import pytest
 
-from crawler.fixture_portal import build_site
-from crawler.fixture_portal.__main__ import main as cli_main
-from crawler.fixture_portal.feeds import robots_txt, rss, sitemap_post_page
-from crawler.fixture_portal.pages import Router
+from fixture_portal import build_site
+from fixture_portal.__main__ import main as cli_main
+from fixture_portal.feeds import robots_txt, rss, sitemap_post_page
+from fixture_portal.pages import Router
 
 LIVE = "https://thanhphohaiphong.gov.vn/"
 BASE = "http://127.0.0.1:8000/"
-SEED_DIR = Path(__file__).resolve().parents[2] / "crawler" / "fixture_portal" / "data"
+ROOT = Path(__file__).resolve().parents[2]
+SEED_DIR = ROOT / "fixture_portal" / "data"
 EXPECTED_SEED = {
     "title": "Quận ủy Ngô Quyền chủ động đổi mới, sáng tạo trong thực hiện các chỉ tiêu nhiệm vụ "
     "ngay những tháng đầu năm",
@@ -97,9 +98,7 @@ def test_seed_page_shows_the_seed_text_in_order(site, theme):
 
 def test_seed_item_matches_the_design_golden(site):
     golden = json.loads(
-        (SEED_DIR.parents[2] / "tests" / "golden" / "quan-uy-ngo-quyen.expected.json").read_text(
-            encoding="utf-8"
-        )
+        (ROOT / "tests" / "golden" / "quan-uy-ngo-quyen.expected.json").read_text(encoding="utf-8")
     )
     url = site.hard_case_url("seed", LIVE)
     item = site.expected_items("classic", LIVE)[url]

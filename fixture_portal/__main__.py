@@ -1,7 +1,7 @@
 """Command line: serve the fixture portal, or write its ground truth.
 
-python -m crawler.fixture_portal serve --seed 1 --articles 160 --theme classic [--port 0]
-python -m crawler.fixture_portal truth --base-url URL --theme classic --out DIR
+python -m fixture_portal serve --seed 1 --articles 160 --theme classic [--port 0]
+python -m fixture_portal truth --base-url URL --theme classic --out DIR
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .server import FixturePortal
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m crawler.fixture_portal")
+    parser = argparse.ArgumentParser(prog="python -m fixture_portal")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
         ("serve", "serve the portal until Ctrl-C"),
