@@ -15,6 +15,7 @@ from pathlib import Path
 from .generate import build_site
 from .model import THEMES
 from .server import FixturePortal
+from .truth import expected_items
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,7 +51,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 def _truth(args: argparse.Namespace) -> None:
     site = build_site(seed=args.seed, n_articles=args.articles)
-    items = site.expected_items(theme=args.theme, base_url=args.base_url)
+    items = expected_items(site, theme=args.theme, base_url=args.base_url)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "expected_items.jsonl"
     with path.open("w", encoding="utf-8") as out:

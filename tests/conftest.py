@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from scrapy.utils.reactor import install_reactor
 
-from fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site, expected_items
 from tests.crawl import CrawlResult, run_crawl
 
 MAX_LISTING_PAGES = 12
@@ -55,7 +55,7 @@ def crawled(request, tmp_path_factory) -> Crawled:
             },
         )
         requests = list(portal.request_log)
-        expected = site.expected_items(theme=theme, base_url=portal.base_url)
+        expected = expected_items(site, theme=theme, base_url=portal.base_url)
         base_url = portal.base_url
     assert result.returncode == 0, result.log[-3000:]
     return Crawled(result, site, theme, base_url, requests, expected)

@@ -43,7 +43,7 @@ from crawler.replay.pywb import (
     first_capture,
     start_pywb,
 )
-from fixture_portal import Article, build_site
+from fixture_portal import Article, build_site, render_article
 
 REPO = Path(__file__).resolve().parents[1]
 PORTAL = "https://thanhphohaiphong.gov.vn/"
@@ -90,7 +90,7 @@ def response_headers(body: bytes, gzipped: bool, chunked: bool) -> list[tuple[st
 
 def article_exchange(site, article: Article, index: int, fetched_at: datetime) -> ExchangeData:
     """The exchange of one article page, as the crawler receives it."""
-    body = site.render_article(article.slug, theme="classic", base_url=PORTAL).encode("utf-8")
+    body = render_article(site, article.slug, theme="classic", base_url=PORTAL).encode("utf-8")
     gzipped = index % 2 == 0
     chunked = index % 3 == 0
     if gzipped:

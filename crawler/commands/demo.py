@@ -46,7 +46,7 @@ class Command(ScrapyCommand):
         # A local mirror: no throttling, still robots.txt (settings.mirror).
         self.settings.setmodule("settings.mirror", priority="project")
         try:
-            from fixture_portal import FixturePortal, build_site
+            from fixture_portal import FixturePortal, build_site, expected_items
         except ModuleNotFoundError as e:
             if e.name != "fixture_portal":
                 raise
@@ -63,7 +63,7 @@ class Command(ScrapyCommand):
             crawler = self.crawler_process.create_crawler("portal")
             self.crawler_process.crawl(crawler, portal_url=portal.base_url)
             self.crawler_process.start()
-            expected = site.expected_items(theme=opts.theme, base_url=portal.base_url)
+            expected = expected_items(site, theme=opts.theme, base_url=portal.base_url)
         self._report(crawler, expected)
 
     def _report(self, crawler, expected: dict) -> None:
