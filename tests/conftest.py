@@ -10,12 +10,17 @@ from scrapy.utils.reactor import install_reactor
 
 from fixture_portal import FixturePortal, build_site, expected_items
 from tests.crawl import CrawlResult, run_crawl
+from tests.slow import mark_slow
 
 MAX_LISTING_PAGES = 12
 
 
 def pytest_configure(config):
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+
+
+def pytest_collection_modifyitems(items):
+    mark_slow(items)  # from what each test uses: tests/slow.py
 
 
 @dataclass
