@@ -39,6 +39,8 @@ RUN scripts/setup --runtime
 COPY scrapy.cfg ./
 COPY settings/ settings/
 COPY crawler/ crawler/
+# The fixture portal, for `scrapy demo` (test and demo support, not part of the crawler).
+COPY fixture_portal/ fixture_portal/
 COPY docker/entrypoint /usr/local/bin/archiver-entrypoint
 
 # The project is found through its settings module, from any working directory.

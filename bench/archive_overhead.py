@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fastest, full_crawl, table  # noqa: E402
-from crawler.fixture_portal import FixturePortal, build_site  # noqa: E402
+from fixture_portal import FixturePortal, build_site  # noqa: E402
 
 HTTP_ONLY = {"BROWSER_ENABLED": False}
 

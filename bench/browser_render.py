@@ -32,7 +32,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import REPO, full_crawl, table  # noqa: E402
-from crawler.fixture_portal import FixturePortal, build_site  # noqa: E402
+from fixture_portal import FixturePortal, build_site  # noqa: E402
 
 SAMPLE_SECONDS = 0.1
 RENDER_ARTICLES = r"\.html$"

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import REPO, fastest, full_crawl, measured_run, table  # noqa: E402
-from crawler.fixture_portal import FixturePortal, build_site  # noqa: E402
+from fixture_portal import FixturePortal, build_site  # noqa: E402
 
 
 def main() -> None:

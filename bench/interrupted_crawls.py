@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.fixture_portal import FixturePortal, build_site  # noqa: E402
+from fixture_portal import FixturePortal, build_site, expected_items  # noqa: E402
 from tests import faults  # noqa: E402
 from tests.crawl import crawl_command, run_crawl  # noqa: E402
 from tests.helpers import wait_for  # noqa: E402
@@ -59,7 +59,7 @@ def archived(archive: Path) -> set[str]:
 def interrupted(site, workdir: Path, how: str) -> None:
     archive = workdir / "archive"
     with FixturePortal(site, theme="classic") as portal:
-        expected = set(site.expected_items(theme="classic", base_url=portal.base_url))
+        expected = set(expected_items(site, theme="classic", base_url=portal.base_url))
         command, env = crawl_command(portal.base_url, workdir, crawl_id="first", settings=SLOW)
         process = subprocess.Popen(command, cwd=workdir, env=env, start_new_session=True)
 
@@ -97,7 +97,7 @@ def interrupted(site, workdir: Path, how: str) -> None:
 def bad_answers(workdir: Path) -> None:
     site = build_site(seed=1)
     with FixturePortal(site, theme="classic") as portal:
-        expected = site.expected_items(theme="classic", base_url=portal.base_url)
+        expected = expected_items(site, theme="classic", base_url=portal.base_url)
         picked = sorted(url for url, item in expected.items() if item["section"])[10:13]
         paths = {urlsplit(url).path for url in picked}
         noise = random.Random(1).randbytes(4096)

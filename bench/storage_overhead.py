@@ -22,7 +22,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fastest, measured_run, table  # noqa: E402
-from crawler.fixture_portal import FixturePortal, build_site  # noqa: E402
+from fixture_portal import FixturePortal, build_site  # noqa: E402
 from tests.seaweedfs import SeaweedFS, s3_settings  # noqa: E402
 
 

@@ -8,15 +8,20 @@ from dataclasses import dataclass
 import pytest
 from scrapy.utils.reactor import install_reactor
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site, expected_items
 from tests.crawl import CrawlResult, run_crawl
 from tests.served import ServedLog
+from tests.slow import mark_slow
 
 MAX_LISTING_PAGES = 12
 
 
 def pytest_configure(config):
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+
+
+def pytest_collection_modifyitems(items):
+    mark_slow(items)  # from what each test uses: tests/slow.py
 
 
 @dataclass
@@ -59,7 +64,7 @@ def crawled(request, tmp_path_factory) -> Crawled:
             },
         )
         requests = list(portal.request_log)
-        expected = site.expected_items(theme=theme, base_url=portal.base_url)
+        expected = expected_items(site, theme=theme, base_url=portal.base_url)
         base_url = portal.base_url
     assert result.returncode == 0, result.log[-3000:]
     return Crawled(result, site, theme, base_url, requests, expected, served)

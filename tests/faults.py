@@ -14,7 +14,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 
-from crawler.fixture_portal.server import Fault
+from fixture_portal.server import Fault
 
 HTML = "text/html; charset=UTF-8"
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.fixture_portal import transport
+from fixture_portal import transport
 from tests.served import assert_stored_as_sent, response_records
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 from tests.test_archive_wacz import wacz_validate

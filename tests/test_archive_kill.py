@@ -23,7 +23,7 @@ import psutil
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import crawl_command, run_crawl
 from tests.helpers import wait_for, warc_writer_of, whole_records
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check

@@ -17,7 +17,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.archive.cdxj import cdxj_name
 from crawler.archive.records import build_exchange_records
 from crawler.archive.writer import BackgroundWarcWriter, WriterFailed, WriterSpec
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site, expected_items
 from tests.crawl import crawl_command, run_crawl
 from tests.helpers import wait_for, warc_writer_of
 from tests.test_archive_records import (
@@ -159,7 +159,7 @@ def test_a_crawl_whose_writer_dies_stops_and_the_next_run_keeps_what_was_written
         stopped = json.loads(manifest.read_text(encoding="utf-8"))
         assert stopped["finish_reason"] == "archive_failed"
         # It stopped: far from the whole portal.
-        assert served < len(site.expected_items(theme="classic", base_url=portal.base_url))
+        assert served < len(expected_items(site, theme="classic", base_url=portal.base_url))
         # The crawl mended the file its writer left open and stored it: the manifest lists
         # it, nothing is left in the spool.
         assert stopped["stats"]["archive/files/repaired"] == 1

@@ -19,8 +19,8 @@ import psutil
 from playwright.sync_api import sync_playwright
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.fixture_portal import FixturePortal, build_site, transport
 from crawler.replay.pywb import start_pywb
+from fixture_portal import FixturePortal, build_site, transport
 from tests.crawl import crawl_command
 from tests.test_archive_crawl import records, responses, warc_files  # noqa: F401 (fixture)
 

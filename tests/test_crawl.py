@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from urllib.parse import urlsplit
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site, expected_items
 from tests.crawl import run_crawl
 
 RUN_FIELDS = ("fetched_url", "crawl_id", "crawled_at", "warc", "version", "replaces")
@@ -124,7 +124,7 @@ def test_sitemap_and_feed_seeds_without_tin_khac(tmp_path):
                 "PORTAL_FOLLOW_RELATED": False,
             },
         )
-        expected = site.expected_items(theme="classic", base_url=portal.base_url)
+        expected = expected_items(site, theme="classic", base_url=portal.base_url)
         only_via_tin_khac = set(site.tin_khac_only_urls(portal.base_url))
         paths = [path for _method, path, _headers in portal.request_log]
     assert result.returncode == 0, result.log[-3000:]

@@ -9,7 +9,7 @@ test_archive_writer.py, or when it lost its state lock, in test_faults_lock.py.
 
 from __future__ import annotations
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import run_crawl
 
 

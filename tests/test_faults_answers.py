@@ -9,7 +9,7 @@ import json
 import random
 from urllib.parse import urlsplit
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site, expected_items
 from tests import faults
 from tests.archive_truth import assert_crawl_true, assert_state_true
 from tests.crawl import run_crawl
@@ -31,7 +31,7 @@ def test_bad_answers_are_fetched_again_and_a_lasting_one_is_given_up(tmp_path):
     site = build_site(seed=1)
     archive = tmp_path / "archive"
     with FixturePortal(site, theme="classic") as portal:
-        expected = site.expected_items(theme="classic", base_url=portal.base_url)
+        expected = expected_items(site, theme="classic", base_url=portal.base_url)
         # Four ordinary articles, linked from their listings.
         picked = sorted(url for url, item in expected.items() if item["section"])[10:14]
         garbage, empty, maintenance, lasting = (urlsplit(url).path for url in picked)

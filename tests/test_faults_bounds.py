@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 from crawler.archive.lookup import archive_captures, read_capture
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests import faults
 from tests.crawl import CrawlResult, assert_no_warning_raised, crawl_command, python_warnings
 from tests.test_archive_indexes import START, Page, portal_pages, read_lines, write_crawl

@@ -18,9 +18,9 @@ import pytest
 from scrapy.settings import Settings
 
 from crawler.config import ConfigError, PortalConfig, crawl_id_from_settings
-from crawler.fixture_portal import FixturePortal, build_site
 from crawler.incremental.lock import lock_ttl
 from crawler.storage_uri import archive_root_uri, local_path
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import assert_no_warning_raised, crawl_command, scrapy_env
 from tests.helpers import wait_for
 

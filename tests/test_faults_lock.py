@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixture_portal import FixturePortal, build_site
 from crawler.holders import Holder, _stat
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import crawl_command, run_crawl
 from tests.helpers import wait_for, whole_records
 

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests import faults
 from tests.crawl import CrawlResult, crawl_command, run_crawl
 from tests.helpers import wait_for

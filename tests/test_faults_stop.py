@@ -12,7 +12,7 @@ import subprocess
 import psutil
 import pytest
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests.archive_truth import all_items, assert_crawl_true, assert_state_true, stored_items
 from tests.crawl import crawl_command, run_crawl
 from tests.helpers import wait_for

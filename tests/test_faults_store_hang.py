@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.fixture_portal import FixturePortal, build_site
 from crawler.publishing.spool import CrawlSpool
 from crawler.publishing.storing import CrawlStorage
 from crawler.storage import S3Store, StorageUnavailable
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import REPO, assert_no_warning_raised, crawl_command, scrapy_env
 from tests.helpers import storage_config, wait_for
 from tests.seaweedfs import SeaweedFS, s3_settings, stored_objects

@@ -11,9 +11,9 @@ import subprocess
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.fixture_portal import FixturePortal, build_site
 from crawler.replay.pywb import ALL_CRAWLS, start_pywb
 from crawler.storage import open_store
+from fixture_portal import FixturePortal, build_site, evolve_site, expected_items
 from tests.crawl import crawl_command, run_crawl
 from tests.helpers import wait_for
 from tests.seaweedfs import SeaweedFS, s3_config, s3_settings, stored_objects
@@ -55,7 +55,7 @@ def runs(seaweed, tmp_path_factory):
         "ARCHIVE_URI": f"s3://{seaweed.bucket}/{prefix}",
     }
     site = build_site(seed=1)
-    evolved = site.evolve(new=3, changed=2)
+    evolved = evolve_site(site, new=3, changed=2)
     workdir = tmp_path_factory.mktemp("incremental")
     with FixturePortal(site, theme="classic") as portal:
         first = run_crawl(portal.base_url, workdir, crawl_id="first", settings=settings)
@@ -115,7 +115,7 @@ def test_the_second_crawl_emits_exactly_the_new_and_changed_items(runs):
     items = {item["url"]: item for item in items_of(objects, "second")}
     new, changed = set(site.new_urls(base)), set(site.changed_urls(base))
     assert set(items) == new | changed
-    expected = site.expected_items(theme="classic", base_url=base)
+    expected = expected_items(site, theme="classic", base_url=base)
     for url, item in items.items():
         assert {k: v for k, v in item.items() if k not in RUN_FIELDS} == expected[url]
     first_items = {item["url"]: item for item in items_of(objects, "first")}
@@ -135,7 +135,7 @@ def test_the_state_lists_every_crawl_and_every_article(runs):
     assert [c["mode"] for c in crawls] == ["full", "incremental", "full"]
     lines = gzip.decompress(objects["state/articles.jsonl.gz"]).decode().splitlines()
     known = {json.loads(line)["url"]: json.loads(line) for line in lines}
-    expected = runs["site"].expected_items(theme="classic", base_url=runs["base_url"])
+    expected = expected_items(runs["site"], theme="classic", base_url=runs["base_url"])
     assert set(expected) <= set(known)
     assert "state/lock.json" not in objects  # released
 
@@ -166,7 +166,7 @@ def test_a_forced_refetch_writes_revisits_that_pywb_replays(runs, seaweed):
     assert all(item["replaces"] is None for item in third.values())
 
     store = open_store(f"s3://{seaweed.bucket}/{runs['prefix']}", s3_config(seaweed))
-    expected = site.expected_items(theme="classic", base_url=base)
+    expected = expected_items(site, theme="classic", base_url=base)
     # Every revisit is of an article (asserted above: the new and changed ones), each replayed.
     assert revisits
     with start_pywb(store) as pywb:

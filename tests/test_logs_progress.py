@@ -6,7 +6,7 @@ import json
 import subprocess
 from datetime import datetime
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import assert_no_warning_raised, crawl_command, run_crawl
 
 

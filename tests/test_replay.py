@@ -36,7 +36,6 @@ from crawler.archive.records import (
     build_exchange_records,
     build_metadata_record,
 )
-from crawler.fixture_portal import Article, build_site
 from crawler.replay.pywb import (
     PywbNotInstalled,
     PywbServer,
@@ -44,6 +43,7 @@ from crawler.replay.pywb import (
     first_capture,
     start_pywb,
 )
+from fixture_portal import Article, build_site, render_article
 from tests.crawl import assert_no_warning_raised, python_warnings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def response_headers(body: bytes, gzipped: bool, chunked: bool) -> list[tuple[st
 
 def article_exchange(site, article: Article, index: int, fetched_at: datetime) -> ExchangeData:
     """The exchange of one article page, as the crawler receives it."""
-    body = site.render_article(article.slug, theme="classic", base_url=PORTAL).encode("utf-8")
+    body = render_article(site, article.slug, theme="classic", base_url=PORTAL).encode("utf-8")
     gzipped = index % 2 == 0
     chunked = index % 3 == 0
     if gzipped:

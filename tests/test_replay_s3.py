@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from crawler.fixture_portal import build_site
 from crawler.replay.pywb import PywbServer, start_pywb
 from crawler.storage import S3Store, open_store
+from fixture_portal import build_site
 from tests.seaweedfs import SeaweedFS, s3_config
 from tests.test_replay import ARTICLES, CRAWL_ID, Page, fetch, write_crawl
 

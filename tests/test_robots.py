@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import run_crawl
 
 

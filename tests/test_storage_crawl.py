@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.fixture_portal import FixturePortal, build_site
+from fixture_portal import FixturePortal, build_site
 from tests.crawl import assert_no_warning_raised, crawl_command, scrapy_env
 from tests.helpers import wait_for
 from tests.seaweedfs import Keys, SeaweedFS, s3_settings, stored_objects

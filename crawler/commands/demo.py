@@ -5,6 +5,11 @@ where the files are and how to look at them. Scrapy's log (its settings, every w
 stats dump) goes to a file the screen names, ``logs/demo-<crawl_id>.log`` unless ``--logfile``
 or ``LOG_FILE`` says otherwise; the demo is for a person at a terminal, so its log is text
 even where ``ARCHIVER_LOG_JSON`` asks for JSON lines.
+
+The fixture portal is test and demo support, not part of the crawler: it is the top-level
+``fixture_portal`` package of a checkout (or of the image), imported only when this command
+runs. Scrapy imports every command module at start-up, so an import at the top of this module
+would load the fake portal into every ``scrapy crawl``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from crawler.addon import new_crawl_id
 from crawler.commands.crawl import EXIT_OK, exit_status, on_crawl_error
 from crawler.config import ConfigError, crawl_id_from_settings
 from crawler.extensions.crawl_run import CrawlRunExtension
-from crawler.fixture_portal import FixturePortal, build_site
 from crawler.layout import items_key, manifest_key, wacz_key
 from crawler.publishing.report import crawl_report
 from crawler.storage import ArchiveStore
@@ -69,6 +73,15 @@ class Command(ScrapyCommand):
         # A local mirror: no throttling, still robots.txt (settings.mirror).
         self.settings.setmodule("settings.mirror", priority="project")
         try:
+            from fixture_portal import FixturePortal, build_site, expected_items
+        except ModuleNotFoundError as e:
+            if e.name != "fixture_portal":
+                raise
+            raise UsageError(
+                f"scrapy demo needs the fixture_portal package next to crawler/ ({e})",
+                print_help=False,
+            ) from e
+        try:
             site = build_site(seed=opts.seed, n_articles=opts.articles)
         except ValueError as error:  # too few articles for every hard case
             raise UsageError(f"--articles: {error}", print_help=False) from error
@@ -88,7 +101,7 @@ class Command(ScrapyCommand):
                 self.crawler_process.crawl(crawler, portal_url=portal.base_url), errors.append
             )
             self.crawler_process.start()
-            expected = site.expected_items(theme=opts.theme, base_url=portal.base_url)
+            expected = expected_items(site, theme=opts.theme, base_url=portal.base_url)
         self.exitcode = exit_status(crawler, errors, self.crawler_process.bootstrap_failed)
         self._report(crawler, expected, ran=not errors)
 

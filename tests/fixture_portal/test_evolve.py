@@ -1,4 +1,4 @@
-"""Site.evolve(): the portal a few hours later, served over HTTP, for incremental crawls."""
+"""evolve_site(): the portal a few hours later, served over HTTP, for incremental crawls."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from crawler.fixture_portal import FixturePortal, build_site
-from crawler.fixture_portal.model import PAGE_SIZE, SCRIPTED_SECTION, TRAP_SECTION
-from crawler.fixture_portal.scripted import category_id, related_api
+from fixture_portal import FixturePortal, build_site, evolve_site, expected_items
+from fixture_portal.model import PAGE_SIZE, SCRIPTED_SECTION, TRAP_SECTION
+from fixture_portal.scripted import category_id, related_api
 
 API = "/wp-json/wp/v2/posts"
 BASE = "http://127.0.0.1:8000/"
@@ -27,7 +27,7 @@ def site():
 
 @pytest.fixture(scope="module")
 def evolved(site):
-    return site.evolve()
+    return evolve_site(site)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def local_iso(when):
 
 
 def test_evolve_is_deterministic_and_adds_exactly_the_new_and_changed_posts(site, evolved):
-    again = site.evolve()
+    again = evolve_site(site)
     assert again.articles == evolved.articles and again.evolution == evolved.evolution
     assert site.evolution is None and site.new_urls(BASE) == site.changed_urls(BASE) == []
     step = evolved.evolution
@@ -110,7 +110,7 @@ def test_changed_posts_are_ordinary_and_deep_in_their_listing(site, evolved):
 
 @pytest.mark.parametrize("theme", ["classic", "alt"])
 def test_expected_items_follow(site, evolved, theme):
-    before, after = site.expected_items(theme, BASE), evolved.expected_items(theme, BASE)
+    before, after = expected_items(site, theme, BASE), expected_items(evolved, theme, BASE)
     new, changed = evolved.new_urls(BASE), evolved.changed_urls(BASE)
     assert set(after) == set(before) | set(new) and not set(new) & set(before)
     for url, item in before.items():
@@ -298,14 +298,14 @@ def test_replace_site_keeps_the_base_url_and_conditional_requests_tell_what_chan
 
 
 def test_evolve_again_and_bounds(evolved):
-    twice = evolved.evolve(new=1, changed=4)
+    twice = evolve_site(evolved, new=1, changed=4)
     step = twice.evolution
     assert step.since == evolved.now and len(step.new) == 1 and len(step.changed) == 4
     assert twice.now == max(twice.article(s).modified for s in step.changed)  # +3h30 > +1h
     assert not set(twice.new_urls(BASE)) & set(evolved.new_urls(BASE))
-    only_changes = evolved.evolve(new=0, changed=1)
+    only_changes = evolve_site(evolved, new=0, changed=1)
     assert only_changes.now == evolved.now + timedelta(minutes=30)
     with pytest.raises(ValueError):
-        evolved.evolve(new=0, changed=0)
+        evolve_site(evolved, new=0, changed=0)
     with pytest.raises(ValueError):
-        evolved.evolve(changed=10_000)
+        evolve_site(evolved, changed=10_000)

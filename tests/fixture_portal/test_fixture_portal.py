@@ -15,14 +15,15 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 import pytest
 
-from crawler.fixture_portal import build_site
-from crawler.fixture_portal.__main__ import main as cli_main
-from crawler.fixture_portal.feeds import robots_txt, rss, sitemap_post_page
-from crawler.fixture_portal.pages import Router
+from fixture_portal import build_site, expected_items, render_article
+from fixture_portal.__main__ import main as cli_main
+from fixture_portal.feeds import robots_txt, rss, sitemap_post_page
+from fixture_portal.pages import Router
 
 LIVE = "https://thanhphohaiphong.gov.vn/"
 BASE = "http://127.0.0.1:8000/"
-SEED_DIR = Path(__file__).resolve().parents[2] / "crawler" / "fixture_portal" / "data"
+ROOT = Path(__file__).resolve().parents[2]
+SEED_DIR = ROOT / "fixture_portal" / "data"
 EXPECTED_SEED = {
     "title": "Quận ủy Ngô Quyền chủ động đổi mới, sáng tạo trong thực hiện các chỉ tiêu nhiệm vụ "
     "ngay những tháng đầu năm",
@@ -67,7 +68,8 @@ def test_same_seed_same_site_and_html(site):
     for name in ("seed", "nfd", "legacy", "photon"):
         slug = site.hard_cases[name]
         for theme in ("classic", "alt"):
-            assert again.render_article(slug, theme, BASE) == site.render_article(slug, theme, BASE)
+            page = render_article(site, slug, theme, BASE)
+            assert render_article(again, slug, theme, BASE) == page
     other = build_site(seed=2, n_articles=160)
     assert [a.title for a in other.articles] != [a.title for a in site.articles]
 
@@ -85,7 +87,7 @@ def test_size_and_spread(site):
 
 @pytest.mark.parametrize("theme", ["classic", "alt"])
 def test_seed_page_shows_the_seed_text_in_order(site, theme):
-    page = site.render_article(site.hard_cases["seed"], theme, LIVE)
+    page = render_article(site, site.hard_cases["seed"], theme, LIVE)
     text = visible_text(page)
     position = 0
     seed_lines = (SEED_DIR / "quan-uy-ngo-quyen.txt").read_text(encoding="utf-8").splitlines()
@@ -97,12 +99,10 @@ def test_seed_page_shows_the_seed_text_in_order(site, theme):
 
 def test_seed_item_matches_the_design_golden(site):
     golden = json.loads(
-        (SEED_DIR.parents[2] / "tests" / "golden" / "quan-uy-ngo-quyen.expected.json").read_text(
-            encoding="utf-8"
-        )
+        (ROOT / "tests" / "golden" / "quan-uy-ngo-quyen.expected.json").read_text(encoding="utf-8")
     )
     url = site.hard_case_url("seed", LIVE)
-    item = site.expected_items("classic", LIVE)[url]
+    item = expected_items(site, "classic", LIVE)[url]
     assert item["url"] == golden["url"] == url
     for key in ("title", "published_at", "sapo", "body", "author", "language"):
         assert item[key] == golden[key], key
@@ -113,7 +113,7 @@ def test_seed_item_matches_the_design_golden(site):
 
 @pytest.mark.parametrize("theme", ["classic", "alt"])
 def test_items_are_clean_and_complete(site, theme):
-    items = site.expected_items(theme, BASE)
+    items = expected_items(site, theme, BASE)
     assert len(items) == 159  # every real article but the disallowed one
     for url, item in items.items():
         assert set(item) == ITEM_KEYS and item["url"] == url
@@ -135,13 +135,13 @@ def test_items_are_clean_and_complete(site, theme):
 
 
 def test_encoding_quirks(site):
-    nfd = site.render_article(site.hard_cases["nfd"], "classic", BASE)
+    nfd = render_article(site, site.hard_cases["nfd"], "classic", BASE)
     assert nfd == unicodedata.normalize("NFD", nfd) != unicodedata.normalize("NFC", nfd)
-    entities = site.render_article(site.hard_cases["entities"], "alt", BASE)
+    entities = render_article(site, site.hard_cases["entities"], "alt", BASE)
     title = site.article(site.hard_cases["entities"]).title
     assert re.search(r"&[a-z]+;", entities) and re.search(r"&#\d+;", entities)
     assert title not in entities and title in html.unescape(entities)
-    legacy = site.render_article(site.hard_cases["legacy"], "classic", BASE)
+    legacy = render_article(site, site.hard_cases["legacy"], "classic", BASE)
     assert all(tag in legacy for tag in ("<font ", "<b>", "<center>", "<br><br>"))
     assert "<p>" not in legacy.split('<div class="entry-content">')[1].split("</article>")[0]
 
@@ -149,7 +149,7 @@ def test_encoding_quirks(site):
 @pytest.mark.parametrize("theme", ["classic", "alt"])
 def test_malformed_page_recovers_with_lxml(site, theme):
     article = site.article(site.hard_cases["malformed"])
-    page = site.render_article(article.slug, theme, BASE)
+    page = render_article(site, article.slug, theme, BASE)
     # The stray </div>s close the theme's content container early...
     container = lxml.html.fromstring(page).xpath(
         '//div[@class="entry-content" or @class="news-content"]'
@@ -163,7 +163,7 @@ def test_malformed_page_recovers_with_lxml(site, theme):
 
 
 def test_article_properties(site):
-    items = site.expected_items("classic", BASE)
+    items = expected_items(site, "classic", BASE)
     item = {
         name: items[site.hard_case_url(name, BASE)]
         for name in (
@@ -179,17 +179,17 @@ def test_article_properties(site):
     assert item["no_author"]["author"] is None
     assert item["initials_author"]["author"] == "V.H.N"
     assert item["source_line"]["source"] == "haiphong.gov.vn"
-    assert "Nguồn. haiphong.gov.vn" in site.render_article(
-        site.hard_cases["source_line"], "classic", BASE
+    assert "Nguồn. haiphong.gov.vn" in render_article(
+        site, site.hard_cases["source_line"], "classic", BASE
     )
     assert item["no_image"]["images"] == []
     assert item["modified"]["modified_at"] > item["modified"]["published_at"]
     modified = site.hard_cases["modified"]
-    assert "article:modified_time" in site.render_article(modified, "classic", BASE)
-    assert "modified" not in site.render_article(modified, "alt", BASE)
+    assert "article:modified_time" in render_article(site, modified, "classic", BASE)
+    assert "modified" not in render_article(site, modified, "alt", BASE)
     assert item["no_goc"]["source"] is None
-    assert ">Gốc<" not in site.render_article(site.hard_cases["no_goc"], "classic", BASE)
-    photon = site.render_article(site.hard_cases["photon"], "classic", BASE)
+    assert ">Gốc<" not in render_article(site, site.hard_cases["no_goc"], "classic", BASE)
+    photon = render_article(site, site.hard_cases["photon"], "classic", BASE)
     assert "https://i1.wp.com/127.0.0.1:8000/wp-content/uploads/" in photon
     assert item["photon"]["images"][0]["url"].startswith(BASE + "wp-content/uploads/")
     assert len(site.hard_cases["long_slug"]) > 160
@@ -226,7 +226,7 @@ def test_robots_and_hidden_articles(site):
     robots.parse(robots_txt(BASE).splitlines())
     disallowed = site.disallowed_urls(BASE)
     assert disallowed and not any(robots.can_fetch("bot", url) for url in disallowed)
-    items = site.expected_items("classic", BASE)
+    items = expected_items(site, "classic", BASE)
     assert not set(disallowed) & set(items)
     assert all(robots.can_fetch("bot", url) for url in items)
     assert site.hard_cases["disallowed"] in {a.slug for a in site.listing("xay-dung-dang")}
@@ -301,11 +301,11 @@ def test_every_expected_item_is_reachable_from_home(site, theme):
                 continue
             seen.add(link)
             queue.append(link)
-    assert set(site.expected_items(theme, BASE)) <= articles
+    assert set(expected_items(site, theme, BASE)) <= articles
 
 
 def test_truth_command_writes_json_lines(site, tmp_path):
     cli_main(["truth", "--base-url", BASE, "--theme", "alt", "--out", str(tmp_path)])
     lines = (tmp_path / "expected_items.jsonl").read_text(encoding="utf-8").splitlines()
     items = [json.loads(line) for line in lines]
-    assert {i["url"]: i for i in items} == site.expected_items("alt", BASE)
+    assert {i["url"]: i for i in items} == expected_items(site, "alt", BASE)

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.fixture_portal import FixturePortal, build_site
-from crawler.fixture_portal.transport import gzip_exempt, is_chunked
+from fixture_portal import FixturePortal, build_site
+from fixture_portal.transport import gzip_exempt, is_chunked
 
 
 @pytest.fixture(scope="module")

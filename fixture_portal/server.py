@@ -197,7 +197,7 @@ class FixturePortal:
         logger.info("fixture portal (%s theme) serving at %s", theme, self.base_url)
 
     def replace_site(self, site: Site) -> None:
-        """Serve ``site`` from now on, at the same base URL (e.g. ``portal.site.evolve()``,
+        """Serve ``site`` from now on, at the same base URL (e.g. ``evolve_site(portal.site)``,
         for an incremental crawl). Requests already being answered finish with the old one."""
         self.router = Router(site, self.theme, self.base_url)
         self.site = site

@@ -1,7 +1,7 @@
 """Command line: serve the fixture portal, or write its ground truth.
 
-python -m crawler.fixture_portal serve --seed 1 --articles 160 --theme classic [--port 0]
-python -m crawler.fixture_portal truth --base-url URL --theme classic --out DIR
+python -m fixture_portal serve --seed 1 --articles 160 --theme classic [--port 0]
+python -m fixture_portal truth --base-url URL --theme classic --out DIR
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from pathlib import Path
 from .generate import build_site
 from .model import THEMES
 from .server import FixturePortal
+from .truth import expected_items
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m crawler.fixture_portal")
+    parser = argparse.ArgumentParser(prog="python -m fixture_portal")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
         ("serve", "serve the portal until Ctrl-C"),
@@ -50,7 +51,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 def _truth(args: argparse.Namespace) -> None:
     site = build_site(seed=args.seed, n_articles=args.articles)
-    items = site.expected_items(theme=args.theme, base_url=args.base_url)
+    items = expected_items(site, theme=args.theme, base_url=args.base_url)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "expected_items.jsonl"
     with path.open("w", encoding="utf-8") as out:

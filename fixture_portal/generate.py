@@ -99,14 +99,14 @@ def build_site(seed: int = 1, n_articles: int = 160) -> Site:
 
     used: set[str] = set()
     for d in drafts:
-        d["slug"] = _unique_slug(d.get("slug") or slugify(d["title"]), used)
+        d["slug"] = unique_slug(d.get("slug") or slugify(d["title"]), used)
     _assign_ids(rng, drafts)
     _assign_listing_targets(rng, [d for d in regular if d["kind"] == "article" and not d["quirk"]])
 
     def special() -> tuple[str, str]:
         """(slug, title) of a linked URL that is not an article."""
         title = gen.title(rng.choice(REGULAR_SECTIONS), rng.randint(2019, 2026))
-        return _unique_slug(slugify(title), used), title
+        return unique_slug(slugify(title), used), title
 
     specials = {
         name: special() for name in ("alias_1", "alias_2", "missing", "error", "loop_a", "loop_b")
@@ -160,7 +160,7 @@ def _draft(
         "images": _images(rng, gen, section, when, len(paragraphs)),
         "author": _author(rng, gen),
         "source_note": _source_note(rng),
-        "goc": _goc(rng, title) if rng.random() < (0.4 if when.year < 2021 else 0.92) else None,
+        "goc": goc_url(rng, title) if rng.random() < (0.4 if when.year < 2021 else 0.92) else None,
         "modified": (
             when + timedelta(minutes=rng.randint(30, 43200)) if rng.random() < 0.2 else None
         ),
@@ -186,7 +186,8 @@ def _source_note(rng: random.Random) -> str | None:
     return "baohaiphong.vn" if roll < 0.1 else None
 
 
-def _goc(rng: random.Random, title: str) -> str:
+def goc_url(rng: random.Random, title: str) -> str:
+    """A post's "Gốc" link: its story on the city paper's site or on the city's."""
     slug = slugify(title)[:80].rstrip("-")
     if rng.random() < 0.7:
         return f"https://baohaiphong.vn/{slug}-{rng.randint(300000, 499999)}.html"
@@ -196,12 +197,14 @@ def _goc(rng: random.Random, title: str) -> str:
 def _images(rng, gen: TextGen, section: str, when: datetime, n_paragraphs: int) -> list[Image]:
     count = rng.choices((0, 1, 2, 3), weights=(20, 40, 25, 15))[0]
     slots = sorted(rng.sample(range(n_paragraphs - 1), min(count, n_paragraphs - 1)))
-    return [_image(rng, gen, section, when, after) for after in slots]
+    return [new_image(rng, gen, section, when, after) for after in slots]
 
 
-def _image(
+def new_image(
     rng, gen: TextGen, section: str, when: datetime, after: int, photon: bool | None = None
 ) -> Image:
+    """An image uploaded at ``when``, shown after paragraph ``after``; ``photon`` (served
+    through the CDN) is drawn when not given."""
     name = rng.choice(
         (
             f"z{rng.randrange(10**12, 10**13)}_{rng.getrandbits(64):016x}",
@@ -223,7 +226,7 @@ def _ensure_image_and_author(rng, gen: TextGen, d: dict) -> None:
     if len(d["paragraphs"]) < 3:
         d["paragraphs"].append(gen.paragraph(d["section"]))
     if not any(img.caption for img in d["images"]):
-        img = _image(rng, gen, d["section"], d["published"], 0)
+        img = new_image(rng, gen, d["section"], d["published"], 0)
         d["images"] = [Image(img.path, gen.caption(d["section"]), 0, img.photon, img.variant)]
     d["author"] = d["author"] or gen.author()
 
@@ -239,7 +242,7 @@ def _force_properties(rng, gen: TextGen, titles: set[str], cases: dict[str, dict
     d = cases["photon"]
     if len(d["paragraphs"]) < 2:
         d["paragraphs"].append(gen.paragraph(d["section"]))
-    d["images"] = [_image(rng, gen, d["section"], d["published"], 0, photon=True)]
+    d["images"] = [new_image(rng, gen, d["section"], d["published"], 0, photon=True)]
     for name, make in (
         ("long_slug", lambda s, y: gen.long_title(s)),
         ("digit_slug", gen.digit_title),
@@ -252,7 +255,8 @@ def _force_properties(rng, gen: TextGen, titles: set[str], cases: dict[str, dict
         titles.add(d["title"])
 
 
-def _unique_slug(slug: str, used: set[str]) -> str:
+def unique_slug(slug: str, used: set[str]) -> str:
+    """``slug`` cut as WordPress cuts it, with "-2", "-3"… if taken; added to ``used``."""
     slug = slug[:MAX_SLUG].rstrip("-")
     candidate, n = slug, 2
     while candidate in used:

@@ -15,7 +15,7 @@ import random
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from .generate import MAX_SLUG, REGULAR_SECTIONS, _goc, _image, _unique_slug
+from .generate import MAX_SLUG, REGULAR_SECTIONS, goc_url, new_image, unique_slug
 from .model import DISALLOWED_PREFIXES, PAGE_SIZE, SCRIPTED_SECTION, Article, Evolution, Link, Site
 from .text import TextGen, slugify
 
@@ -114,17 +114,17 @@ def _new_post(
     slots = sorted(rng.sample(range(len(paragraphs) - 1), rng.randint(1, 2)))
     return Article(
         id=post_id,
-        slug=_unique_slug(slug[:MAX_SLUG], used),
+        slug=unique_slug(slug[:MAX_SLUG], used),
         title=title,
         section=section,
         published=when,
         modified=None,
         sapo=gen.sapo(section, when),
         paragraphs=tuple(paragraphs),
-        images=tuple(_image(rng, gen, section, when, after, photon=False) for after in slots),
+        images=tuple(new_image(rng, gen, section, when, after, photon=False) for after in slots),
         author=gen.author(),
         source_note=None,
-        goc=_goc(rng, title),
+        goc=goc_url(rng, title),
         related=_related(site, section),
     )
 

@@ -1,8 +1,10 @@
 """The site model: sections, articles and the hard cases, plus the queries tests ask of it.
 
-A ``Site`` is immutable and knows nothing about HTTP or markup. URLs are kept relative to
-the base URL (``"<slug>.html"``) because the base is only known once a server has a port;
-every method that returns a URL takes ``base_url`` (ending in "/").
+A ``Site`` is immutable and knows nothing about HTTP, markup, ground truth or evolution:
+those modules take a Site (``pages.render_article``, ``truth.expected_items``,
+``evolve.evolve_site``), and this one imports none of them. URLs are kept relative to the
+base URL (``"<slug>.html"``) because the base is only known once a server has a port; every
+method that returns a URL takes ``base_url`` (ending in "/").
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class Article:
 
 @dataclass(frozen=True)
 class Evolution:
-    """What ``Site.evolve()`` did: posts published and posts changed after ``since``."""
+    """What ``evolve_site()`` did: posts published and posts changed after ``since``."""
 
     since: datetime  # the previous state's newest time; every change is after it
     at: datetime  # the newest time of this step (the evolved site's ``now``)
@@ -128,7 +130,7 @@ class Site:
     missing_slug: str  # linked, answers 404
     error_slug: str  # linked, always answers 500
     trap_prefix: str = f"/chuyen-muc/{TRAP_SECTION}/page/"
-    evolution: Evolution | None = None  # set by evolve(): its last step
+    evolution: Evolution | None = None  # set by evolve_site(): its last step
 
     # -- lookups ---------------------------------------------------------------------
     @cached_property
@@ -171,39 +173,27 @@ class Site:
 
     def scripted_urls(self, base_url: str) -> list[str]:
         """Articles whose "Tin khác" list a script builds from the REST API."""
-        base = _check_base(base_url)
+        base = check_base_url(base_url)
         return [a.url(base) for a in self.articles if self.is_scripted(a) and not a.disallowed]
 
     def scripted_listing_url(self, base_url: str) -> str:
         """The listing that loads its further posts by script ("Xem thêm")."""
-        return _check_base(base_url) + Section(SCRIPTED_SECTION, "").path
+        return check_base_url(base_url) + Section(SCRIPTED_SECTION, "").path
 
-    # -- evolution: the same portal a few hours later -----------------------------------
-    def evolve(self, new: int = 3, changed: int = 2) -> Site:
-        """The next state: ``new`` posts published and ``changed`` old posts edited after
-        ``now`` (deterministic; see ``evolve.evolve_site``)."""
-        from .evolve import evolve_site
-
-        return evolve_site(self, new, changed)
-
+    # -- what the last evolve_site() step changed -------------------------------------
     def new_urls(self, base_url: str) -> list[str]:
-        """URLs of the posts the last evolve() published, oldest first."""
-        base = _check_base(base_url)
+        """URLs of the posts the last evolve_site() published, oldest first."""
+        base = check_base_url(base_url)
         return [f"{base}{slug}.html" for slug in self.evolution.new] if self.evolution else []
 
     def changed_urls(self, base_url: str) -> list[str]:
-        """URLs of the existing posts the last evolve() changed."""
-        base = _check_base(base_url)
+        """URLs of the existing posts the last evolve_site() changed."""
+        base = check_base_url(base_url)
         return [f"{base}{slug}.html" for slug in self.evolution.changed] if self.evolution else []
 
     # -- ground truth and hard cases ---------------------------------------------------
-    def expected_items(self, theme: str, base_url: str) -> dict[str, dict]:
-        from .truth import expected_items
-
-        return expected_items(self, _check_theme(theme), _check_base(base_url))
-
     def expected_bad_pages(self, base_url: str) -> list[dict]:
-        base = _check_base(base_url)
+        base = check_base_url(base_url)
         pages = [(a.kind, a.path) for a in self.articles if a.kind != "article"]
         pages += [
             ("not_found", f"{self.missing_slug}.html"),
@@ -222,51 +212,42 @@ class Site:
 
     def disallowed_urls(self, base_url: str) -> list[str]:
         """Linked URLs that robots.txt forbids (the disallowed article and /noi-bo/)."""
-        base = _check_base(base_url)
+        base = check_base_url(base_url)
         return [a.url(base) for a in self.articles if a.disallowed] + [base + "noi-bo/"]
 
     def aliases(self, base_url: str) -> dict[str, str]:
-        base = _check_base(base_url)
+        base = check_base_url(base_url)
         return {f"{base}{old}.html": f"{base}{new}.html" for old, new in self.alias_slugs.items()}
 
     def tin_khac_only_urls(self, base_url: str) -> list[str]:
-        base = _check_base(base_url)
+        base = check_base_url(base_url)
         return [a.url(base) for a in self.articles if a.kind == "article" and not a.listed]
 
     def redirect_loop_urls(self, base_url: str) -> list[str]:
-        base = _check_base(base_url)
+        base = check_base_url(base_url)
         return [f"{base}{slug}.html" for slug in self.loop_slugs]
 
     def not_found_url(self, base_url: str) -> str:
-        return f"{_check_base(base_url)}{self.missing_slug}.html"
+        return f"{check_base_url(base_url)}{self.missing_slug}.html"
 
     def server_error_url(self, base_url: str) -> str:
-        return f"{_check_base(base_url)}{self.error_slug}.html"
+        return f"{check_base_url(base_url)}{self.error_slug}.html"
 
     def hard_case_url(self, name: str, base_url: str) -> str:
-        return f"{_check_base(base_url)}{self.hard_cases[name]}.html"
+        return f"{check_base_url(base_url)}{self.hard_cases[name]}.html"
 
     def section_urls(self, base_url: str) -> dict[str, str]:
-        base = _check_base(base_url)
+        base = check_base_url(base_url)
         return {s.slug: base + s.path for s in self.sections}
 
-    def render_article(self, slug: str, theme: str, base_url: str) -> str:
-        """The HTML of an article page, as the server sends it (before transport encoding)."""
-        from .pages import article_html
 
-        article = self.article(slug)
-        if article is None or article.kind != "article":
-            raise KeyError(f"no article with slug {slug!r}")
-        return article_html(self, article, _check_theme(theme), _check_base(base_url))
-
-
-def _check_base(base_url: str) -> str:
+def check_base_url(base_url: str) -> str:
     if not base_url.startswith(("http://", "https://")) or not base_url.endswith("/"):
         raise ValueError(f"base_url must be an absolute http(s) URL ending in '/': {base_url!r}")
     return base_url
 
 
-def _check_theme(theme: str) -> str:
+def check_theme(theme: str) -> str:
     if theme not in THEMES:
         raise ValueError(f"unknown theme {theme!r}; expected one of {THEMES}")
     return theme

@@ -1,4 +1,4 @@
-"""Ground truth: the item each reachable, allowed article must become (DESIGN.md §5).
+"""Ground truth: the item each reachable, allowed article must become.
 
 Crawl-dependent fields (fetched_url, crawl_id, crawled_at, warc) are left out. What a
 theme does not show is null: the alt theme shows neither the post id nor a modified date.
@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import hashlib
 
-from .model import Article, Site
+from .model import Article, Site, check_base_url, check_theme
 
 
 def expected_items(site: Site, theme: str, base_url: str) -> dict[str, dict]:
+    """URL -> expected item, for every article a crawler of ``site`` served in ``theme`` at
+    ``base_url`` (ending in "/") must archive as an item."""
+    check_theme(theme)
+    check_base_url(base_url)
     return {
         a.url(base_url): expected_item(site, a, theme, base_url)
         for a in site.articles

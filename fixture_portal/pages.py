@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import amp, assets, feeds, scripted, theme_alt, theme_classic
 from .htmlutil import FANPAGE_QR, LOGO, Ctx, entity_escape, escape, vn_date, vn_datetime
-from .model import PAGE_SIZE, TRAP_SECTION, Article, Site
+from .model import PAGE_SIZE, TRAP_SECTION, Article, Site, check_base_url, check_theme
 
 HTML = "text/html; charset=UTF-8"
 JSON = "application/json; charset=UTF-8"
@@ -47,6 +47,14 @@ class Response:
     @cached_property
     def gzipped(self) -> bytes:
         return gzip.compress(self.body, compresslevel=6, mtime=0)
+
+
+def render_article(site: Site, slug: str, theme: str, base_url: str) -> str:
+    """The HTML of an article page, as the server sends it (before transport encoding)."""
+    article = site.article(slug)
+    if article is None or article.kind != "article":
+        raise KeyError(f"no article with slug {slug!r}")
+    return article_html(site, article, check_theme(theme), check_base_url(base_url))
 
 
 def article_html(site: Site, a: Article, theme: str, base: str) -> str:
