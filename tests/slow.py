@@ -20,6 +20,7 @@ from playwright.sync_api import sync_playwright
 
 from crawler.replay.pywb import start_pywb
 from tests.crawl import crawl_command, run_crawl
+from tests.redis_server import RedisServer
 from tests.seaweedfs import SeaweedFS
 
 SLOW_HELPERS = frozenset(
@@ -27,6 +28,7 @@ SLOW_HELPERS = frozenset(
         run_crawl,
         crawl_command,
         SeaweedFS,
+        RedisServer,
         start_pywb,
         sync_playwright,
         async_playwright,
