@@ -247,3 +247,14 @@ SECTION_CUES = {
 def test_an_unlinked_section_is_read_from_crumb_text_meta_and_post_class(cues, section):
     # The related post's category-kinh-te is another post's; the cut-off title is no crumb.
     assert extract(unlinked_page(**cues))["section"] == section
+
+
+def test_a_breadcrumb_label_without_links_is_not_the_section():
+    crumbs = (
+        '<span class="breadcrumb-label">Bạn đang xem:</span>'
+        '<ul class="breadcrumb"><li><a href="/">Trang chủ</a></li><li>Văn bản</li></ul>'
+    )
+    html = unlinked_page(crumbs=False, meta=False, post_class=False).replace(
+        "<body>", f"<body>{crumbs}"
+    )
+    assert extract(html)["section"] == {"name": "Văn bản", "slug": None}

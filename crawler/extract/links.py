@@ -217,11 +217,13 @@ _POST_CLASS = re.compile(r"^(?:hentry|post|type-post|post-\d+)$")
 def _breadcrumb_crumb(doc, base: str, urls: PortalUrls, home_url: str, title: str | None):
     """The last crumb before the article in the page's marked breadcrumb: its listing
     link, or its text when the section is not linked; None without a breadcrumb."""
-    found = doc.xpath(_BREADCRUMB_XPATH.removesuffix("//a[@href]"))
-    if not found:
-        return None
     crumbs: list = []
-    _crumbs(found[0], crumbs)
+    for container in doc.xpath(_BREADCRUMB_XPATH.removesuffix("//a[@href]")):
+        # The first marked element that holds links (a "You are here" label holds none).
+        _crumbs(container, crumbs)
+        if any(not isinstance(crumb, str) for crumb in crumbs):
+            break
+        crumbs = []
     if crumbs and isinstance(crumbs[-1], str) and _names_title(crumbs[-1], title):
         crumbs.pop()  # the current page, shown as text
     for crumb in reversed(crumbs):
