@@ -3,10 +3,9 @@ pages, an article's "Tin khác" list and its section."""
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urljoin, urlsplit
 
-from crawler.extract.blocks import BLOCK_TAGS, TextBlock, contains
+from crawler.extract.blocks import BLOCK_TAGS, TextBlock
 from crawler.extract.rules import ExtractionRules
 from crawler.extract.text import clean_text, fold
 from crawler.urls import PortalUrls, listing_base, listing_page_number
@@ -209,9 +208,8 @@ def section_link(
 
 
 # Breadcrumb separators: » and › anywhere, > / | only standing alone ("Quý 2/2023" is text).
-_CRUMB_SEPARATORS = re.compile(r"[»›]|(?:^|\s)[>/|](?=\s|$)")
-_CATEGORY_CLASS = re.compile(r"^category-([a-z0-9%_-]+)$")
-_POST_CLASS = re.compile(r"^(?:hentry|post|type-post|post-\d+)$")
+_CRUMB_SEPARATORS = frozenset("»›>/|")
+_POST_CLASSES = frozenset(("hentry", "post", "type-post"))
 
 
 def _breadcrumb_crumb(doc, base: str, urls: PortalUrls, home_url: str, title: str | None):
@@ -261,10 +259,13 @@ def _crumbs(element, out: list) -> None:
 
 
 def _text_crumbs(text: str | None, out: list) -> None:
-    for piece in _CRUMB_SEPARATORS.split(clean_text(text)):
-        piece = clean_text(piece)
-        if piece:
-            out.append(piece)
+    words: list[str] = []
+    for word in clean_text(text).replace("»", " » ").replace("›", " › ").split() + ["|"]:
+        if word not in _CRUMB_SEPARATORS:
+            words.append(word)
+        elif words:
+            out.append(" ".join(words))
+            words = []
 
 
 def _category_class(doc, headline) -> str | None:
@@ -273,16 +274,20 @@ def _category_class(doc, headline) -> str | None:
     posts = []
     for element in doc.xpath("//*[contains(@class, 'category-')]"):
         tokens = (element.get("class") or "").split()
-        if element.tag == "article" or any(_POST_CLASS.match(t) for t in tokens):
-            slugs = [m.group(1) for m in map(_CATEGORY_CLASS.match, tokens) if m]
-            if slugs:
+        if element.tag == "article" or any(_is_post_class(t) for t in tokens):
+            slugs = [t.removeprefix("category-") for t in tokens if t.startswith("category-")]
+            if slugs and slugs[0]:
                 posts.append((element, slugs[0]))
     if headline is not None:
         for element, slug in posts:
-            if contains(element, headline):
+            if element is headline or element in headline.iterancestors():
                 return slug
         return None
     return posts[0][1] if len(posts) == 1 else None
+
+
+def _is_post_class(token: str) -> bool:
+    return token in _POST_CLASSES or (token.startswith("post-") and token[5:].isdigit())
 
 
 _TRAIL_SEPARATORS = ("»", "›", ">", "/")
