@@ -60,7 +60,7 @@ STARTED_AT = datetime(2026, 11, 26, 23, 15, 26, tzinfo=UTC)
 class Page:
     url: str
     title: str
-    sapo: str
+    sapo: str | None
     first_paragraph: str
     timestamp: str
     gzipped: bool
