@@ -27,7 +27,7 @@ from crawler.config import PortalConfig
 from crawler.extract import EXTRACTOR_VERSION, ExtractionError, extract_article
 from crawler.http_text import decode_html
 from crawler.items import ArticleItem
-from crawler.reextract.records import DomIndex, RecordError, read_page
+from crawler.reextract.records import ArchivedPage, DomIndex, RecordError, read_page
 from crawler.storage import ArchiveStore, StorageConfig, StorageError, open_store
 
 logger = logging.getLogger(__name__)
@@ -115,20 +115,25 @@ class PageExtractor:
     def one(self, original: dict) -> Outcome:
         pointer = original.get("warc")
         if not isinstance(pointer, dict):
-            return self._failed("no_warc_pointer", original)
+            return self._failed("no_warc_pointer")
         try:
             page = read_page(self.store, self.crawl_id, pointer, self.doms)
         except (RecordError, StorageError, KeyError, ValueError) as exc:
             logger.warning("%s: cannot read its record: %s", original.get("url"), exc)
-            return self._failed("unreadable_record", original)
+            return self._failed("unreadable_record")
+        return self.item_from_page(original, page)
+
+    def item_from_page(self, original: dict, page: ArchivedPage) -> Outcome:
+        """What the spider and the pipelines make of the page (``original``: the item the
+        crawl made of it, for what the run decided)."""
         text = _page_text(page.response)
         if text is None:
-            return self._failed("not_html", original, page.rendered)
+            return self._failed("not_html", page.rendered)
         try:
             raw = extract_article(text, page.response.url, self.config.urls, self.config.rules)
         except ExtractionError as exc:
             logger.warning("cannot read article %s: %s", page.response.url, exc)
-            return self._failed("unparseable", original, page.rendered)
+            return self._failed("unparseable", page.rendered)
         item = ArticleItem.from_raw(
             raw, fetched_url=original.get("fetched_url"), section_hint=original.get("section")
         )
@@ -139,12 +144,12 @@ class PageExtractor:
                 item = pipeline.process_item(item)
         except DropItem as exc:
             logger.info("%s gives no item now: %s", page.response.url, exc)
-            return self._failed("dropped", original, page.rendered)
+            return self._failed("dropped", page.rendered)
         fields = asdict(item)
         fields[VERSION_FIELD] = EXTRACTOR_VERSION
         return Outcome(fields, rendered=page.rendered)
 
-    def _failed(self, reason: str, original: dict, rendered: bool = False) -> Outcome:
+    def _failed(self, reason: str, rendered: bool = False) -> Outcome:
         self.stats.inc_value(f"reextract/failed/{reason}")
         return Outcome(None, reason, rendered)
 
