@@ -13,7 +13,7 @@ from scrapy.utils.log import configure_logging
 
 from crawler.config import ConfigError
 from crawler.extract import EXTRACTOR_VERSION
-from crawler.layout import ITEMS, crawls_with_items
+from crawler.layout import ITEMS, crawls_with_items, reextract_summary_key
 from crawler.reextract.crawl import CrawlSummary, ReextractError, reextract_crawl
 from crawler.storage import StorageConfig, StorageError
 from crawler.storage.redact import hide_secrets_in_logs
@@ -79,7 +79,7 @@ class Command(ScrapyCommand):
                     summary = reextract_crawl(
                         store, storage, self.settings, crawl_id, workers=opts.workers
                     )
-                except (ReextractError, StorageError) as error:
+                except (ReextractError, StorageError, ValueError) as error:
                     print(f"reextract: {error}", file=sys.stderr, flush=True)
                     self.exitcode = EXIT_FAILED
                     continue
@@ -103,4 +103,7 @@ def _print(summary: CrawlSummary, uri: str) -> None:
         print(f"reextract:   {name:<16} {count} article(s)")
     for reason, count in sorted(summary.no_item.items()):
         print(f"reextract:   no item now: {reason} ({count})")
-    print(f"reextract:   {uri}/{summary.items} (and .summary.json)")
+    print(f"reextract:   {uri}/{summary.items}")
+    print(
+        f"reextract:   {uri}/{reextract_summary_key(summary.crawl_id, summary.extractor_version)}"
+    )

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from scrapy.exceptions import DropItem
 from scrapy.http import TextResponse
 from scrapy.settings import Settings
+from scrapy.utils.log import configure_logging
 from scrapy.utils.misc import load_object
 
 from crawler.addon import PIPELINES
@@ -121,7 +122,12 @@ class PageExtractor:
         except (RecordError, StorageError, KeyError, ValueError) as exc:
             logger.warning("%s: cannot read its record: %s", original.get("url"), exc)
             return self._failed("unreadable_record")
-        return self.item_from_page(original, page)
+        try:
+            return self.item_from_page(original, page)
+        except Exception:
+            # As Scrapy does with a callback that fails: said, counted, and the crawl goes on.
+            logger.error("re-extracting %s failed", page.response.url, exc_info=True)
+            return self._failed("error", page.rendered)
 
     def item_from_page(self, original: dict, page: ArchivedPage) -> Outcome:
         """What the spider and the pipelines make of the page (``original``: the item the
@@ -187,8 +193,11 @@ class WorkerSpec:
 def start_worker(spec: WorkerSpec) -> None:
     """The pool's initializer: one extractor (and one store client) per worker process."""
     global _worker
+    settings = Settings(spec.settings)
+    # Logs where the command's go (a worker starts from the fork server, unconfigured).
+    configure_logging(settings)
     store = open_store(spec.store_uri, spec.storage)
-    _worker = PageExtractor(Settings(spec.settings), store, spec.crawl_id, spec.doms)
+    _worker = PageExtractor(settings, store, spec.crawl_id, spec.doms)
 
 
 def run_batch(originals: list[dict]) -> BatchResult:
