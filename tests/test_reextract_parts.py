@@ -29,7 +29,8 @@ from crawler.layout import (
     reextract_items_key,
     reextract_summary_key,
 )
-from crawler.reextract.crawl import ReextractError, changed_fields, item_lines, reextract_crawl
+from crawler.reextract.crawl import ReextractError, item_lines, reextract_crawl
+from crawler.reextract.pages import changed_fields
 from crawler.storage import FileStore
 from fixture_portal import build_site, render_article
 from tests.extraction import extract_item

@@ -33,8 +33,8 @@ from crawler.items import ArticleItem
 from crawler.layout import items_key, manifest_key, reextract_items_key, reextract_summary_key
 from crawler.reextract.pages import (
     DEDUPLICATION,
-    VERSION_FIELD,
     WORKER_CPU,
+    Article,
     BatchResult,
     CountingStats,
     PageExtractor,
@@ -120,13 +120,11 @@ def reextract_crawl(
         dedup = load_object(DEDUPLICATION).from_crawler(host)
         out_path = Path(tmp) / "items.jsonl.gz"
         with gzip.open(out_path, "wt", encoding="utf-8", compresslevel=6) as out:
-            for originals, result in _results(
-                spec, store, batches(item_lines(store, source)), workers
-            ):
+            for result in _results(spec, store, batches(raw_lines(store, source)), workers):
                 worker_cpu += result.stats.pop(WORKER_CPU, 0) / 1e6
                 summary.stats.update(result.stats)
-                for original, outcome in zip(originals, result.outcomes, strict=True):
-                    _tally(summary, dedup, out, original, outcome)
+                for article in result.articles:
+                    _tally(summary, dedup, out, article)
         summary.stats.update(host.stats.counts)
         store.put_file(out_path, summary.items)
     summary.seconds = time.monotonic() - started
@@ -154,49 +152,39 @@ def crawl_settings(store: ArchiveStore, settings: Settings, crawl_id: str) -> di
     return values
 
 
-def _tally(summary: CrawlSummary, dedup, out, original: dict, outcome) -> None:
+def _tally(summary: CrawlSummary, dedup, out, article: Article) -> None:
     summary.articles += 1
-    summary.rendered += outcome.rendered
-    if outcome.item is None:
-        summary.no_item[outcome.reason] += 1
+    summary.rendered += article.rendered
+    if article.line is not None:
+        try:
+            dedup.process_item(ArticleItem(url=article.new_url, fetched_url=article.url))
+        except DropItem:
+            article.reason = "duplicate"
+    if article.reason is not None:
+        summary.no_item[article.reason] += 1
         summary.changed_fields["(no item)"] += 1
         return
-    item = outcome.item
-    try:
-        dedup.process_item(ArticleItem(**{k: v for k, v in item.items() if k != VERSION_FIELD}))
-    except DropItem:
-        summary.no_item["duplicate"] += 1
-        summary.changed_fields["(no item)"] += 1
-        return
-    line = json.dumps(item, ensure_ascii=False)
-    changed = changed_fields(original, json.loads(line))
-    out.write(line + "\n")
+    out.write(article.line + "\n")
     summary.written += 1
-    if not changed:
+    if not article.changed:
         summary.unchanged += 1
         return
     summary.changed += 1
-    for name in changed:
+    for name in article.changed:
         summary.changed_fields[name] += 1
         examples = summary.examples.setdefault(name, [])
         if len(examples) < _EXAMPLES:
-            examples.append(original.get("url"))
-
-
-def changed_fields(original: dict, new: dict) -> list[str]:
-    """The fields whose values differ (the extractor's version stamp aside)."""
-    names = (set(original) | set(new)) - {VERSION_FIELD}
-    return sorted(name for name in names if original.get(name) != new.get(name))
+            examples.append(article.url)
 
 
 def _results(
-    spec: WorkerSpec, store: ArchiveStore, batches_in: Iterable[list[dict]], workers: int
-) -> Iterator[tuple[list[dict], BatchResult]]:
-    """Each batch with its result, in order; ``workers`` processes, a few batches ahead."""
+    spec: WorkerSpec, store: ArchiveStore, batches_in: Iterable[list[bytes]], workers: int
+) -> Iterator[BatchResult]:
+    """Each batch's result, in order; ``workers`` processes, a few batches ahead."""
     if workers <= 1:
         extractor = PageExtractor(Settings(spec.settings), store, spec.crawl_id, spec.doms)
-        for originals in batches_in:
-            yield originals, extractor.batch(originals)
+        for lines in batches_in:
+            yield extractor.batch(lines)
         return
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["crawler.reextract.pages"])
@@ -204,20 +192,18 @@ def _results(
         max_workers=workers, mp_context=context, initializer=start_worker, initargs=(spec,)
     ) as pool:
         pending: deque = deque()
-        for originals in batches_in:
-            pending.append((originals, pool.submit(run_batch, originals)))
+        for lines in batches_in:
+            pending.append(pool.submit(run_batch, lines))
             if len(pending) >= 2 * workers:
-                originals, future = pending.popleft()
-                yield originals, future.result()
+                yield pending.popleft().result()
         while pending:
-            originals, future = pending.popleft()
-            yield originals, future.result()
+            yield pending.popleft().result()
 
 
-def batches(items: Iterable[dict], size: int = BATCH) -> Iterator[list[dict]]:
-    batch: list[dict] = []
-    for item in items:
-        batch.append(item)
+def batches(lines: Iterable[bytes], size: int = BATCH) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    for line in lines:
+        batch.append(line)
         if len(batch) >= size:
             yield batch
             batch = []
@@ -225,9 +211,9 @@ def batches(items: Iterable[dict], size: int = BATCH) -> Iterator[list[dict]]:
         yield batch
 
 
-def item_lines(store: ArchiveStore, key: str) -> Iterator[dict]:
-    """The items of a stored ``.jsonl.gz`` file (one gzip stream, as the crawl writes it),
-    read a chunk at a time, never whole."""
+def raw_lines(store: ArchiveStore, key: str) -> Iterator[bytes]:
+    """The lines of a stored ``.jsonl.gz`` file (one gzip stream, as the crawl writes it),
+    read a chunk at a time, never whole; blank lines left out."""
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     tail = b""
     offset = 0
@@ -237,6 +223,11 @@ def item_lines(store: ArchiveStore, key: str) -> Iterator[dict]:
             raise ReextractError(f"{key}: cut off ({offset} bytes, the gzip stream unfinished)")
         offset += len(chunk)
         *lines, tail = (tail + inflater.decompress(chunk)).split(b"\n")
-        yield from (json.loads(line) for line in lines if line.strip())
+        yield from (line for line in lines if line.strip())
     if tail.strip():
-        yield json.loads(tail)
+        yield tail
+
+
+def item_lines(store: ArchiveStore, key: str) -> Iterator[dict]:
+    """The items of a stored ``.jsonl.gz`` file, one at a time."""
+    return (json.loads(line) for line in raw_lines(store, key))

@@ -12,6 +12,7 @@ none (the spider's hint; a section the page names always wins).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
@@ -85,9 +86,28 @@ class Outcome:
 
 
 @dataclass
+class Article:
+    """What goes back to the parent for one article: the new item's JSON line (None: no item
+    now, ``reason`` says why) and its URL, and the fields that changed."""
+
+    url: str | None  # the original item's
+    new_url: str | None
+    line: str | None
+    changed: list[str]
+    reason: str | None
+    rendered: bool
+
+
+@dataclass
 class BatchResult:
-    outcomes: list[Outcome]
+    articles: list[Article]
     stats: Counter = field(default_factory=Counter)
+
+
+def changed_fields(original: dict, new: dict) -> list[str]:
+    """The fields whose values differ (the extractor's version stamp aside)."""
+    names = (set(original) | set(new)) - {VERSION_FIELD}
+    return sorted(name for name in names if original.get(name) != new.get(name))
 
 
 def page_pipelines(host: PipelineHost) -> list:
@@ -108,10 +128,27 @@ class PageExtractor:
         self.stats = CountingStats()
         self.pipelines = page_pipelines(PipelineHost(settings, self.stats))
 
-    def batch(self, originals: list[dict]) -> BatchResult:
-        outcomes = [self.one(original) for original in originals]
+    def batch(self, lines: list[bytes]) -> BatchResult:
+        """The items file's ``lines`` (JSON) re-extracted and compared, in their order: the
+        parent only writes and counts (it is the one process that cannot be parallel)."""
+        articles = []
+        for line in lines:
+            original = json.loads(line)
+            outcome = self.one(original)
+            if outcome.item is None:
+                articles.append(
+                    Article(original.get("url"), None, None, [], outcome.reason, outcome.rendered)
+                )
+                continue
+            text = json.dumps(outcome.item, ensure_ascii=False)
+            changed = changed_fields(original, json.loads(text))
+            articles.append(
+                Article(
+                    original.get("url"), outcome.item["url"], text, changed, None, outcome.rendered
+                )
+            )
         counts, self.stats.counts = self.stats.counts, Counter()
-        return BatchResult(outcomes, counts)
+        return BatchResult(articles, counts)
 
     def one(self, original: dict) -> Outcome:
         pointer = original.get("warc")
@@ -200,12 +237,12 @@ def start_worker(spec: WorkerSpec) -> None:
     _worker = PageExtractor(settings, store, spec.crawl_id, spec.doms)
 
 
-def run_batch(originals: list[dict]) -> BatchResult:
+def run_batch(lines: list[bytes]) -> BatchResult:
     """A batch in a worker; its CPU time goes back with it (the parent cannot see it: the
     workers are the fork server's children)."""
     if _worker is None:
         raise RuntimeError("start_worker was not run in this process")
     cpu = time.process_time()
-    result = _worker.batch(originals)
+    result = _worker.batch(lines)
     result.stats[WORKER_CPU] += round((time.process_time() - cpu) * 1e6)
     return result
