@@ -12,6 +12,7 @@ own, with ``…summary.json``: which fields changed for how many articles.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import logging
 import multiprocessing
@@ -119,7 +120,13 @@ def reextract_crawl(
         host = PipelineHost(Settings(values), CountingStats())
         dedup = load_object(DEDUPLICATION).from_crawler(host)
         out_path = Path(tmp) / "items.jsonl.gz"
-        with gzip.open(out_path, "wt", encoding="utf-8", compresslevel=6) as out:
+        # No name or time in the gzip header, as the crawl's items: the same items, the
+        # same bytes.
+        with (
+            open(out_path, "wb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as packed,
+            io.TextIOWrapper(packed, encoding="utf-8") as out,
+        ):
             for result in _results(spec, store, batches(raw_lines(store, source)), workers):
                 worker_cpu += result.stats.pop(WORKER_CPU, 0) / 1e6
                 summary.stats.update(result.stats)
