@@ -8,7 +8,8 @@ same invocation:
 1. the crawl's own extraction, in this process: every item's page read from the archive
    first, then only what the spider and the pipelines do with a page timed (``decode_html``,
    ``extract_article``, the item, the page pipelines: ``PageExtractor.item_from_page``);
-2. ``scrapy reextract --workers 1`` and ``--workers 2`` (fastest of ``--repeat`` runs each).
+2. ``scrapy reextract --workers 1`` and ``--workers 2``,
+alternated ``--repeat`` times, the fastest of each kept.
 Prints pages/s, CPU seconds (and per page) and peak RSS of each, and the ratios to (1).
 """
 
@@ -77,14 +78,14 @@ def main() -> None:
             crawl = full_crawl(workdir, portal.base_url, CRAWL_ID, {"BROWSER_ENABLED": False})
         archive = workdir / CRAWL_ID
         # The portal is stopped: nothing below could reach it.
-        base = fastest([extraction_only(archive) for _ in range(args.repeat)])
-        runs = {}
-        for workers in (1, 2):
-            name = f"reextract-{workers}"
-            runs[name] = fastest(
-                [reextract(workdir, archive, workers, f"{name}-{n}") for n in range(args.repeat)]
-            )
-        report(args, crawl, base, runs)
+        # Alternated, so that a machine busy at one moment slows every kind of run alike.
+        bases, runs = [], {"reextract-1": [], "reextract-2": []}
+        for n in range(args.repeat):
+            bases.append(extraction_only(archive))
+            for workers in (1, 2):
+                name = f"reextract-{workers}"
+                runs[name].append(reextract(workdir, archive, workers, f"{name}-{n}"))
+        report(args, crawl, fastest(bases), {name: fastest(r) for name, r in runs.items()})
 
 
 def report(args, crawl: dict, base: dict, runs: dict) -> None:

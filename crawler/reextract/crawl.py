@@ -193,8 +193,10 @@ def _results(
         for lines in batches_in:
             yield extractor.batch(lines)
         return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["crawler.reextract.pages"])
+    # Forked: the workers start with this process's modules imported (a fork server or a
+    # spawned worker imports Scrapy and lxml again, a second of CPU before the first page).
+    # Nothing here runs a thread yet, and each worker opens its own store client.
+    context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=start_worker, initargs=(spec,)
     ) as pool:

@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass, field
 from scrapy.exceptions import DropItem
 from scrapy.http import TextResponse
 from scrapy.settings import Settings
-from scrapy.utils.log import configure_logging
 from scrapy.utils.misc import load_object
 
 from crawler.addon import PIPELINES
@@ -231,15 +230,13 @@ def start_worker(spec: WorkerSpec) -> None:
     """The pool's initializer: one extractor (and one store client) per worker process."""
     global _worker
     settings = Settings(spec.settings)
-    # Logs where the command's go (a worker starts from the fork server, unconfigured).
-    configure_logging(settings)
     store = open_store(spec.store_uri, spec.storage)
     _worker = PageExtractor(settings, store, spec.crawl_id, spec.doms)
 
 
 def run_batch(lines: list[bytes]) -> BatchResult:
-    """A batch in a worker; its CPU time goes back with it (the parent cannot see it: the
-    workers are the fork server's children)."""
+    """A batch in a worker; its CPU time goes back with it (the parent's rusage sees its
+    children only once they are gone)."""
     if _worker is None:
         raise RuntimeError("start_worker was not run in this process")
     cpu = time.process_time()
