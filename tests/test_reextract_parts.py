@@ -73,7 +73,9 @@ def test_items_are_streamed_in_chunks_and_a_cut_off_file_is_refused(tmp_path, mo
     (tmp_path / "items" / "c.jsonl.gz").write_bytes(data)
     (tmp_path / "items" / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
     store = FileStore(tmp_path)
-    monkeypatch.setattr("crawler.reextract.crawl._CHUNK", 1000)  # many chunks, lines cut
+    # Many pieces read and inflated, lines cut across them.
+    monkeypatch.setattr("crawler.reextract.crawl._CHUNK", 1000)
+    monkeypatch.setattr("crawler.reextract.crawl._TEXT", 3000)
     assert list(item_lines(store, "items/c.jsonl.gz")) == items
     with pytest.raises(ReextractError, match="cut off"):
         list(item_lines(store, "items/cut.jsonl.gz"))

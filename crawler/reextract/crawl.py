@@ -50,7 +50,9 @@ from crawler.storage import ArchiveStore, StorageConfig
 logger = logging.getLogger(__name__)
 
 BATCH = 16  # items per task: enough to hide the hand-over, small enough to stay flat
-_CHUNK = 4 * 1024 * 1024
+# Read from the store (compressed), and inflated, at a time: what the stream holds at most.
+_CHUNK = 256 * 1024
+_TEXT = 1024 * 1024
 # Examples of changed articles kept per field in the summary.
 _EXAMPLES = 3
 # The crawl's settings that say which portal it crawled (its URLs' scope and canonical form).
@@ -222,16 +224,19 @@ def batches(lines: Iterable[bytes], size: int = BATCH) -> Iterator[list[bytes]]:
 
 def raw_lines(store: ArchiveStore, key: str) -> Iterator[bytes]:
     """The lines of a stored ``.jsonl.gz`` file (one gzip stream, as the crawl writes it),
-    read a chunk at a time, never whole; blank lines left out."""
+    read and inflated a bounded piece at a time, never whole; blank lines left out."""
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    tail = b""
+    tail = pending = b""
     offset = 0
     while not inflater.eof:
-        chunk = store.get_range(key, offset, _CHUNK)
-        if not chunk:
-            raise ReextractError(f"{key}: cut off ({offset} bytes, the gzip stream unfinished)")
-        offset += len(chunk)
-        *lines, tail = (tail + inflater.decompress(chunk)).split(b"\n")
+        if not pending:
+            pending = store.get_range(key, offset, _CHUNK)
+            if not pending:
+                raise ReextractError(f"{key}: cut off ({offset} bytes, the gzip stream unfinished)")
+            offset += len(pending)
+        text = inflater.decompress(pending, _TEXT)
+        pending = inflater.unconsumed_tail
+        *lines, tail = (tail + text).split(b"\n")
         yield from (line for line in lines if line.strip())
     if tail.strip():
         yield tail
