@@ -88,6 +88,7 @@ def test_an_archive_of_todays_code_reextracts_offline_to_its_own_items(crawled, 
     # The scripted section's articles: their items came from the rendered DOM records (the
     # static copies have no Tin khác, so their items would differ).
     assert summary["rendered"] >= 5
+    assert summary["processes"] == 2  # both workers made items
     assert f"{len(old)} articles -> {len(old)} items" in done.stdout
 
 

@@ -70,6 +70,7 @@ class CrawlSummary:
     items: str  # the key of the new items file
     source: str  # the key of the crawl's own
     workers: int
+    processes: int = 0  # how many processes made items (the workers that got a batch)
     articles: int = 0  # items in the crawl's own file
     written: int = 0
     unchanged: int = 0
@@ -129,12 +130,15 @@ def reextract_crawl(
             gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as packed,
             io.TextIOWrapper(packed, encoding="utf-8") as out,
         ):
+            pids = set()
             for result in _results(spec, store, batches(raw_lines(store, source)), workers):
+                pids.add(result.pid)
                 worker_cpu += result.stats.pop(WORKER_CPU, 0) / 1e6
                 summary.stats.update(result.stats)
                 for article in result.articles:
                     _tally(summary, dedup, out, article)
         summary.stats.update(host.stats.counts)
+        summary.processes = len(pids)
         store.put_file(out_path, summary.items)
     summary.seconds = time.monotonic() - started
     summary.cpu_seconds = time.process_time() - cpu_started + worker_cpu

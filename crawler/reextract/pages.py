@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -101,6 +102,7 @@ class Article:
 class BatchResult:
     articles: list[Article]
     stats: Counter = field(default_factory=Counter)
+    pid: int = field(default_factory=os.getpid)  # the process that made it
 
 
 def changed_fields(original: dict, new: dict) -> list[str]:
