@@ -17,7 +17,7 @@ import io
 import logging
 from dataclasses import dataclass
 
-from scrapy.http import HtmlResponse, Response
+from scrapy.http import Headers, HtmlResponse, Response
 from scrapy.responsetypes import responsetypes
 from warcio.archiveiterator import ArchiveIterator
 
@@ -149,8 +149,9 @@ def _http_response(url: str, record: _Record) -> Response:
         if name.lower() not in ("content-encoding", "transfer-encoding")
     ]
     status = int(http.get_statuscode()) if http else 200
-    cls = responsetypes.from_args(headers=dict(headers), url=url, body=record.payload)
-    return cls(url=url, status=status, headers=_multi(headers), body=record.payload)
+    scrapy_headers = Headers(_multi(headers))
+    cls = responsetypes.from_args(headers=scrapy_headers, url=url, body=record.payload)
+    return cls(url=url, status=status, headers=scrapy_headers, body=record.payload)
 
 
 def _dom_response(url: str, resource: _Record) -> HtmlResponse:
