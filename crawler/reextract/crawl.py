@@ -127,7 +127,7 @@ def reextract_crawl(
         # same bytes.
         with (
             open(out_path, "wb") as raw,
-            gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as packed,
+            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, filename="", mtime=0) as packed,
             io.TextIOWrapper(packed, encoding="utf-8") as out,
         ):
             pids = set()
