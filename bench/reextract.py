@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -56,6 +57,13 @@ def extraction_only(archive: Path) -> dict:
     return {"pages": len(pages), "made": made, "seconds": wall, "cpu_seconds": cpu}
 
 
+def in_child(function, *args):
+    """``function(*args)`` in a forked process: the pages it holds never swell this one, whose
+    size each measured run would start from (a child's peak RSS counts its parent's at fork)."""
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
 def reextract(workdir: Path, archive: Path, workers: int, name: str) -> dict:
     args = ["reextract", CRAWL_ID, "--workers", str(workers), "-s", f"ARCHIVE_URI={archive}"]
     run = measured_run(workdir, name, args)
@@ -81,7 +89,7 @@ def main() -> None:
         # Alternated, so that a machine busy at one moment slows every kind of run alike.
         bases, runs = [], {"reextract-1": [], "reextract-2": []}
         for n in range(args.repeat):
-            bases.append(extraction_only(archive))
+            bases.append(in_child(extraction_only, archive))
             for workers in (1, 2):
                 name = f"reextract-{workers}"
                 runs[name].append(reextract(workdir, archive, workers, f"{name}-{n}"))
