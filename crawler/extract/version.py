@@ -1,0 +1,5 @@
+"""Which extractor made an item: raised whenever a change to crawler/extract/ (or to the
+cleaning pipelines) changes what an archived page extracts to. ``scrapy reextract`` stamps
+it on the items it makes and names their file after it (crawler/layout.py)."""
+
+EXTRACTOR_VERSION = 1
