@@ -1,13 +1,13 @@
 """One archived page to an item, by the crawl's own code path, in a worker process.
 
 What the spider does with an article response (``PortalSpider.parse_article``): the page as
-text (``decode_html``), ``extract_article``, ``ArticleItem.from_raw`` with the crawl's section
-hint, then the item pipelines that read the page (cleaning, dates, validation, stamping), in
-the add-on's order. The pipelines that belong to a crawl run are left out: versions and WARC
-pointers are the original item's (the same capture), the WACZ pages list is the crawl's.
-What a run decides is taken from the original item: ``fetched_url``, ``crawled_at``,
-``warc``, ``version``, ``replaces``, and the section the listing gave when the page names
-none (the spider's hint; a section the page names always wins).
+text (``decode_html``), ``extract_article``, ``ArticleItem.from_raw``, then the item pipelines
+that read the page (cleaning, dates, validation, stamping), in the add-on's order. The
+pipelines that belong to a crawl run are left out: versions and WARC pointers are the original
+item's (the same capture), the WACZ pages list is the crawl's. What a run decides is taken from
+the original item: ``fetched_url``, ``crawled_at``, ``warc``, ``version``, ``replaces``.
+Nothing else is borrowed: a field the page does not carry is null, as in a crawl (the section
+included, whatever the old item said).
 """
 
 from __future__ import annotations
@@ -178,9 +178,7 @@ class PageExtractor:
         except ExtractionError as exc:
             logger.warning("cannot read article %s: %s", page.response.url, exc)
             return self._failed("unparseable", page.rendered)
-        item = ArticleItem.from_raw(
-            raw, fetched_url=original.get("fetched_url"), section_hint=original.get("section")
-        )
+        item = ArticleItem.from_raw(raw, fetched_url=original.get("fetched_url"))
         for name in RUN_FIELDS:
             setattr(item, name, original.get(name))
         try:
