@@ -60,6 +60,7 @@ class StateLock:
         crawl_id: str,
         ttl: timedelta,
         spool_dir: Path | None = None,
+        shared_token: str | None = None,
     ):
         self.store = store
         self.ttl = ttl
@@ -68,7 +69,8 @@ class StateLock:
             **Holder.current().to_dict(),
             # The spool this process holds (and so will while it holds this lock).
             "spool_id": held_spool_id(spool_dir) if spool_dir else None,
-            "token": secrets.token_hex(8),
+            # The workers of one distributed crawl share it: the lock is the crawl's.
+            "token": shared_token or secrets.token_hex(8),
         }
         self.held = False
         self._lost: StateLockLost | None = None
