@@ -231,6 +231,8 @@ class Coordinator:
         finisher = self.server.get(self.keys.finisher)
         if finisher is not None:
             return ("finisher" if finisher.decode() == self.me else "member"), []
+        if not self.server.hexists(self.keys.workers, self.me):
+            return "member", []  # finished by another worker already (its keys are gone)
         done = {worker.decode() for worker in self.server.smembers(self.keys.done)}
         dead = []
         for worker, who in self.server.hgetall(self.keys.workers).items():
@@ -246,9 +248,14 @@ class Coordinator:
 
     def forget_crawl(self) -> None:
         """The crawl is finished: its keys go."""
-        keys = list(self.server.scan_iter(match=f"{self.keys.namespace}:*", count=1000))
+        keys = [
+            key
+            for key in self.server.scan_iter(match=f"{self.keys.namespace}:*", count=1000)
+            if key.decode() != self.keys.finisher  # expires: a late worker still hears
+        ]
         if keys:
             self.server.delete(*keys)
+        self.server.pexpire(self.keys.finisher, self.ttl_ms)
 
     def close(self) -> None:
         if self._loop is not None and self._loop.running:

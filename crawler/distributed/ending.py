@@ -57,8 +57,10 @@ async def end_worker(run, coordinator, incremental) -> str:
     run.unstored = pending
     if coordinator.stopping:
         # Redis lost the crawl: no agreement to be had. Another run of the same CRAWL_ID
-        # finishes it, with this worker's record.
+        # finishes it, with this worker's record (its files are stored: the spool goes).
         stats.set_value("distributed/role", UNFINISHED)
+        if not pending:
+            storage.spool(crawl_id).remove()
         return UNFINISHED
     try:
         coordinator.stored()
