@@ -248,6 +248,7 @@ def test_a_worker_killed_midway_loses_nothing(redis, tmp_path):
     manifest = assert_crawl_true(tmp_path / "archive", "killed")
     stats = manifest["stats"]
     assert stats["distributed/workers_recovered"] == 1
+    assert stats["distributed/taken_over"] > 0  # it had requests in flight when it died
     assert manifest["report"]["distributed"]["taken_over"] == stats.get("distributed/taken_over")
     # The killed worker's WARC files are stored and listed; its spool is gone.
     dead = [w for w in manifest["workers"] if w in workers.log(0)]
@@ -280,6 +281,7 @@ def test_redis_lost_mid_crawl_stops_the_workers_and_a_second_run_finishes(tmp_pa
     assert_ground_truth(stored_items(tmp_path / "archive", "dist"), expected)
     manifest = assert_crawl_true(tmp_path / "archive", "dist")
     assert len(manifest["workers"]) == 4  # both runs' files in the one manifest
+    assert manifest["stats"]["items/accepted"] == len(expected)
 
 
 def test_an_incremental_second_run_of_two_workers_fetches_only_what_changed(redis, tmp_path):

@@ -115,7 +115,10 @@ async def _finish_crawl(run, coordinator, incremental, dead: list[dict]) -> None
         return
     if not await publisher.run(pack_wacz, storage, crawl_id, records):
         logger.error("crawl %s: its WACZ could not be stored", crawl_id)
-    stats.set_value("distributed/items", items)
+    # The crawl's articles: each once (summed, the workers' counts hold any article
+    # itemised by a dead worker and by the survivor that fetched it again).
+    stats.set_value("distributed/items_by_workers", stats.get_value("items/accepted", 0))
+    stats.set_value("items/accepted", items)
     if duplicates:
         stats.set_value("distributed/items_duplicates", duplicates)
     stored = {entry["key"] for record in records for entry in record["files"]}

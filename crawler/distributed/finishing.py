@@ -79,7 +79,10 @@ def recover_dead(storage: CrawlStorage, crawl_id: str, dead: dict) -> bool:
     """Store what a dead worker of this host left in its spool; False if it cannot be
     reached from here (another host: its spool is stored by `scrapy sync` there)."""
     spool_dir = Path(dead.get("spool") or "")
-    if dead.get("host") != socket.gethostname() or not spool_dir.is_dir():
+    here = dead.get("host") == socket.gethostname()
+    if here and not (spool_dir / crawl_id).is_dir():
+        return True  # stored already (by a worker restarted on this host)
+    if not here:
         logger.warning(
             "worker %s (%s) died; its spool is not on this host: `scrapy sync` with "
             "WARC_SPOOL_DIR=%s there stores it",
@@ -114,6 +117,19 @@ def recover_dead(storage: CrawlStorage, crawl_id: str, dead: dict) -> bool:
     if not left:
         shutil.rmtree(spool_dir, ignore_errors=True)
     return not left
+
+
+def recover_siblings(storage: CrawlStorage, crawl_id: str) -> int:
+    """At a worker's start: store what dead workers of this crawl left in their spools
+    beside this worker's (a worker restarted on the same machine or pod). How many."""
+    own = storage.spool_dir
+    recovered = 0
+    for sibling in sorted(own.parent.iterdir()) if own.parent.is_dir() else ():
+        if sibling == own or not (sibling / crawl_id).is_dir():
+            continue
+        dead = {"worker": sibling.name, "host": socket.gethostname(), "spool": str(sibling)}
+        recovered += recover_dead(storage, crawl_id, dead)
+    return recovered
 
 
 def read_records(storage: CrawlStorage, crawl_id: str) -> list[dict]:
@@ -243,6 +259,7 @@ __all__ = [
     "pack_wacz",
     "read_records",
     "recover_dead",
+    "recover_siblings",
     "store_record",
     "wait_for_role",
     "worker_record",

@@ -25,6 +25,7 @@ from scrapy import signals
 from crawler.config import ConfigError, WarcConfig
 from crawler.distributed.coordinator import Coordinator
 from crawler.distributed.ending import MEMBER, drop_worker_spool, end_worker
+from crawler.distributed.finishing import recover_siblings
 from crawler.incremental.crawl import IncrementalCrawl
 from crawler.layout import items_key, manifest_key
 from crawler.publishing.access import check_store
@@ -56,6 +57,9 @@ class CrawlRunExtension:
         spool_lock = lock_spool(WarcConfig.from_settings(crawler.settings).spool_dir)
         try:
             _store_leftovers_or_refuse(publisher, crawler.settings.get("CRAWL_ID"))
+            if publisher.storage.worker is not None:
+                # A distributed crawl's worker: what dead workers left beside it on this host.
+                recover_siblings(publisher.storage, crawler.settings.get("CRAWL_ID"))
         except BaseException:
             os.close(spool_lock)
             publisher.close()
