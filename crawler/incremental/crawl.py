@@ -45,6 +45,7 @@ from crawler.incremental.frontier import (
     RunProgress,
 )
 from crawler.incremental.lock import StateLock, StateLockLost, lock_ttl
+from crawler.incremental.parts import WalkNotes, merge_progress
 from crawler.incremental.state import ArticleCapture, CrawlState, KnownArticle
 from crawler.storage import StorageConfig, StorageError, StorageUnavailable, open_store
 from crawler.storage_uri import archive_root_uri
@@ -85,9 +86,8 @@ class IncrementalCrawl:
             needs_items=settings.getbool("ITEMS_FEED_ENABLED"),
         )
         self._changes_read = False  # the portal's list of changes read to its last page
-        # Listing pages of walks another worker of a distributed crawl began:
-        # walker id -> (last page read, outcome).
-        self.walk_notes: dict[str, list] = {}
+        # Listing pages of walks another worker of a distributed crawl began.
+        self.walk_notes = WalkNotes()
         self._renewal = None
         self._renewing = None
         self._stopping = None
@@ -224,7 +224,7 @@ class IncrementalCrawl:
         if walker is not None:
             walker.position = (url, page)
         else:
-            self._note(walker_id, 0, (url, page))
+            self.walk_notes.note(walker_id, 0, (url, page))
 
     def walk_ended(self, walker_id: str, how: str) -> None:
         """The walker reached the listing's end (frontier.END) or known articles (KNOWN)."""
@@ -232,13 +232,7 @@ class IncrementalCrawl:
         if walker is not None:
             walker.outcome = how
         else:
-            self._note(walker_id, 1, how)
-
-    def _note(self, walker_id: str, index: int, value) -> None:
-        note = self.walk_notes.setdefault(walker_id, [None, None])
-        if index == 0 and note[0] is not None and note[0][1] > value[1]:
-            return  # a later page was read already
-        note[index] = value
+            self.walk_notes.note(walker_id, 1, how)
 
     def asked(self, url: str, kind: str, via: str | None, section: dict | None = None) -> None:
         self.progress.ask(url, kind, via, section)
@@ -358,42 +352,10 @@ class IncrementalCrawl:
         """Add another worker's ``part`` to this run's record (before ``finish``)."""
         archived, progress, notes, changed, changes_read = pickle.loads(data)  # noqa: S301
         self.archived.merge(archived)
-        mine = self.progress
-        for walker_id, walker in progress.walkers.items():
-            known = mine.walkers.get(walker_id)
-            if known is None:
-                mine.walkers[walker_id] = walker
-            else:
-                if walker.outcome and not known.outcome:
-                    known.outcome = walker.outcome
-                if walker.position and (
-                    not known.position or walker.position[1] > known.position[1]
-                ):
-                    known.position = walker.position
-        mine.sections.update(progress.sections)
-        for url, page in progress.asked.items():
-            mine.asked.setdefault(url, page)
-        mine.answered.update(progress.answered)
-        mine.failed.update(progress.failed)
-        mine.produced.update(progress.produced)
-        mine.refused |= progress.refused
-        for walker_id, (position, outcome) in notes.items():
-            if position is not None:
-                self._note(walker_id, 0, position)
-            if outcome is not None:
-                self._note(walker_id, 1, outcome)
+        merge_progress(self.progress, progress)
+        self.walk_notes.merge(notes)
         self.changed |= changed
         self._changes_read = self._changes_read or changes_read
-
-    def _apply_walk_notes(self) -> None:
-        for walker_id, (position, outcome) in self.walk_notes.items():
-            walker = self.progress.walkers.get(walker_id)
-            if walker is None:
-                continue  # its walker's worker died before telling: the walk goes on later
-            if position is not None and (not walker.position or position[1] > walker.position[1]):
-                walker.position = tuple(position)
-            if outcome is not None and not walker.outcome:
-                walker.outcome = outcome
 
     # -- the end -----------------------------------------------------------
 
@@ -403,7 +365,7 @@ class IncrementalCrawl:
         if self.state is None:
             return
         try:
-            self._apply_walk_notes()
+            self.walk_notes.apply(self.progress)
             report = self._commit(stored_keys)
             crawl = {
                 "crawl_id": self.crawl_id,
