@@ -258,6 +258,37 @@ def test_a_worker_killed_midway_loses_nothing(redis, tmp_path):
     assert_state_true(tmp_path / "archive")
 
 
+class PersistentRedis(RedisServer):
+    """A Redis that keeps its data across a restart: every write in its append-only file,
+    fsynced before it answers."""
+
+    def command(self) -> list[str]:
+        command = super().command()
+        at = command.index("--appendonly")
+        command[at + 1] = "yes"
+        return [*command, "--appendfsync", "always"]
+
+
+def test_redis_restarted_with_its_data_mid_crawl_the_workers_go_on(tmp_path):
+    site = build_site(seed=4, n_articles=N_ARTICLES)
+    with PersistentRedis() as redis, FixturePortal(site, theme="classic") as portal:
+        workers = Workers(portal.base_url, tmp_path, redis.url, 2)
+        wait_for(lambda: len(portal.request_log) > 80, "the crawl under way", deadline=300)
+        redis.stop()
+        wait_for(
+            lambda: all("does not answer" in workers.log(i) for i in range(2)),
+            "the workers to notice",
+        )
+        redis.start()
+        codes = workers.wait()
+        expected = expected_items(site, theme="classic", base_url=portal.base_url)
+    assert codes == [0, 0], workers.log(0)[-3000:]
+    for index in range(2):
+        assert "Redis answers again: going on" in workers.log(index)
+    assert_ground_truth(stored_items(tmp_path / "archive", "dist"), expected)
+    assert len(assert_crawl_true(tmp_path / "archive", "dist")["workers"]) == 2
+
+
 def test_redis_lost_mid_crawl_stops_the_workers_and_a_second_run_finishes(tmp_path):
     site = build_site(seed=3, n_articles=N_ARTICLES)
     with RedisServer() as redis, FixturePortal(site, theme="classic") as portal:

@@ -51,6 +51,15 @@ return found[1]
 """
 
 
+# Add the fingerprint and queue the request in one step: a reply lost with the connection
+# (Redis gone mid-call) leaves both done or neither, so sending it again loses nothing.
+_PUSH = """
+if ARGV[1] ~= '' and redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+return 1
+"""
+
+
 class RedisUnavailable(ConfigError):
     """Redis cannot be reached when the crawl starts: nothing is fetched."""
 
@@ -102,7 +111,9 @@ class DistributedScheduler(Scheduler):
         self.waiting: list = []  # requests not pushed yet: Redis was away
         self.redis_down_since: float | None = None
         self._pop = server.register_script(_POP)
+        self._push_script = server.register_script(_PUSH)
         self._serial = itertools.count(1)
+        self._taken: set[str] = set()  # in-flight fields of requests this worker holds
         self._done: list[tuple[float, str]] = []  # (when, in-flight field), not removed yet
 
     @classmethod
@@ -150,10 +161,12 @@ class DistributedScheduler(Scheduler):
 
     def _push(self, request, field: str | None) -> bool:
         try:
-            if not request.dont_filter and self.df.request_seen(request):
+            fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+            data = self.queue._encode_request(request)
+            keys = [self.queue_key, self.df.key]
+            if not self._push_script(keys=keys, args=[fingerprint, -request.priority, data]):
                 self.df.log(request)
                 return False
-            self.queue.push(request)
             self.stats.inc_value("scheduler/enqueued/redis")
             return True
         finally:
@@ -173,6 +186,7 @@ class DistributedScheduler(Scheduler):
             return None
         request = self.queue._decode_request(data)
         request.meta[INFLIGHT_META] = field
+        self._taken.add(field)
         self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
@@ -193,8 +207,22 @@ class DistributedScheduler(Scheduler):
             logger.error("Redis at %s does not answer (%s): waiting", self.config.redis_url, error)
 
     def redis_back(self) -> None:
-        """Redis answers again: push what waited."""
+        """Redis answers again: put back what this worker took without hearing of it (a
+        pop whose answer was lost with the connection), then push what waited."""
         self.redis_down_since = None
+        try:
+            lost = [
+                (field, data)
+                for field, data in self.server.hgetall(self.inflight_key).items()
+                if field.decode() not in self._taken
+            ]
+            for field, data in lost:
+                request = self.queue._decode_request(data)
+                self.server.zadd(self.queue_key, {data: -request.priority})
+                self.server.hdel(self.inflight_key, field)
+        except REDIS_DOWN as error:
+            self.redis_lost(error)
+            return
         waiting, self.waiting = self.waiting, []
         for index, (request, field) in enumerate(waiting):
             try:
@@ -222,6 +250,7 @@ class DistributedScheduler(Scheduler):
             self.redis_lost(error)
             return
         self._done = self._done[len(ready) :]
+        self._taken.difference_update(ready)
 
     def _hook_scraper(self) -> None:
         # Scrapy has no signal for "the spider and the item pipelines are done with this
