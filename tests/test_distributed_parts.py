@@ -3,6 +3,7 @@ how the finishing worker merges the workers' stats, frontier notes and file list
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -92,3 +93,25 @@ def test_worker_parts_are_never_listed_in_a_manifest(tmp_path: Path):
     ]
     keys = [entry["key"] for entry in with_files(manifest, stored)["files"]]
     assert keys == ["items/c1.jsonl.gz", "warcs/c1/a.warc.gz"]
+
+
+def test_sync_of_a_dead_workers_spool_leaves_its_record_for_the_finisher(tmp_path: Path):
+    from crawler.publishing.storing import CrawlStorage
+    from crawler.storage import FileStore
+
+    spool_dir = tmp_path / "spool" / "workers" / "w1"
+    storage = CrawlStorage(FileStore(tmp_path / "archive"), spool_dir, "http://portal/")
+    assert storage.worker == "w1"
+    items = storage.spool("c1").path / "items.jsonl.gz"
+    items.parent.mkdir(parents=True)
+    items.write_bytes(b"not really gzip")
+    assert storage.sync_crawl("c1") == []
+    record = json.loads(
+        (tmp_path / "archive" / worker_part_key("c1", "w1", "record.json")).read_text()
+    )
+    assert record["recovered"] and [f["key"] for f in record["files"]] == [
+        worker_part_key("c1", "w1", "items.jsonl.gz")
+    ]
+    # No manifest: the crawl's finishing worker writes the one manifest.
+    assert not (tmp_path / "archive" / "crawls" / "c1" / "manifest.json").exists()
+    assert not (tmp_path / "archive" / "items" / "c1.jsonl.gz").exists()
