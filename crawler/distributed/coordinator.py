@@ -25,7 +25,7 @@ import socket
 import time
 
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
 from crawler.config import WarcConfig
@@ -178,10 +178,13 @@ class Coordinator:
             if self.server.exists(self.keys.seeder):
                 return False
             logger.error(
-                "the worker seeding crawl %s died before it was seeded", self.keys.namespace
+                "the worker seeding crawl %s died before it was seeded: stopping; run the "
+                "crawl again with the same CRAWL_ID",
+                self.keys.namespace,
             )
             self.crawler.stats.set_value("distributed/seeder_lost", 1)
-            return True
+            self.stopping = True  # no finishing: the crawl was never whole
+            raise CloseSpider("seeder_lost")
         busy = False
         for worker in self.server.hkeys(self.keys.workers):
             worker = worker.decode()
