@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
 from datetime import UTC, datetime
 
 from scrapy import signals
@@ -44,6 +45,7 @@ from crawler.incremental.frontier import (
     RunProgress,
 )
 from crawler.incremental.lock import StateLock, StateLockLost, lock_ttl
+from crawler.incremental.parts import WalkNotes, merge_progress
 from crawler.incremental.state import ArticleCapture, CrawlState, KnownArticle
 from crawler.storage import StorageConfig, StorageError, StorageUnavailable, open_store
 from crawler.storage_uri import archive_root_uri
@@ -84,6 +86,8 @@ class IncrementalCrawl:
             needs_items=settings.getbool("ITEMS_FEED_ENABLED"),
         )
         self._changes_read = False  # the portal's list of changes read to its last page
+        # Listing pages of walks another worker of a distributed crawl began.
+        self.walk_notes = WalkNotes()
         self._renewal = None
         self._renewing = None
         self._stopping = None
@@ -100,7 +104,15 @@ class IncrementalCrawl:
             archive_root_uri(settings.get("ARCHIVE_URI")), StorageConfig.from_settings(settings)
         )
         spool_dir = WarcConfig.from_settings(settings).spool_dir
-        lock = StateLock(store, settings.get("CRAWL_ID"), lock_ttl(settings), spool_dir)
+        # The workers of a distributed crawl hold the lock together (crawler/distributed/).
+        shared = settings.getbool("DISTRIBUTED_ENABLED")
+        lock = StateLock(
+            store,
+            settings.get("CRAWL_ID"),
+            lock_ttl(settings),
+            spool_dir,
+            shared_token=f"crawl-{settings.get('CRAWL_ID')}" if shared else None,
+        )
         try:
             lock.acquire()  # StateLocked stops the crawl here, before any fetch
             state = CrawlState.load(store)
@@ -211,12 +223,16 @@ class IncrementalCrawl:
         walker = self.progress.walkers.get(walker_id)
         if walker is not None:
             walker.position = (url, page)
+        else:
+            self.walk_notes.note(walker_id, 0, (url, page))
 
     def walk_ended(self, walker_id: str, how: str) -> None:
         """The walker reached the listing's end (frontier.END) or known articles (KNOWN)."""
         walker = self.progress.walkers.get(walker_id)
         if walker is not None:
             walker.outcome = how
+        else:
+            self.walk_notes.note(walker_id, 1, how)
 
     def asked(self, url: str, kind: str, via: str | None, section: dict | None = None) -> None:
         self.progress.ask(url, kind, via, section)
@@ -321,6 +337,26 @@ class IncrementalCrawl:
             self._renewal = create_looping_call(self._renew)
             self._renewal.start(self.lock.ttl.total_seconds() / 3, now=False)
 
+    # -- a distributed crawl's workers (crawler/distributed/finishing.py) -------
+
+    def part(self) -> bytes:
+        """What this worker did, for the finishing worker (pickled: same software,
+        exchanged through the crawl's own archive store)."""
+        return pickle.dumps(
+            (self.archived.portable(), self.progress, self.walk_notes, self.changed,
+             self._changes_read),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )  # fmt: skip
+
+    def merge_part(self, data: bytes) -> None:
+        """Add another worker's ``part`` to this run's record (before ``finish``)."""
+        archived, progress, notes, changed, changes_read = pickle.loads(data)  # noqa: S301
+        self.archived.merge(archived)
+        merge_progress(self.progress, progress)
+        self.walk_notes.merge(notes)
+        self.changed |= changed
+        self._changes_read = self._changes_read or changes_read
+
     # -- the end -----------------------------------------------------------
 
     async def finish(self, stored_keys: set[str], reason: str) -> None:
@@ -329,6 +365,7 @@ class IncrementalCrawl:
         if self.state is None:
             return
         try:
+            self.walk_notes.apply(self.progress)
             report = self._commit(stored_keys)
             crawl = {
                 "crawl_id": self.crawl_id,
@@ -350,11 +387,12 @@ class IncrementalCrawl:
             self.stats.set_value("incremental/state_not_saved", 1)
             logger.error("incremental state not saved (%s): the next crawl repeats this one", exc)
 
-    async def close(self) -> None:
-        """Stop renewing the lock and release it (whatever happened before)."""
+    async def close(self, release: bool = True) -> None:
+        """Stop renewing the lock and release it (whatever happened before); a worker of a
+        distributed crawl that does not finish it leaves it to the others."""
         if self._renewal is not None and self._renewal.running:
             self._renewal.stop()
-        if self.lock is not None:
+        if self.lock is not None and release:
             await maybe_deferred_to_future(deferToThread(self.lock.release))
 
     def _commit(self, stored_keys: set[str]) -> FrontierReport:

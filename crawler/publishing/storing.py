@@ -18,13 +18,24 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 from crawler.archive.cdxj import cdxj_name, index_warc
 from crawler.archive.recovery import recover_spool
 from crawler.archive.wacz_package import build_wacz
 from crawler.atomic import write_atomically
-from crawler.layout import OPEN_SUFFIX, WARC_SUFFIX, WARCS, manifest_key, wacz_key, warc_key
+from crawler.layout import (
+    OPEN_SUFFIX,
+    WARC_SUFFIX,
+    WARCS,
+    WORKER_RECORD,
+    WORKERS,
+    manifest_key,
+    wacz_key,
+    warc_key,
+    worker_part_key,
+)
 from crawler.publishing.items_file import repair_items
 from crawler.publishing.manifest import manifest_bytes, recovered_manifest, stored_later, with_files
 from crawler.publishing.spool import CrawlSpool
@@ -63,15 +74,26 @@ class CrawlStorage:
     """
 
     def __init__(
-        self, store: ArchiveStore, spool_dir: Path, portal_url: str, count: Count = _no_count
+        self,
+        store: ArchiveStore,
+        spool_dir: Path,
+        portal_url: str,
+        count: Count = _no_count,
+        worker: str | None = None,
     ):
         self.store = store
+        # A worker of a distributed crawl: stores its parts, packs no WACZ, writes no
+        # manifest (crawler/distributed/finishing.py). A worker's spool
+        # (<spool>/workers/<worker>/) synced by `scrapy sync` is one too.
+        if worker is None and Path(spool_dir).parent.name == WORKERS:
+            worker = Path(spool_dir).name
+        self.worker = worker
         self.spool_dir = Path(spool_dir)
         self.portal_url = portal_url
         self.count = count
 
     def spool(self, crawl_id: str) -> CrawlSpool:
-        return CrawlSpool(self.spool_dir, crawl_id)
+        return CrawlSpool(self.spool_dir, crawl_id, self.worker)
 
     def crawl_ids(self) -> list[str]:
         """The crawls that have a directory in the spool."""
@@ -176,6 +198,8 @@ class CrawlStorage:
     def package(self, crawl_id: str) -> None:
         """Pack the crawl's WACZ in the spool from its WARCs, indexes and pages
         list, unless it is packed (or stored) already."""
+        if self.worker is not None:
+            return  # the finishing worker packs the crawl's (or not: docs/distributed.md)
         spool = self.spool(crawl_id)
         pages_file = spool.pages_path
         warcs = spool.warcs()
@@ -209,6 +233,9 @@ class CrawlStorage:
         """
         spool = self.spool(crawl_id)
         unstored = self.store_pending(crawl_id)
+        if self.worker is not None and manifest is None and not unstored:
+            if not self.store.exists(manifest_key(crawl_id)):
+                return self._worker_record(spool)
         if unstored and manifest is None:
             # Nothing new to say yet; the manifest is written once the files are stored.
             return unstored + ([spool.manifest_path] if spool.manifest_path.exists() else [])
@@ -231,6 +258,24 @@ class CrawlStorage:
             return [spool.manifest_path]
         logger.info(
             "crawl %s: manifest stored as %s/%s", crawl_id, self.store.uri, manifest_key(crawl_id)
+        )
+        return spool.remove()
+
+    def _worker_record(self, spool: CrawlSpool) -> list[Path]:
+        """A dead worker's spool stored (``scrapy sync``) before its crawl was finished:
+        its record, for the crawl's finishing worker (crawler/distributed/finishing.py)."""
+        record = {
+            "worker": self.worker,
+            "files": [asdict(entry) for entry in spool.stored().values()],
+            "stats": {},
+            "recovered": True,
+        }
+        key = worker_part_key(spool.crawl_id, self.worker, WORKER_RECORD)
+        self.store.put_bytes(json.dumps(record).encode("utf-8"), key)
+        logger.info(
+            "crawl %s: worker %s's files stored, for its finishing worker",
+            spool.crawl_id,
+            self.worker,
         )
         return spool.remove()
 

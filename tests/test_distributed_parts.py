@@ -1,0 +1,117 @@
+"""The parts of a distributed crawl that need no Redis and no crawl: how requests cross Redis,
+how the finishing worker merges the workers' stats, frontier notes and file lists."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import scrapy
+from scrapy.utils.request import request_from_dict
+
+from crawler.distributed.finishing import merge_stats
+from crawler.distributed.scheduler import RequestCodec
+from crawler.incremental.frontier import RunProgress, Walker
+from crawler.incremental.parts import WalkNotes, merge_progress
+from crawler.layout import worker_part_key
+from crawler.publishing.manifest import with_files
+from crawler.publishing.spool import CrawlSpool
+from crawler.storage.base import StoredObject
+
+
+class Spider(scrapy.Spider):
+    name = "portal"
+
+    def parse_article(self, response, section=None):
+        pass
+
+    def on_error(self, failure):
+        pass
+
+
+def test_a_request_crosses_redis_with_its_callbacks_by_name_and_without_what_cannot_pickle():
+    spider = Spider()
+    request = scrapy.Request(
+        "https://portal.example/a.html",
+        callback=spider.parse_article,
+        errback=spider.on_error,
+        cb_kwargs={"section": {"name": "Tin", "slug": "tin"}},
+        meta={"via": "https://portal.example/", "depth": 3, "handle": threading.Lock()},
+        priority=10,
+    )
+    data = RequestCodec.dumps(request.to_dict(spider=spider))
+    again = request_from_dict(RequestCodec.loads(data), spider=spider)
+    assert again.callback == spider.parse_article and again.errback == spider.on_error
+    assert again.cb_kwargs == {"section": {"name": "Tin", "slug": "tin"}}
+    assert again.meta == {"via": "https://portal.example/", "depth": 3}  # the lock left out
+    assert again.priority == 10 and again.url == request.url
+
+
+def test_walks_read_by_several_workers_are_merged():
+    walk = "https://portal.example/chuyen-muc/tin/"
+    seeder, other = RunProgress(), RunProgress()
+    walker = seeder.walker(walk, {"slug": "tin"}, None)
+    walker.position = (walk, 1)
+    notes = WalkNotes()
+    notes.note(walker.walker_id, 0, (walk + "page/3/", 3))
+    notes.note(walker.walker_id, 0, (walk + "page/2/", 2))  # read later, an earlier page
+    notes.note(walker.walker_id, 1, "end")
+    other.ask("https://portal.example/b.html", "article", walk, None)
+    other.walkers["x#1"] = Walker("x", None, ("x", 4), None)
+    merge_progress(seeder, other)
+    merged = WalkNotes()
+    merged.merge(notes)
+    merged.apply(seeder)
+    assert walker.position == (walk + "page/3/", 3) and walker.outcome == "end"
+    assert "https://portal.example/b.html" in seeder.asked and "x#1" in seeder.walkers
+
+
+def test_stats_are_summed_across_workers_but_maxima():
+    own = {"items/accepted": 3, "elapsed_time_seconds": 10.0, "finish_reason": "finished"}
+    records = [
+        {"worker": "me", "stats": {"items/accepted": 3}},
+        {"worker": "w2", "stats": {"items/accepted": 4, "elapsed_time_seconds": 12.5, "x": 1}},
+        {"worker": "w3", "stats": {"items/accepted": 1, "finish_reason": "shutdown"}},
+    ]
+    merged = merge_stats(own, records, "me")
+    assert merged["items/accepted"] == 8
+    assert merged["elapsed_time_seconds"] == 12.5
+    assert merged["x"] == 1 and merged["finish_reason"] == "finished"
+
+
+def test_worker_parts_are_never_listed_in_a_manifest(tmp_path: Path):
+    spool = CrawlSpool(tmp_path, "c1", worker="w1")
+    assert spool.key_of(spool.items_path) == worker_part_key("c1", "w1", "items.jsonl.gz")
+    assert spool.key_of(spool.pages_path) == worker_part_key("c1", "w1", "pages.jsonl")
+    assert CrawlSpool(tmp_path, "c1").key_of(spool.items_path) == "items/c1.jsonl.gz"
+    part = {"key": worker_part_key("c1", "w2", "items.jsonl.gz"), "size": 1, "sha256": "a"}
+    manifest = {"files": [part, {"key": "warcs/c1/a.warc.gz", "size": 2, "sha256": "b"}]}
+    stored = [
+        StoredObject(worker_part_key("c1", "w1", "pages.jsonl"), 3, "c"),
+        StoredObject("items/c1.jsonl.gz", 4, "d"),
+    ]
+    keys = [entry["key"] for entry in with_files(manifest, stored)["files"]]
+    assert keys == ["items/c1.jsonl.gz", "warcs/c1/a.warc.gz"]
+
+
+def test_sync_of_a_dead_workers_spool_leaves_its_record_for_the_finisher(tmp_path: Path):
+    from crawler.publishing.storing import CrawlStorage
+    from crawler.storage import FileStore
+
+    spool_dir = tmp_path / "spool" / "workers" / "w1"
+    storage = CrawlStorage(FileStore(tmp_path / "archive"), spool_dir, "http://portal/")
+    assert storage.worker == "w1"
+    items = storage.spool("c1").path / "items.jsonl.gz"
+    items.parent.mkdir(parents=True)
+    items.write_bytes(b"not really gzip")
+    assert storage.sync_crawl("c1") == []
+    record = json.loads(
+        (tmp_path / "archive" / worker_part_key("c1", "w1", "record.json")).read_text()
+    )
+    assert record["recovered"] and [f["key"] for f in record["files"]] == [
+        worker_part_key("c1", "w1", "items.jsonl.gz")
+    ]
+    # No manifest: the crawl's finishing worker writes the one manifest.
+    assert not (tmp_path / "archive" / "crawls" / "c1" / "manifest.json").exists()
+    assert not (tmp_path / "archive" / "items" / "c1.jsonl.gz").exists()
