@@ -1,0 +1,299 @@
+"""Politeness per portal, shared through Redis (crawler/politeness/shared.py, pace.py): the
+settings, the Redis side against a real ``redis-server`` (two workers seen as two clients),
+and three worker processes crawling the fixture portal with one Redis, whose requests the
+portal sees at no more than one process's pace (tests/test_faults_politeness.py has the
+single-process behaviour)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+
+import pytest
+from redis import asyncio as redis_asyncio
+from scrapy.settings import Settings
+
+from crawler.config import ConfigError
+from crawler.politeness.config import SharedPolitenessConfig
+from crawler.politeness.pace import SharedPace
+from fixture_portal import FixturePortal, build_site
+from tests.crawl import assert_no_warning_raised, crawl_command
+from tests.helpers import wait_for
+from tests.redis_server import RedisServer
+
+
+def settings(**overrides) -> Settings:
+    values = Settings()
+    values.setmodule("settings.default", priority="project")
+    values.update({"POLITENESS_REDIS_URL": "redis://127.0.0.1:6379/0", **overrides})
+    return values
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+def test_shared_politeness_is_off_by_default_and_reads_the_profile():
+    assert not SharedPolitenessConfig.wanted(settings(POLITENESS_REDIS_URL=""))
+    config = SharedPolitenessConfig.from_settings(settings())
+    # The default profile's pace, for all workers together.
+    assert config.concurrency == 2
+    assert config.min_delay_ms == 1000
+    assert config.autothrottle and config.autothrottle_start_ms == 2000
+    assert config.autothrottle_max_ms == 30_000
+    assert config.jitter == 0.5
+    assert config.lease_ttl > 60  # DOWNLOAD_TIMEOUT
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"POLITENESS_REDIS_URL": "http://redis:6379"}, "POLITENESS_REDIS_URL"),
+        ({"POLITENESS_REDIS_PREFIX": " "}, "POLITENESS_REDIS_PREFIX"),
+        ({"POLITENESS_LEASE_TTL": 30}, "POLITENESS_LEASE_TTL: more than DOWNLOAD_TIMEOUT"),
+        ({"POLITENESS_POLL_INTERVAL": 0}, "POLITENESS_POLL_INTERVAL"),
+        ({"POLITENESS_REDIS_RETRY": "soon"}, "POLITENESS_REDIS_RETRY"),
+        ({"POLITENESS_STATE_TTL": 1}, "POLITENESS_STATE_TTL"),
+        ({"CONCURRENT_REQUESTS_PER_DOMAIN": 0}, "CONCURRENT_REQUESTS_PER_DOMAIN"),
+        ({"DOWNLOAD_DELAY": -1}, "DOWNLOAD_DELAY"),
+        ({"DOWNLOAD_DELAY_JITTER": 2}, "DOWNLOAD_DELAY_JITTER"),
+        ({"AUTOTHROTTLE_TARGET_CONCURRENCY": 0}, "AUTOTHROTTLE_TARGET_CONCURRENCY"),
+    ],
+)
+def test_nonsense_is_rejected_naming_the_setting(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        SharedPolitenessConfig.from_settings(settings(**overrides))
+
+
+# -- the Redis side: two workers, one site ---------------------------------------------------
+
+
+def pace_config(url: str, **overrides) -> SharedPolitenessConfig:
+    values = {
+        "redis_url": url,
+        "key_prefix": "test-politeness",
+        "concurrency": 2,
+        "min_delay_ms": 200,
+        "jitter": 0.0,
+        "autothrottle": False,
+        "autothrottle_start_ms": 200,
+        "autothrottle_max_ms": 10_000,
+        "autothrottle_target": 1.0,
+        "lease_ttl": 60.0,
+        "poll_interval": 0.05,
+        "redis_retry": 0.1,
+        "state_ttl": 600.0,
+    }
+    return SharedPolitenessConfig(**{**values, **overrides})
+
+
+def two_workers(url: str, **overrides) -> tuple[SharedPace, SharedPace]:
+    config = pace_config(url, **overrides)
+    return tuple(
+        SharedPace(redis_asyncio.Redis.from_url(url), config, worker)
+        for worker in ("worker-a", "worker-b")
+    )
+
+
+async def close(*paces: SharedPace) -> None:
+    for pace in paces:
+        await pace.client.aclose()
+
+
+def run(coroutine):
+    # A loop of its own (asyncio.run would unset the reactor's loop at its end).
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(asyncio.wait_for(coroutine, 60))
+    finally:
+        loop.close()
+
+
+@pytest.fixture(scope="module")
+def redis():
+    with RedisServer() as server:
+        yield server
+
+
+def test_turns_of_all_workers_are_one_delay_apart_and_leases_bound_concurrency(redis):
+    async def scenario():
+        a, b = two_workers(redis.url, key_prefix="turns")
+        first = await a.take("portal", "a1")
+        second = await b.take("portal", "b1")
+        third = await a.take("portal", "a2")
+        await b.give_back("portal", "b1")
+        fourth = await a.take("portal", "a2")
+        await close(a, b)
+        return first, second, third, fourth
+
+    first, second, third, fourth = run(scenario())
+    # One delay after the other worker's turn, on Redis's clock (the calls take milliseconds).
+    assert first.wait == 0.0 and first.delay == 0.2
+    assert 0.1 <= second.wait <= 0.2
+    # Both slots of the site are taken: no turn, ask again later.
+    assert third.wait is None and third.retry_in > 0
+    # A slot given back: the next turn, one more delay on.
+    assert 0.2 <= fourth.wait <= 0.4
+
+
+def test_a_dead_workers_slots_come_back_when_their_leases_expire(redis):
+    async def take_all():
+        a, b = two_workers(redis.url, key_prefix="leases", lease_ttl=1.0, min_delay_ms=0)
+        # Worker a takes both slots and dies without giving them back.
+        taken = [await a.take("portal", "a1"), await a.take("portal", "a2")]
+        refused = await b.take("portal", "b1")
+        await close(a, b)
+        return taken, refused
+
+    taken, refused = run(take_all())
+    assert all(turn.wait is not None for turn in taken)
+    assert refused.wait is None and 0 < refused.retry_in <= 1.0
+
+    def b_gets_a_turn() -> bool:
+        async def ask():
+            (_, b) = two_workers(redis.url, key_prefix="leases", lease_ttl=1.0, min_delay_ms=0)
+            turn = await b.take("portal", "b1")
+            await close(b)
+            return turn.wait is not None
+
+        return run(ask())
+
+    wait_for(b_gets_a_turn, "the dead worker's leases to expire", deadline=10)
+
+
+def test_autothrottle_delay_is_moved_by_every_workers_latencies(redis):
+    async def scenario():
+        a, b = two_workers(redis.url, key_prefix="throttle", autothrottle=True)
+        before = await b.take("portal", "b1")
+        await b.give_back("portal", "b1")
+        # Worker a saw a slow answer (3 s): Scrapy's AutoThrottle steps to the latency.
+        stepped = await a.throttle("portal", 3.0, 200)
+        # An error page answered fast does not lower it (AutoThrottle's rule).
+        kept = await b.throttle("portal", 0.01, 500)
+        after = await b.take("portal", "b2")
+        lowered = await b.throttle("portal", 0.01, 200)
+        await close(a, b)
+        return before, stepped, kept, after, lowered
+
+    before, stepped, kept, after, lowered = run(scenario())
+    assert before.delay == 0.2  # the start delay
+    assert stepped == 3.0 and kept == 3.0
+    assert after.delay == 3.0  # worker b paces by what worker a saw
+    assert lowered == (3.0 + 0.01) / 2  # halfway to the latency, as AutoThrottle does
+
+
+def test_a_site_slowed_down_by_one_worker_is_slowed_for_all(redis):
+    async def scenario():
+        a, b = two_workers(redis.url, key_prefix="backoff")
+        await a.back_off("portal", 5.0, slowed=True)
+        # Nothing goes to the site for 5 s from the 429, whoever sends it.
+        slowed = await b.take("portal", "b1")
+        await b.give_back("portal", "b1")
+        await a.back_off("portal", 0.0, slowed=False)
+        relaxed = await b.take("portal", "b2")
+        await close(a, b)
+        return slowed, relaxed
+
+    slowed, relaxed = run(scenario())
+    assert 4.5 <= slowed.wait <= 5.0 and slowed.delay == 5.0
+    assert relaxed.delay == 0.2
+
+
+# -- three worker processes, one portal --------------------------------------------------------
+
+# The default profile on a shorter scale: the same rules, a delay of 0.2 s.
+DELAY = 0.2
+WORKER_SETTINGS = {
+    "DOWNLOAD_DELAY": DELAY,
+    "AUTOTHROTTLE_START_DELAY": DELAY,
+    "PORTAL_MAX_LISTING_PAGES": 3,
+    "PORTAL_FETCH_IMAGES": False,
+    "PORTAL_FOLLOW_RELATED": False,
+    "BROWSER_ENABLED": False,
+    "PROGRESS_INTERVAL": 0,
+}
+WORKERS = 3
+# Each answer takes this long, so that requests overlap when nothing holds them apart.
+SERVER_LATENCY = 0.15
+WINDOW = 2.0
+
+
+def most_in_window(arrivals: list[float], window: float) -> int:
+    """The most requests that arrived within any ``window`` seconds."""
+    arrivals = sorted(arrivals)
+    most, start = 0, 0
+    for end, arrived in enumerate(arrivals):
+        while arrived - arrivals[start] > window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    most = current = 0
+    for _, step in events:
+        current += step
+        most = max(most, current)
+    return most
+
+
+def one_process_bounds(profile: Settings) -> tuple[int, int]:
+    """What one process of ``profile`` can send at most: requests in ``WINDOW`` seconds (one
+    per shortest jittered delay, one more at the window's edge and one for the scheduling of
+    a send a little late) and requests at once."""
+    shortest = profile.getfloat("DOWNLOAD_DELAY") * (1 - profile.getfloat("DOWNLOAD_DELAY_JITTER"))
+    return int(WINDOW / shortest) + 2, profile.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+
+
+def test_three_workers_keep_the_portal_within_one_process_pace(tmp_path, redis):
+    site = build_site(seed=1)
+    profile = Settings()
+    profile.setmodule("settings.default")
+    profile.update(WORKER_SETTINGS)
+    rate_bound, concurrency_bound = one_process_bounds(profile)
+    assert (rate_bound, concurrency_bound) == (22, 2)
+    with FixturePortal(site) as portal:
+        portal.inject(lambda target: True, slow_answer(SERVER_LATENCY))
+        section = portal.base_url + site.sections[0].path.lstrip("/")
+        workers = []
+        for number in range(WORKERS):
+            # Independent crawls (own crawl id and archive root) sharing the politeness Redis.
+            workdir = tmp_path / f"worker-{number}"
+            workdir.mkdir()
+            command, env = crawl_command(
+                portal.base_url,
+                workdir,
+                crawl_id=f"worker-{number}",
+                profile="settings.default",
+                settings={
+                    **WORKER_SETTINGS,
+                    "PORTAL_SECTIONS": section,
+                    "POLITENESS_REDIS_URL": redis.url,
+                    "POLITENESS_REDIS_PREFIX": f"rate-{tmp_path.name}",
+                },
+            )
+            workers.append((workdir, subprocess.Popen(command, cwd=workdir, env=env)))
+        for _, process in workers:
+            assert process.wait(timeout=600) == 0
+        spans = list(portal.request_spans)
+    for number, (workdir, _) in enumerate(workers):
+        log = (workdir / f"worker-{number}.log").read_text(encoding="utf-8")
+        assert_no_warning_raised(log)
+        assert "politeness shared through Redis" in log
+    # Each worker crawled the same pages: three times one crawl's requests.
+    assert len(spans) >= 3 * 30
+    arrivals = [start for start, _ in spans]
+    assert most_in_window(arrivals, WINDOW) <= rate_bound
+    assert most_at_once(spans) <= concurrency_bound
+
+
+def slow_answer(seconds: float):
+    """The portal's own answer, ``seconds`` late (a slow server, so that requests overlap
+    unless the crawl holds them apart)."""
+
+    def fault(handler) -> None:
+        time.sleep(seconds)
+        handler.server.portal.serve_normally(handler)
+
+    return fault
