@@ -18,7 +18,8 @@ from crawler.config import ConfigError
 from crawler.politeness.config import SharedPolitenessConfig
 from crawler.politeness.pace import SharedPace
 from fixture_portal import FixturePortal, build_site
-from tests.crawl import assert_no_warning_raised, crawl_command
+from tests import faults
+from tests.crawl import CrawlResult, assert_no_warning_raised, crawl_command
 from tests.helpers import wait_for
 from tests.redis_server import RedisServer
 
@@ -255,32 +256,8 @@ def test_three_workers_keep_the_portal_within_one_process_pace(tmp_path, redis):
     assert (rate_bound, concurrency_bound) == (22, 2)
     with FixturePortal(site) as portal:
         portal.inject(lambda target: True, slow_answer(SERVER_LATENCY))
-        section = portal.base_url + site.sections[0].path.lstrip("/")
-        workers = []
-        for number in range(WORKERS):
-            # Independent crawls (own crawl id and archive root) sharing the politeness Redis.
-            workdir = tmp_path / f"worker-{number}"
-            workdir.mkdir()
-            command, env = crawl_command(
-                portal.base_url,
-                workdir,
-                crawl_id=f"worker-{number}",
-                profile="settings.default",
-                settings={
-                    **WORKER_SETTINGS,
-                    "PORTAL_SECTIONS": section,
-                    "POLITENESS_REDIS_URL": redis.url,
-                    "POLITENESS_REDIS_PREFIX": f"rate-{tmp_path.name}",
-                },
-            )
-            workers.append((workdir, subprocess.Popen(command, cwd=workdir, env=env)))
-        for _, process in workers:
-            assert process.wait(timeout=600) == 0
+        run_workers(portal, site, tmp_path, WORKERS, redis.url)
         spans = list(portal.request_spans)
-    for number, (workdir, _) in enumerate(workers):
-        log = (workdir / f"worker-{number}.log").read_text(encoding="utf-8")
-        assert_no_warning_raised(log)
-        assert "politeness shared through Redis" in log
     # Each worker crawled the same pages: three times one crawl's requests.
     assert len(spans) >= 3 * 30
     arrivals = [start for start, _ in spans]
@@ -297,3 +274,91 @@ def slow_answer(seconds: float):
         handler.server.portal.serve_normally(handler)
 
     return fault
+
+
+def start_workers(portal, site, tmp_path, count: int, redis_url: str, **settings):
+    """``count`` crawls of the portal's first section at once: independent crawls (own crawl
+    id and archive root) that share the politeness Redis. [(workdir, process)]"""
+    section = portal.base_url + site.sections[0].path.lstrip("/")
+    workers = []
+    for number in range(count):
+        workdir = tmp_path / f"worker-{number}"
+        workdir.mkdir()
+        command, env = crawl_command(
+            portal.base_url,
+            workdir,
+            crawl_id=f"worker-{number}",
+            profile="settings.default",
+            settings={
+                **WORKER_SETTINGS,
+                "PORTAL_SECTIONS": section,
+                "POLITENESS_REDIS_URL": redis_url,
+                "POLITENESS_REDIS_PREFIX": f"test-{tmp_path.name}",
+                **settings,
+            },
+        )
+        workers.append((workdir, subprocess.Popen(command, cwd=workdir, env=env)))
+    return workers
+
+
+def finish(workers) -> list[CrawlResult]:
+    """Wait for the workers; their results, each checked for a clean end."""
+    results = []
+    for number, (workdir, process) in enumerate(workers):
+        returncode = process.wait(timeout=600)
+        crawl_id = f"worker-{number}"
+        log = (workdir / f"{crawl_id}.log").read_text(encoding="utf-8")
+        assert_no_warning_raised(log)
+        assert returncode == 0, log[-3000:]
+        assert "politeness shared through Redis" in log
+        results.append(CrawlResult(returncode, workdir / "archive", crawl_id, log))
+    return results
+
+
+def run_workers(portal, site, tmp_path, count: int, redis_url: str, **settings):
+    return finish(start_workers(portal, site, tmp_path, count, redis_url, **settings))
+
+
+def test_retry_after_met_by_one_worker_holds_every_worker(tmp_path, redis):
+    site = build_site(seed=1)
+    path = f"/{site.listing(site.sections[0].slug)[0].slug}.html"
+    arrivals = []
+    with FixturePortal(site) as portal:
+        portal.inject(path, faults.timed(arrivals, faults.first(1, faults.too_many_requests("3"))))
+        results = run_workers(portal, site, tmp_path, 2, redis.url, PORTAL_MAX_LISTING_PAGES=2)
+        spans = list(portal.request_spans)
+    limited = arrivals[0][0]
+    # Nothing reached the portal for the 3 s it asked for, from either worker; requests that
+    # had their turn already (one delay, 0.2 s at most 0.3 s with jitter) excepted.
+    during = [start for start, _ in spans if limited + 0.5 <= start < limited + 3.0]
+    assert during == [], f"{len(during)} requests while the portal asked for a pause"
+    after = [start for start, _ in spans if start >= limited + 3.0]
+    assert len(after) > 5  # the crawls went on afterwards
+    assert sum(result.stats.get("backoff/slowed", 0) for result in results) == 1
+    for result in results:
+        assert any(item["url"].endswith(path) for item in result.items)
+
+
+def test_redis_away_nothing_is_sent_until_it_answers(tmp_path):
+    site = build_site(seed=1)
+    redis = RedisServer()  # its port chosen, not started yet
+    try:
+        with FixturePortal(site) as portal:
+            workers = start_workers(
+                portal, site, tmp_path, 1, redis.url, POLITENESS_REDIS_RETRY=0.5,
+                PORTAL_MAX_LISTING_PAGES=1,
+            )  # fmt: skip
+            log = tmp_path / "worker-0" / "worker-0.log"
+
+            def said(text: str):
+                return lambda: log.exists() and text in log.read_text(encoding="utf-8")
+
+            wait_for(said("does not answer"), "the worker to say that Redis does not answer")
+            assert list(portal.request_log) == []  # not even robots.txt
+            redis.start()
+            (result,) = finish(workers)
+            assert "answers again" in result.log
+            assert portal.request_log and result.items
+            assert result.stats["politeness/redis_errors"] >= 1
+    finally:
+        redis.close()
