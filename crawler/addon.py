@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.config import BrowserConfig, crawl_id_from_settings
+from crawler.distributed.config import DistributedConfig, new_worker_id
 from crawler.extensions.remote_control import SCRAPY_EXTENSION as SCRAPY_REMOTE_CONTROL
 from crawler.layout import ITEMS_FILE
 from crawler.logs import install_json_handler
@@ -82,6 +83,8 @@ class ArchiverAddon:
             settings.set("CRAWL_ID", new_crawl_id(), priority=settings.getpriority("CRAWL_ID"))
         # A path instead of a name is refused before anything is written.
         crawl_id_from_settings(settings)
+        if DistributedConfig.from_settings(settings).enabled:
+            distributed_worker(settings)
         settings.set("LOG_FORMATTER", "crawler.logformatter.ArchiverLogFormatter", priority="addon")
         if settings.getbool("LOG_JSON"):
             settings.set("LOG_ENABLED", False, priority="addon")
@@ -114,6 +117,21 @@ class ArchiverAddon:
             uri, options = items_feed(settings)
             settings["FEEDS"][uri] = options
         hide_secrets_in_logs(settings)
+
+
+def distributed_worker(settings) -> None:
+    """A worker of a distributed crawl (crawler/distributed/): a name of its own, a spool of
+    its own under WARC_SPOOL_DIR, WARC file names no other worker can make, the coordinator."""
+    worker = new_worker_id(settings.get("DISTRIBUTED_WORKER_ID") or "")
+    spool = Path(settings.get("WARC_SPOOL_DIR")).expanduser() / "workers" / worker
+    # At the priority each was given (the command line's too): derived, not replaced.
+    for name, value in (
+        ("DISTRIBUTED_WORKER_ID", worker),
+        ("WARC_SPOOL_DIR", str(spool)),
+        ("WARC_PREFIX", f"{settings.get('WARC_PREFIX')}-{worker}"),
+    ):
+        settings.set(name, value, priority=settings.getpriority(name))
+    settings["EXTENSIONS"]["crawler.distributed.coordinator.Coordinator"] = 50
 
 
 def items_feed(settings) -> tuple[str, dict]:

@@ -43,6 +43,28 @@ def index_key(crawl_id: str, filename: str) -> str:
     return f"{INDEXES}/{crawl_id}/{filename}"
 
 
+# A worker of a distributed crawl (crawler/distributed/) stores its items, its pages list
+# and its record there; the finishing worker merges them and deletes them once the
+# manifest is stored: no manifest lists them.
+WORKERS = "workers"
+WORKER_RECORD = "record.json"
+# The crawl's WACZ pages list, written as items pass and packed into the WACZ at the end.
+PAGES_FILE = "pages.jsonl"
+
+
+def worker_part_key(crawl_id: str, worker: str, name: str) -> str:
+    return f"{CRAWLS}/{crawl_id}/{WORKERS}/{worker}/{name}"
+
+
+def worker_parts_prefix(crawl_id: str) -> str:
+    return f"{CRAWLS}/{crawl_id}/{WORKERS}/"
+
+
+def is_worker_part(key: str) -> bool:
+    parts = key.split("/")
+    return len(parts) > 3 and parts[0] == CRAWLS and parts[2] == WORKERS
+
+
 def items_key(crawl_id: str) -> str:
     return f"{ITEMS}/{crawl_id}{ITEMS_SUFFIX}"
 

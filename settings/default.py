@@ -297,3 +297,21 @@ PORTAL_FURNITURE_PATTERNS = [
 # Optional CSS selectors for this portal, used before the generic cues:
 # title, content, sapo, author, related, section, menu.
 PORTAL_SELECTORS = {}
+
+# --- Distributed crawl (settings/distributed.py, docs/distributed.md) -----------------
+# One crawl across many worker processes, coordinated through Redis (scrapy-redis): on in
+# the distributed profile only. Off: a single process, nothing of this is used.
+DISTRIBUTED_ENABLED = False
+# The crawl's Redis (redis://host:port/db, rediss://…, unix:///path), from the environment;
+# the distributed profile refuses to start without one (exit status 3). Keys are
+# archiver:<portal host>:<crawl_id>:… and go when the crawl is finished.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# First part of this worker's name (default: the host name); the add-on appends the pid and
+# a random part, so no two workers share a name, a spool or WARC file names.
+DISTRIBUTED_WORKER_ID = os.environ.get("DISTRIBUTED_WORKER_ID", "")
+# Seconds a worker's lease lives unless renewed (every third of it): that long after a
+# worker died, the others put back the requests it had taken and the crawl can finish.
+DISTRIBUTED_LEASE_TTL = 15.0
+# Seconds a worker waits for Redis to answer again before it stops (finish reason
+# redis_lost, exit status 6) with its files stored.
+DISTRIBUTED_REDIS_WAIT = 60.0

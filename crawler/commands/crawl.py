@@ -100,6 +100,11 @@ def exit_status(crawler, errors: list[BaseException], bootstrap_failed: bool) ->
         return EXIT_STOPPED
     if run is not None and run.unstored:
         return EXIT_UNSTORED
+    role = stats.get("distributed/role")
+    if role == "unfinished":
+        return EXIT_STOPPED  # a distributed crawl's worker lost Redis at its end
+    if role == "member":
+        return EXIT_OK  # the finishing worker judges the crawl as a whole
     # No listing page read at all, or a full crawl without one article: the portal is down,
     # moved, or its markup changed. (An incremental crawl may rightly find nothing new.)
     full = stats.get("incremental/mode", "full") == "full"

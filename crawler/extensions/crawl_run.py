@@ -23,6 +23,8 @@ from pathlib import Path
 from scrapy import signals
 
 from crawler.config import ConfigError, WarcConfig
+from crawler.distributed.coordinator import Coordinator
+from crawler.distributed.ending import MEMBER, drop_worker_spool, end_worker
 from crawler.incremental.crawl import IncrementalCrawl
 from crawler.layout import items_key, manifest_key
 from crawler.publishing.access import check_store
@@ -45,6 +47,7 @@ class CrawlRunExtension:
         self.started_at: datetime | None = None
         self.finish_reason: str | None = None
         self.unstored: list[Path] = []
+        self.role: str | None = None  # a worker of a distributed crawl: member, finisher
         self._spool_lock = spool_lock
 
     @classmethod
@@ -79,14 +82,23 @@ class CrawlRunExtension:
         # Last: after every spider_closed handler (WARC files closed, feeds closed) has
         # run, so the stats are final.
         incremental = self.crawler.get_extension(IncrementalCrawl)
+        coordinator = self.crawler.get_extension(Coordinator)
         try:
-            if self.started_at is not None:
+            if self.started_at is not None and coordinator is not None:
+                self.role = await end_worker(self, coordinator, incremental)
+                self._log_end()
+            elif self.started_at is not None:
                 await self._complete(incremental)
         finally:
             if incremental is not None:
-                await incremental.close()
+                # The lock is the crawl's: the worker that finishes it releases it.
+                await incremental.close(release=coordinator is None or self.role != MEMBER)
+            if coordinator is not None:
+                coordinator.close()
             self.publisher.close()
             os.close(self._spool_lock)
+            if coordinator is not None and not self.unstored:
+                drop_worker_spool(self.publisher.storage.spool_dir)
 
     async def _complete(self, incremental: IncrementalCrawl | None) -> None:
         """Store the crawl's files; record in the incremental state what the store now

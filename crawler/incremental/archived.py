@@ -22,7 +22,8 @@ class ArchivedThisRun:
     versions: dict[str, KnownArticle] = field(default_factory=dict)
     recaptured: dict[str, ArticleCapture] = field(default_factory=dict)
     exported: set[str] = field(default_factory=set)
-    images: dict[str, object] = field(default_factory=dict)  # url -> its PendingRecord
+    # url -> its PendingRecord, or the name of the WARC file holding it (another worker's)
+    images: dict[str, object] = field(default_factory=dict)
 
     def commit(self, state: CrawlState, stored_keys: set[str]) -> tuple[int, set[str]]:
         """Record in ``state`` what ``stored_keys`` (the crawl's files stored and verified)
@@ -45,8 +46,37 @@ class ArchivedThisRun:
                 state.with_capture(url, capture)
         images = set()
         for url, pending in self.images.items():
-            written = pending.written
-            if written.done() and not written.cancelled() and written.exception() is None:
-                if stored(written.result()[0].filename):
-                    images.add(url)
+            filename = pending if isinstance(pending, str) else written_file(pending)
+            if filename is not None and stored(filename):
+                images.add(url)
         return len(self.versions) - committed, images
+
+    def portable(self) -> ArchivedThisRun:
+        """This run's record without what only this process holds (futures): for the
+        finishing worker of a distributed crawl."""
+        images = {url: written_file(pending) for url, pending in self.images.items()}
+        return ArchivedThisRun(
+            self.crawl_id,
+            self.needs_warc,
+            self.needs_items,
+            dict(self.versions),
+            dict(self.recaptured),
+            set(self.exported),
+            {url: name for url, name in images.items() if name is not None},
+        )
+
+    def merge(self, other: ArchivedThisRun) -> None:
+        self.versions.update(other.versions)
+        self.recaptured.update(other.recaptured)
+        self.exported |= other.exported
+        self.images.update(other.images)
+
+
+def written_file(pending) -> str | None:
+    """The WARC file name a PendingRecord was written to, None if it was not (yet)."""
+    if isinstance(pending, str):
+        return pending
+    written = pending.written
+    if written.done() and not written.cancelled() and written.exception() is None:
+        return written.result()[0].filename
+    return None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
 from datetime import UTC, datetime
 
 from scrapy import signals
@@ -84,6 +85,9 @@ class IncrementalCrawl:
             needs_items=settings.getbool("ITEMS_FEED_ENABLED"),
         )
         self._changes_read = False  # the portal's list of changes read to its last page
+        # Listing pages of walks another worker of a distributed crawl began:
+        # walker id -> (last page read, outcome).
+        self.walk_notes: dict[str, list] = {}
         self._renewal = None
         self._renewing = None
         self._stopping = None
@@ -100,7 +104,15 @@ class IncrementalCrawl:
             archive_root_uri(settings.get("ARCHIVE_URI")), StorageConfig.from_settings(settings)
         )
         spool_dir = WarcConfig.from_settings(settings).spool_dir
-        lock = StateLock(store, settings.get("CRAWL_ID"), lock_ttl(settings), spool_dir)
+        # The workers of a distributed crawl hold the lock together (crawler/distributed/).
+        shared = settings.getbool("DISTRIBUTED_ENABLED")
+        lock = StateLock(
+            store,
+            settings.get("CRAWL_ID"),
+            lock_ttl(settings),
+            spool_dir,
+            shared_token=f"crawl-{settings.get('CRAWL_ID')}" if shared else None,
+        )
         try:
             lock.acquire()  # StateLocked stops the crawl here, before any fetch
             state = CrawlState.load(store)
@@ -211,12 +223,22 @@ class IncrementalCrawl:
         walker = self.progress.walkers.get(walker_id)
         if walker is not None:
             walker.position = (url, page)
+        else:
+            self._note(walker_id, 0, (url, page))
 
     def walk_ended(self, walker_id: str, how: str) -> None:
         """The walker reached the listing's end (frontier.END) or known articles (KNOWN)."""
         walker = self.progress.walkers.get(walker_id)
         if walker is not None:
             walker.outcome = how
+        else:
+            self._note(walker_id, 1, how)
+
+    def _note(self, walker_id: str, index: int, value) -> None:
+        note = self.walk_notes.setdefault(walker_id, [None, None])
+        if index == 0 and note[0] is not None and note[0][1] > value[1]:
+            return  # a later page was read already
+        note[index] = value
 
     def asked(self, url: str, kind: str, via: str | None, section: dict | None = None) -> None:
         self.progress.ask(url, kind, via, section)
@@ -321,6 +343,58 @@ class IncrementalCrawl:
             self._renewal = create_looping_call(self._renew)
             self._renewal.start(self.lock.ttl.total_seconds() / 3, now=False)
 
+    # -- a distributed crawl's workers (crawler/distributed/finishing.py) -------
+
+    def part(self) -> bytes:
+        """What this worker did, for the finishing worker (pickled: same software,
+        exchanged through the crawl's own archive store)."""
+        return pickle.dumps(
+            (self.archived.portable(), self.progress, self.walk_notes, self.changed,
+             self._changes_read),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )  # fmt: skip
+
+    def merge_part(self, data: bytes) -> None:
+        """Add another worker's ``part`` to this run's record (before ``finish``)."""
+        archived, progress, notes, changed, changes_read = pickle.loads(data)  # noqa: S301
+        self.archived.merge(archived)
+        mine = self.progress
+        for walker_id, walker in progress.walkers.items():
+            known = mine.walkers.get(walker_id)
+            if known is None:
+                mine.walkers[walker_id] = walker
+            else:
+                if walker.outcome and not known.outcome:
+                    known.outcome = walker.outcome
+                if walker.position and (
+                    not known.position or walker.position[1] > known.position[1]
+                ):
+                    known.position = walker.position
+        mine.sections.update(progress.sections)
+        for url, page in progress.asked.items():
+            mine.asked.setdefault(url, page)
+        mine.answered.update(progress.answered)
+        mine.failed.update(progress.failed)
+        mine.produced.update(progress.produced)
+        mine.refused |= progress.refused
+        for walker_id, (position, outcome) in notes.items():
+            if position is not None:
+                self._note(walker_id, 0, position)
+            if outcome is not None:
+                self._note(walker_id, 1, outcome)
+        self.changed |= changed
+        self._changes_read = self._changes_read or changes_read
+
+    def _apply_walk_notes(self) -> None:
+        for walker_id, (position, outcome) in self.walk_notes.items():
+            walker = self.progress.walkers.get(walker_id)
+            if walker is None:
+                continue  # its walker's worker died before telling: the walk goes on later
+            if position is not None and (not walker.position or position[1] > walker.position[1]):
+                walker.position = tuple(position)
+            if outcome is not None and not walker.outcome:
+                walker.outcome = outcome
+
     # -- the end -----------------------------------------------------------
 
     async def finish(self, stored_keys: set[str], reason: str) -> None:
@@ -329,6 +403,7 @@ class IncrementalCrawl:
         if self.state is None:
             return
         try:
+            self._apply_walk_notes()
             report = self._commit(stored_keys)
             crawl = {
                 "crawl_id": self.crawl_id,
@@ -350,11 +425,12 @@ class IncrementalCrawl:
             self.stats.set_value("incremental/state_not_saved", 1)
             logger.error("incremental state not saved (%s): the next crawl repeats this one", exc)
 
-    async def close(self) -> None:
-        """Stop renewing the lock and release it (whatever happened before)."""
+    async def close(self, release: bool = True) -> None:
+        """Stop renewing the lock and release it (whatever happened before); a worker of a
+        distributed crawl that does not finish it leaves it to the others."""
         if self._renewal is not None and self._renewal.running:
             self._renewal.stop()
-        if self.lock is not None:
+        if self.lock is not None and release:
             await maybe_deferred_to_future(deferToThread(self.lock.release))
 
     def _commit(self, stored_keys: set[str]) -> FrontierReport:

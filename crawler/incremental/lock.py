@@ -31,7 +31,12 @@ from crawler.config import ConfigError, CrawlOverlap
 from crawler.holders import Holder
 from crawler.layout import STATE_LOCK_KEY
 from crawler.publishing.spool_lock import held_spool_id
-from crawler.storage import ArchiveStore, StorageError, StorageNotFound
+from crawler.storage import (
+    ArchiveStore,
+    StorageError,
+    StorageNotFound,
+    StorageVerificationFailed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +65,7 @@ class StateLock:
         crawl_id: str,
         ttl: timedelta,
         spool_dir: Path | None = None,
+        shared_token: str | None = None,
     ):
         self.store = store
         self.ttl = ttl
@@ -68,8 +74,10 @@ class StateLock:
             **Holder.current().to_dict(),
             # The spool this process holds (and so will while it holds this lock).
             "spool_id": held_spool_id(spool_dir) if spool_dir else None,
-            "token": secrets.token_hex(8),
+            # The workers of one distributed crawl share it: the lock is the crawl's.
+            "token": shared_token or secrets.token_hex(8),
         }
+        self.shared = shared_token is not None
         self.held = False
         self._lost: StateLockLost | None = None
 
@@ -187,7 +195,12 @@ class StateLock:
 
     def _write(self, now: datetime) -> None:
         lock = {**self.owner, "since": now.isoformat(), "expires_at": (now + self.ttl).isoformat()}
-        self.store.put_bytes(json.dumps(lock).encode("utf-8"), STATE_LOCK_KEY)
+        try:
+            self.store.put_bytes(json.dumps(lock).encode("utf-8"), STATE_LOCK_KEY)
+        except StorageVerificationFailed:
+            # Another worker of the same crawl wrote it in the same instant: still ours.
+            if not self.shared or (self._read() or {}).get("token") != self.owner["token"]:
+                raise
 
 
 def _expiry(lock: dict) -> datetime | None:

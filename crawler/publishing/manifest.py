@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import crawler as crawler_package
+from crawler.layout import is_worker_part
 from crawler.publishing.report import crawl_report
 from crawler.storage.base import StoredObject
 
@@ -98,8 +99,15 @@ def stored_later(manifest: dict) -> dict:
 
 def with_files(manifest: dict, stored: Iterable[StoredObject]) -> dict:
     """``manifest`` listing every file it listed and every file of ``stored`` (which wins)."""
-    files = {entry["key"]: entry for entry in manifest.get("files") or ()}
+    # A distributed crawl's worker parts: merged by the finishing worker, then deleted.
+    files = {
+        entry["key"]: entry
+        for entry in manifest.get("files") or ()
+        if not is_worker_part(entry["key"])
+    }
     for entry in stored:
+        if is_worker_part(entry.key):
+            continue
         files[entry.key] = {"key": entry.key, "size": entry.size, "sha256": entry.sha256}
     return {**manifest, "files": [files[key] for key in sorted(files)]}
 

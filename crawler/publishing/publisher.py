@@ -36,9 +36,10 @@ class ArchivePublisher:
         stats,
         *,
         concurrency: int = 2,
+        worker: str | None = None,
     ):
         self.stats = stats
-        self.storage = CrawlStorage(store, spool_dir, portal_url, self._count)
+        self.storage = CrawlStorage(store, spool_dir, portal_url, self._count, worker)
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="archive-store")
         # Touched on the reactor thread only.
         self._pending: dict[str, list[Future]] = defaultdict(list)
@@ -54,6 +55,10 @@ class ArchivePublisher:
             settings.get("PORTAL_URL"),
             crawler.stats,
             concurrency=settings.getint("ARCHIVE_UPLOAD_CONCURRENCY"),
+            # A worker of a distributed crawl (crawler/distributed/) stores parts.
+            worker=settings.get("DISTRIBUTED_WORKER_ID") or None
+            if settings.getbool("DISTRIBUTED_ENABLED")
+            else None,
         )
 
     @property

@@ -80,7 +80,10 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
         )
     if walk is not None:
         summary += "; " + walk["summary"]
-    return {
+    distributed = _distributed(stats)
+    if distributed is not None:
+        summary += "; " + distributed["summary"]
+    report = {
         "summary": summary,
         "mode": mode,
         "pages": {
@@ -112,6 +115,26 @@ def crawl_report(stats: dict, finish_reason: str | None) -> dict:
             "unstored_files": unstored,
         },
         "errors_logged": errors,
+    }
+    if distributed is not None:
+        report["distributed"] = distributed
+    return report
+
+
+def _distributed(stats: dict) -> dict | None:
+    """A crawl of several workers (crawler/distributed/): how many, and what was taken over
+    from those that died."""
+    workers = stats.get("distributed/workers")
+    if not workers:
+        return None
+    taken = stats.get("distributed/taken_over", 0)
+    recovered = stats.get("distributed/workers_recovered", 0)
+    return {
+        "summary": f"{workers} workers, {taken} requests taken over from {recovered} dead",
+        "workers": workers,
+        "taken_over": taken,
+        "dead_workers_recovered": recovered,
+        "duplicate_items_dropped": stats.get("distributed/items_duplicates", 0),
     }
 
 

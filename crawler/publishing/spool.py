@@ -25,28 +25,30 @@ from crawler.layout import (
     ITEMS_FILE,
     MANIFEST,
     OPEN_SUFFIX,
+    PAGES_FILE,
     WARC_SUFFIX,
     index_key,
     items_key,
     wacz_key,
     wacz_name,
     warc_key,
+    worker_part_key,
 )
 from crawler.storage.base import StoredObject
 
 logger = logging.getLogger(__name__)
 
 LEDGER = "stored.jsonl"
-# The crawl's WACZ pages list, written as items pass and packed into the WACZ at the end.
-PAGES_FILE = "pages.jsonl"
 
 
 class CrawlSpool:
     """``<spool>/<crawl_id>/``: its files, their keys, and the ledger of what is stored."""
 
-    def __init__(self, spool_dir: Path, crawl_id: str):
+    def __init__(self, spool_dir: Path, crawl_id: str, worker: str | None = None):
         self.crawl_id = crawl_id
         self.path = Path(spool_dir) / crawl_id
+        # A worker of a distributed crawl: its items and pages are parts of the crawl's.
+        self.worker = worker
 
     @property
     def ledger_path(self) -> Path:
@@ -77,6 +79,8 @@ class CrawlSpool:
             return index_key(self.crawl_id, name)
         if name == self.wacz_path.name:
             return wacz_key(self.crawl_id)
+        if self.worker is not None and name in (ITEMS_FILE, PAGES_FILE):
+            return worker_part_key(self.crawl_id, self.worker, name)
         if name == ITEMS_FILE:
             return items_key(self.crawl_id)
         return None

@@ -63,15 +63,23 @@ class CrawlStorage:
     """
 
     def __init__(
-        self, store: ArchiveStore, spool_dir: Path, portal_url: str, count: Count = _no_count
+        self,
+        store: ArchiveStore,
+        spool_dir: Path,
+        portal_url: str,
+        count: Count = _no_count,
+        worker: str | None = None,
     ):
         self.store = store
+        # A worker of a distributed crawl: stores its parts, packs no WACZ, writes no
+        # manifest (crawler/distributed/finishing.py).
+        self.worker = worker
         self.spool_dir = Path(spool_dir)
         self.portal_url = portal_url
         self.count = count
 
     def spool(self, crawl_id: str) -> CrawlSpool:
-        return CrawlSpool(self.spool_dir, crawl_id)
+        return CrawlSpool(self.spool_dir, crawl_id, self.worker)
 
     def crawl_ids(self) -> list[str]:
         """The crawls that have a directory in the spool."""
@@ -176,6 +184,8 @@ class CrawlStorage:
     def package(self, crawl_id: str) -> None:
         """Pack the crawl's WACZ in the spool from its WARCs, indexes and pages
         list, unless it is packed (or stored) already."""
+        if self.worker is not None:
+            return  # the finishing worker packs the crawl's (or not: docs/distributed.md)
         spool = self.spool(crawl_id)
         pages_file = spool.pages_path
         warcs = spool.warcs()

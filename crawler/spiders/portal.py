@@ -14,6 +14,7 @@ import scrapy
 
 from crawler.browser import RENDER_META, render_meta
 from crawler.config import BrowserConfig, LimitsConfig, PortalConfig
+from crawler.distributed.coordinator import Coordinator
 from crawler.extract import ExtractionError, extract_article
 from crawler.extract.links import article_links, menu_sections, next_listing_page
 from crawler.incremental.changes import changes_url
@@ -73,6 +74,15 @@ class PortalSpider(SeedSources, PageAnswers, scrapy.Spider):
         return self.incremental is None or self.incremental.wants(url)
 
     async def start(self):
+        coordinator = self.crawler.get_extension(Coordinator)
+        if coordinator is not None and not coordinator.claim_seeding():
+            return  # a distributed crawl: another worker seeds it
+        async for request in self._seeds():
+            yield request
+        if coordinator is not None:
+            coordinator.seeded()
+
+    async def _seeds(self):
         yield scrapy.Request(self.config.url, callback=self.parse_home, errback=self.on_error)
         incremental = self.incremental
         if incremental is not None and incremental.active:

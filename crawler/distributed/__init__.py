@@ -1,0 +1,1 @@
+"""One crawl across many worker processes, coordinated through Redis (docs/distributed.md)."""

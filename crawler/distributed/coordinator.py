@@ -1,0 +1,267 @@
+"""How the workers of one distributed crawl agree, in Redis, with expiries.
+
+Keys (``<ns>`` = ``archiver:<portal host>:<crawl_id>``; crawler/distributed/config.py):
+- ``<ns>:requests`` the frontier, ``<ns>:dupefilter`` the fingerprints (scrapy-redis);
+- ``<ns>:workers`` hash worker → who it is (host, pid, spool directory);
+- ``<ns>:lease:<worker>`` present while the worker lives: renewed every third of
+  DISTRIBUTED_LEASE_TTL, gone that long after it died;
+- ``<ns>:inflight:<worker>`` hash: the requests the worker took and is not done with;
+- ``<ns>:seeder`` (with an expiry, while seeding) and ``<ns>:seeded``: one worker seeds;
+- ``<ns>:done`` set: the workers whose files are stored; ``<ns>:finisher``: who finishes.
+
+A worker is idle-finished when the frontier is empty, seeding is over and no other live
+worker has a request in flight; the requests of a worker whose lease expired are put back
+into the frontier first (``distributed/taken_over``). Redis away: the worker waits up to
+DISTRIBUTED_REDIS_WAIT seconds and goes on if Redis comes back with the crawl's keys;
+otherwise it stops (finish reason ``redis_lost``, exit status 6) with its files stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.utils.asyncio import create_looping_call
+
+from crawler.config import WarcConfig
+from crawler.distributed.config import DistributedConfig
+from crawler.distributed.scheduler import REDIS_DOWN, DistributedScheduler
+
+logger = logging.getLogger(__name__)
+
+# Engine heartbeat (Scrapy's is 5 s): how soon an idle worker sees what others queued.
+HEARTBEAT = 0.5
+FINISHER_TTL_MS = 600_000
+
+
+class Coordinator:
+    def __init__(self, crawler, config: DistributedConfig):
+        from redis import Redis
+
+        self.crawler = crawler
+        self.config = config
+        self.keys = config.keys
+        self.me = config.worker_id
+        self.server = Redis.from_url(config.redis_url, socket_timeout=10, socket_connect_timeout=5)
+        self.ttl_ms = int(config.lease_ttl * 1000)
+        self.seeding = False
+        self.stopping = False
+        self._loop = None
+        self._scheduler: DistributedScheduler | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        config = DistributedConfig.from_settings(crawler.settings)
+        if not config.enabled:
+            raise NotConfigured("DISTRIBUTED_ENABLED is off")
+        coordinator = cls(crawler, config)
+        crawler.signals.connect(coordinator.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(coordinator.spider_idle, signal=signals.spider_idle)
+        crawler.stats.set_value("distributed/worker", config.worker_id)
+        return coordinator
+
+    @property
+    def scheduler(self) -> DistributedScheduler:
+        # Kept from the open spider: the engine lets go of its slot when it stops.
+        return self._scheduler
+
+    # -- joining -----------------------------------------------------------
+
+    def spider_opened(self, spider):
+        # Private to Scrapy's engine, and the only way to hear of others' requests soon.
+        self.crawler.engine._SLOT_HEARTBEAT_INTERVAL = HEARTBEAT
+        self._scheduler = self.crawler.engine._slot.scheduler
+        who = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "spool": str(WarcConfig.from_settings(self.crawler.settings).spool_dir),
+        }
+        pipe = self.server.pipeline()
+        pipe.hset(self.keys.workers, self.me, json.dumps(who))
+        pipe.set(self.keys.lease(self.me), "1", px=self.ttl_ms)
+        pipe.execute()
+        logger.info("worker %s joined crawl %s", self.me, self.keys.namespace)
+        self._loop = create_looping_call(self._tick)
+        self._loop.start(min(1.0, self.config.lease_ttl / 3), now=False)
+
+    def claim_seeding(self) -> bool:
+        """Whether this worker seeds the crawl (one does; the others wait for its seeds)."""
+        if self.server.exists(self.keys.seeded):
+            return False
+        self.seeding = bool(self.server.set(self.keys.seeder, self.me, nx=True, px=self.ttl_ms))
+        if self.seeding:
+            logger.info("worker %s seeds the crawl", self.me)
+        return self.seeding
+
+    def seeded(self) -> None:
+        self.server.set(self.keys.seeded, self.me)
+        self.seeding = False
+
+    # -- alive -------------------------------------------------------------
+
+    def _tick(self) -> None:
+        slot = self.crawler.engine._slot if self.crawler.engine else None
+        if slot is None:
+            # The engine has stopped (the worker is finishing): only the lease is kept.
+            try:
+                self.server.set(self.keys.lease(self.me), "1", px=self.ttl_ms)
+            except REDIS_DOWN:
+                pass
+            return
+        scheduler = slot.scheduler
+        try:
+            pipe = self.server.pipeline()
+            pipe.set(self.keys.lease(self.me), "1", px=self.ttl_ms)
+            if self.seeding:
+                pipe.set(self.keys.seeder, self.me, px=self.ttl_ms)
+            pipe.hexists(self.keys.workers, self.me)
+            registered = pipe.execute()[-1]
+        except REDIS_DOWN as error:
+            scheduler.redis_lost(error)
+            down = time.monotonic() - scheduler.redis_down_since
+            if down > self.config.redis_wait:
+                self._stop(
+                    "redis_lost",
+                    f"Redis has not answered for {down:.0f} s (DISTRIBUTED_REDIS_WAIT)",
+                )
+            return
+        if not registered:
+            # Redis came back without this crawl's keys (restarted without persistence).
+            self._stop("redis_lost", "Redis came back without this crawl's frontier")
+            return
+        if scheduler.redis_down_since is not None:
+            logger.warning("Redis answers again: going on")
+            scheduler.redis_back()
+        scheduler.forget_done()
+
+    def _stop(self, reason: str, why: str) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        logger.error(
+            "%s: worker %s stops (%s); its files are stored, the crawl is finished by "
+            "running it again with the same CRAWL_ID (docs/distributed.md)",
+            why,
+            self.me,
+            reason,
+        )
+        self.crawler.stats.set_value("distributed/redis_lost", 1)
+        self.scheduler.waiting.clear()
+        import asyncio
+
+        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=reason))
+
+    # -- idle: is the crawl over? ------------------------------------------
+
+    def spider_idle(self, spider):
+        if self.stopping:
+            return
+        scheduler = self.scheduler
+        if scheduler.redis_down_since is not None or scheduler.waiting:
+            raise DontCloseSpider
+        try:
+            if not self._crawl_over():
+                raise DontCloseSpider
+        except REDIS_DOWN as error:
+            scheduler.redis_lost(error)
+            raise DontCloseSpider from None
+
+    def _crawl_over(self) -> bool:
+        if self.server.zcard(self.keys.requests):
+            return False
+        if not self.server.exists(self.keys.seeded):
+            if self.server.exists(self.keys.seeder):
+                return False
+            logger.error(
+                "the worker seeding crawl %s died before it was seeded", self.keys.namespace
+            )
+            self.crawler.stats.set_value("distributed/seeder_lost", 1)
+            return True
+        busy = False
+        for worker in self.server.hkeys(self.keys.workers):
+            worker = worker.decode()
+            if worker == self.me:
+                continue
+            if not self.server.hlen(self.keys.inflight(worker)):
+                continue
+            if self.server.exists(self.keys.lease(worker)):
+                busy = True
+            elif self.take_over(worker):
+                return False
+        return not busy
+
+    def take_over(self, worker: str) -> int:
+        """Put the requests a dead worker had taken back into the frontier."""
+        source = self.keys.inflight(worker)
+        mine = f"{source}:taken-by:{self.me}"
+        try:
+            self.server.rename(source, mine)  # one survivor takes them
+        except Exception:  # noqa: BLE001  (no such key: another survivor did)
+            return 0
+        entries = self.server.hvals(mine)
+        pipe = self.server.pipeline()
+        for data in entries:
+            request = self.scheduler.queue._decode_request(data)
+            pipe.zadd(self.keys.requests, {data: -request.priority})
+        pipe.delete(mine)
+        pipe.execute()
+        self.crawler.stats.inc_value("distributed/taken_over", len(entries))
+        logger.warning(
+            "worker %s died: %d requests it had taken are back in the frontier",
+            worker,
+            len(entries),
+        )
+        return len(entries)
+
+    # -- finishing (crawler/distributed/finishing.py) -----------------------
+
+    def stored(self) -> None:
+        """This worker's files (and record) are stored."""
+        self.scheduler.forget_done(everything=True)
+        self.server.sadd(self.keys.done, self.me)
+
+    def role(self) -> tuple[str, list[dict]]:
+        """("finisher", dead workers) once every other worker is done or dead and this one
+        won; ("member", []) when another finishes; ("wait", []) while others still work."""
+        finisher = self.server.get(self.keys.finisher)
+        if finisher is not None:
+            return ("finisher" if finisher.decode() == self.me else "member"), []
+        if not self.server.hexists(self.keys.workers, self.me):
+            return "member", []  # finished by another worker already (its keys are gone)
+        done = {worker.decode() for worker in self.server.smembers(self.keys.done)}
+        dead = []
+        for worker, who in self.server.hgetall(self.keys.workers).items():
+            worker = worker.decode()
+            if worker in done:
+                continue
+            if self.server.exists(self.keys.lease(worker)):
+                return "wait", []
+            dead.append({"worker": worker, **json.loads(who)})
+        if self.server.set(self.keys.finisher, self.me, nx=True, px=FINISHER_TTL_MS):
+            return "finisher", dead
+        return "member", []
+
+    def forget_crawl(self) -> None:
+        """The crawl is finished: its keys go."""
+        keys = [
+            key
+            for key in self.server.scan_iter(match=f"{self.keys.namespace}:*", count=1000)
+            if key.decode() != self.keys.finisher  # expires: a late worker still hears
+        ]
+        if keys:
+            self.server.delete(*keys)
+        self.server.pexpire(self.keys.finisher, self.ttl_ms)
+
+    def close(self) -> None:
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        try:
+            self.server.delete(self.keys.lease(self.me))
+        except REDIS_DOWN:
+            pass
+        self.server.close()

@@ -1,0 +1,146 @@
+"""A distributed crawl's worker at its end (CrawlRunExtension calls ``end_worker`` in place
+of a single crawl's end): store its files and record, then either leave, or finish the
+crawl if it is the last (crawler/distributed/finishing.py)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+from crawler.distributed.finishing import (
+    INCREMENTAL_PART,
+    delete_parts,
+    merge_items,
+    merge_stats,
+    pack_wacz,
+    read_records,
+    recover_dead,
+    store_record,
+    wait_for_role,
+    worker_record,
+)
+from crawler.distributed.scheduler import REDIS_DOWN
+from crawler.layout import worker_part_key
+from crawler.publishing.manifest import crawl_manifest
+from crawler.publishing.spool_lock import LOCK_FILE
+from crawler.storage import StorageError
+
+logger = logging.getLogger(__name__)
+
+MEMBER, FINISHER, UNFINISHED = "member", "finisher", "unfinished"
+
+
+async def end_worker(run, coordinator, incremental) -> str:
+    """Store this worker's files and record; finish the crawl if this worker is the last.
+    The role it had; ``run.unstored`` the files left in its spool."""
+    stats = run.crawler.stats
+    publisher = run.publisher
+    storage = publisher.storage
+    crawl_id = run.crawl_id
+    pending = await publisher.finish(crawl_id)
+    if pending:
+        stats.set_value("archive/unstored", len(pending))
+    part = incremental.part() if incremental is not None and incremental.state else None
+    record = worker_record(
+        coordinator.me,
+        storage,
+        crawl_id,
+        stats.get_stats(),
+        finish_reason=run.finish_reason,
+        unstored=[path.name for path in pending],
+    )
+    try:
+        await publisher.run(store_record, storage, crawl_id, record, part)
+    except StorageError as error:
+        logger.error("could not store the record of worker %s: %s", coordinator.me, error)
+        pending = [*pending, storage.spool(crawl_id).path]
+    run.unstored = pending
+    if coordinator.stopping:
+        # Redis lost the crawl: no agreement to be had. Another run of the same CRAWL_ID
+        # finishes it, with this worker's record (its files are stored: the spool goes).
+        stats.set_value("distributed/role", UNFINISHED)
+        if not pending:
+            storage.spool(crawl_id).remove()
+        return UNFINISHED
+    try:
+        coordinator.stored()
+        role, dead = await wait_for_role(coordinator)
+    except REDIS_DOWN as error:
+        logger.error(
+            "Redis does not answer (%s): worker %s cannot tell whether it is the last; its "
+            "files are stored, running the crawl again with the same CRAWL_ID finishes it",
+            error,
+            coordinator.me,
+        )
+        stats.set_value("distributed/role", UNFINISHED)
+        return UNFINISHED
+    stats.set_value("distributed/role", role)
+    if role == MEMBER or coordinator.stopping:
+        if not pending:
+            storage.spool(crawl_id).remove()
+        logger.info("worker %s done; another worker finishes crawl %s", coordinator.me, crawl_id)
+        return MEMBER
+    await _finish_crawl(run, coordinator, incremental, dead)
+    return FINISHER
+
+
+def drop_worker_spool(spool_dir) -> None:
+    """A worker's own spool directory, once nothing but its lock file is left in it."""
+    try:
+        leftover = [path.name for path in spool_dir.iterdir()]
+        if leftover in ([], [LOCK_FILE]):
+            shutil.rmtree(spool_dir, ignore_errors=True)
+    except OSError:
+        pass
+
+
+async def _finish_crawl(run, coordinator, incremental, dead: list[dict]) -> None:
+    stats = run.crawler.stats
+    publisher = run.publisher
+    storage = publisher.storage
+    crawl_id = run.crawl_id
+    logger.info("worker %s finishes crawl %s", coordinator.me, crawl_id)
+    for worker in dead:
+        await publisher.run(recover_dead, storage, crawl_id, worker)
+    records = await publisher.run(read_records, storage, crawl_id)
+    merged = merge_stats(stats.get_stats(), records, coordinator.me)
+    for key, value in merged.items():
+        stats.set_value(key, value)
+    stats.set_value("distributed/workers", len(records))
+    try:
+        items, duplicates = await publisher.run(merge_items, storage, crawl_id, records)
+    except StorageError as error:
+        logger.error("crawl %s: items not merged (%s); run it again to finish it", crawl_id, error)
+        run.unstored = [*run.unstored, storage.spool(crawl_id).path]
+        return
+    if not await publisher.run(pack_wacz, storage, crawl_id, records):
+        logger.error("crawl %s: its WACZ could not be stored", crawl_id)
+    stats.set_value("distributed/items", items)
+    if duplicates:
+        stats.set_value("distributed/items_duplicates", duplicates)
+    stored = {entry["key"] for record in records for entry in record["files"]}
+    stored |= set(storage.spool(crawl_id).stored())
+    if incremental is not None and incremental.state is not None:
+        for record in records:
+            if record["worker"] == coordinator.me or record.get("recovered"):
+                continue
+            key = worker_part_key(crawl_id, record["worker"], INCREMENTAL_PART)
+            incremental.merge_part(await publisher.run(storage.store.get_bytes, key))
+        await incremental.finish(stored, run.finish_reason)
+    manifest = crawl_manifest(
+        crawl_id,
+        run.crawler.settings,
+        stats.get_stats(),
+        run.root,
+        run.started_at,
+        run.finish_reason,
+    )
+    manifest["workers"] = [record["worker"] for record in records]
+    manifest["files"] = [entry for record in records for entry in record["files"]]
+    run.unstored = await publisher.complete(crawl_id, manifest)
+    if not run.unstored:
+        await publisher.run(delete_parts, storage, crawl_id)
+        try:
+            coordinator.forget_crawl()
+        except REDIS_DOWN as error:
+            logger.warning("crawl %s finished; its Redis keys stay (%s)", crawl_id, error)

@@ -1,0 +1,309 @@
+"""One crawl across several worker processes (settings/distributed.py) against a real Redis
+and the fixture portal: items, WARCs and one manifest as one crawl; a worker killed; Redis
+lost mid-crawl; incremental runs (docs/distributed.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler.distributed.config import DistributedConfig, check_redis_url
+from crawler.replay.pywb import start_pywb
+from fixture_portal import FixturePortal, build_site, evolve_site, expected_items
+from settings import default as default_settings
+from tests.archive_truth import assert_crawl_true, assert_state_true, stored_items
+from tests.crawl import assert_no_warning_raised, crawl_command
+from tests.helpers import wait_for
+from tests.redis_server import RedisServer
+from tests.test_crawl import RUN_FIELDS
+from tests.test_replay import fetch
+
+PROFILE = "tests.distributed_profile"
+N_ARTICLES = 150  # the fixture portal's least
+
+
+class Workers:
+    """``n`` workers of one crawl (``scrapy crawl portal`` each), started at once."""
+
+    def __init__(self, portal_url, workdir: Path, redis_url, n, crawl_id="dist", **settings):
+        self.workdir = workdir
+        self.crawl_id = crawl_id
+        self.logs = [workdir / f"{crawl_id}-worker{i}.log" for i in range(n)]
+        self.processes = []
+        for log in self.logs:
+            command, env = crawl_command(
+                portal_url,
+                workdir,
+                crawl_id=crawl_id,
+                profile=PROFILE,
+                settings={
+                    "REDIS_URL": redis_url,
+                    "LOG_FILE": log,
+                    "WARC_SPOOL_DIR": workdir / "spool",
+                    "DISTRIBUTED_LEASE_TTL": 3,
+                    **settings,
+                },
+            )
+            # A session of its own: a kill takes its WARC writer process with it.
+            self.processes.append(
+                subprocess.Popen(
+                    command, cwd=workdir, env=env, stderr=subprocess.PIPE, start_new_session=True
+                )
+            )
+
+    def log(self, index: int) -> str:
+        path = self.logs[index]
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
+    def kill(self, index: int) -> None:
+        os.killpg(self.processes[index].pid, signal.SIGKILL)
+
+    def wait(self) -> list[int]:
+        codes = []
+        for index, process in enumerate(self.processes):
+            _out, err = process.communicate(timeout=600)
+            sys.stderr.write(err.decode())
+            if process.returncode != -signal.SIGKILL:
+                assert_no_warning_raised(self.log(index) + err.decode())
+            codes.append(process.returncode)
+        return codes
+
+    @property
+    def archive(self) -> Path:
+        return self.workdir / "archive"
+
+
+def article_paths(site, requests) -> Counter:
+    paths = {"/" + article.path for article in site.articles}
+    return Counter(path for _method, path, _headers in requests if path in paths)
+
+
+def assert_ground_truth(items: list[dict], expected: dict) -> None:
+    urls = [item["url"] for item in items]
+    assert len(urls) == len(set(urls)), "an article was exported twice"
+    assert sorted(urls) == sorted(expected)
+    for item in items:
+        assert {k: v for k, v in item.items() if k not in RUN_FIELDS} == expected[item["url"]]
+
+
+@pytest.fixture(scope="module")
+def redis():
+    with RedisServer() as server:
+        yield server
+
+
+def lasting_redis_keys(redis) -> list[bytes]:
+    """The keys in Redis that do not expire."""
+    from redis import Redis
+
+    with Redis.from_url(redis.url) as client:
+        return [key for key in client.keys("*") if client.pttl(key) < 0]
+
+
+# -- the profile's settings -------------------------------------------------------------
+
+
+def test_redis_url_is_checked_with_a_clear_message():
+    from crawler.config import ConfigError
+
+    assert check_redis_url("redis://127.0.0.1:6379/0")
+    assert check_redis_url("unix:///run/redis.sock")
+    for bad, message in (
+        ("", "needs the address"),
+        ("http://127.0.0.1:6379", "redis://host:port/db"),
+        ("redis://127.0.0.1:port/0", "REDIS_URL"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            check_redis_url(bad)
+
+
+def test_distributed_settings_are_read_once():
+    from scrapy.settings import Settings
+
+    from crawler.config import ConfigError
+
+    settings = Settings()
+    settings.setmodule(default_settings)
+    settings.set("PORTAL_URL", "https://portal.example/")
+    settings.set("CRAWL_ID", "c1")
+    config = DistributedConfig.from_settings(settings)
+    assert not config.enabled  # the default profile: a single process
+    assert config.keys.requests == "archiver:portal.example:c1:requests"
+    assert config.keys.lease("w") == "archiver:portal.example:c1:lease:w"
+    settings.set("DISTRIBUTED_ENABLED", True)
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        DistributedConfig.from_settings(settings)
+    settings.set("REDIS_URL", "redis://127.0.0.1:1/0")
+    settings.set("DISTRIBUTED_LEASE_TTL", 1)
+    with pytest.raises(ConfigError, match="DISTRIBUTED_LEASE_TTL"):
+        DistributedConfig.from_settings(settings)
+
+
+def test_a_missing_redis_url_stops_the_crawl_with_exit_status_3(tmp_path):
+    command, env = crawl_command(
+        "http://127.0.0.1:9/", tmp_path, profile=PROFILE, settings={"REDIS_URL": ""}
+    )
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "REDIS_URL: the distributed profile needs" in done.stderr
+
+
+# -- one crawl, several workers -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=[("classic", 2), ("alt", 3)], ids=["classic-2", "alt-3"])
+def crawl(request, redis, tmp_path_factory):
+    theme, n = request.param
+    site = build_site(seed=1, n_articles=N_ARTICLES)
+    workdir = tmp_path_factory.mktemp(f"dist-{theme}")
+    with FixturePortal(site, theme=theme) as portal:
+        workers = Workers(portal.base_url, workdir, redis.url, n)
+        codes = workers.wait()
+        expected = expected_items(site, theme=theme, base_url=portal.base_url)
+        requests = list(portal.request_log)
+        base_url = portal.base_url
+    return {
+        "n": n,
+        "site": site,
+        "workers": workers,
+        "codes": codes,
+        "expected": expected,
+        "requests": requests,
+        "base_url": base_url,
+    }
+
+
+def test_workers_make_one_crawl_equal_to_the_ground_truth(crawl, redis):
+    workers = crawl["workers"]
+    assert crawl["codes"] == [0] * crawl["n"], workers.log(0)[-3000:]
+    assert_ground_truth(stored_items(workers.archive, "dist"), crawl["expected"])
+    manifest = assert_crawl_true(workers.archive, "dist")
+    # One manifest listing every worker's files, the WACZ and the one items file.
+    assert len(manifest["workers"]) == crawl["n"]
+    keys = [entry["key"] for entry in manifest["files"]]
+    assert "items/dist.jsonl.gz" in keys and "wacz/dist.wacz" in keys
+    warcs = [key for key in keys if key.startswith("warcs/")]
+    writers = {worker for worker in manifest["workers"] if any(worker in k for k in warcs)}
+    assert len(writers) >= 2, warcs  # the work was shared
+    assert manifest["stats"]["items/accepted"] == len(crawl["expected"])
+    assert manifest["finish_reason"] == "finished"
+    assert_state_true(workers.archive)
+    # Nothing left behind: not in the store, the spool or Redis.
+    assert not (workers.archive / "crawls" / "dist" / "workers").exists() or not any(
+        p.is_file() for p in (workers.archive / "crawls" / "dist" / "workers").rglob("*")
+    )
+    assert not list((workers.workdir / "spool").rglob("*.warc.gz"))
+    assert not [key for key in lasting_redis_keys(redis) if b":dist:" in key]
+
+
+def test_every_url_is_fetched_once_across_workers(crawl):
+    fetched = Counter(
+        path for _m, path, _h in crawl["requests"] if path.split("?")[0].endswith(".html")
+    )
+    assert not [path for _m, path, _h in crawl["requests"] if "/amp" in path]
+    site, base = crawl["site"], crawl["base_url"]
+    # As in a single process (tests/test_crawl.py): the 500 tried 3 times, scripted twice.
+    assert fetched.pop(urlsplit(site.server_error_url(base)).path) == 3
+    for url in site.scripted_urls(base):
+        assert fetched.pop(urlsplit(url).path) == 2
+    assert set(fetched.values()) == {1}
+
+
+def test_pywb_replays_articles_of_every_worker(crawl):
+    archive = crawl["workers"].archive
+    items = stored_items(archive, "dist")
+    by_file = {}
+    for item in items:
+        by_file.setdefault(item["warc"]["filename"], item)
+    assert len(by_file) >= 2
+    with start_pywb(archive, crawl_ids=["dist"]) as server:
+        for item in by_file.values():
+            replayed = fetch(server.replay_url("dist", item["fetched_url"], modifier="mp_"))
+            assert replayed.status == 200, item["fetched_url"]
+            assert crawl["expected"][item["url"]]["title"][:40] in replayed.text
+
+
+# -- a worker dies, Redis goes away -----------------------------------------------------
+
+
+def test_a_worker_killed_midway_loses_nothing(redis, tmp_path):
+    site = build_site(seed=2, n_articles=N_ARTICLES)
+    with FixturePortal(site, theme="classic") as portal:
+        workers = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="killed")
+        wait_for(lambda: len(portal.request_log) > 120, "the crawl half way", deadline=300)
+        workers.kill(0)
+        codes = workers.wait()
+        expected = expected_items(site, theme="classic", base_url=portal.base_url)
+    assert codes == [-signal.SIGKILL, 0], workers.log(1)[-3000:]
+    assert_ground_truth(stored_items(tmp_path / "archive", "killed"), expected)
+    manifest = assert_crawl_true(tmp_path / "archive", "killed")
+    stats = manifest["stats"]
+    assert stats["distributed/workers_recovered"] == 1
+    assert manifest["report"]["distributed"]["taken_over"] == stats.get("distributed/taken_over")
+    # The killed worker's WARC files are stored and listed; its spool is gone.
+    dead = [w for w in manifest["workers"] if w in workers.log(0)]
+    assert len(dead) == 1
+    assert any(dead[0] in entry["key"] for entry in manifest["files"])
+    assert not list((tmp_path / "spool").rglob("*.warc.gz*"))
+    assert_state_true(tmp_path / "archive")
+
+
+def test_redis_lost_mid_crawl_stops_the_workers_and_a_second_run_finishes(tmp_path):
+    site = build_site(seed=3, n_articles=N_ARTICLES)
+    with RedisServer() as redis, FixturePortal(site, theme="classic") as portal:
+        first = Workers(portal.base_url, tmp_path, redis.url, 2, DISTRIBUTED_REDIS_WAIT=30)
+        wait_for(lambda: len(portal.request_log) > 80, "the crawl under way", deadline=300)
+        redis.stop()
+        wait_for(
+            lambda: all("does not answer" in first.log(i) for i in range(2)),
+            "the workers to notice",
+        )
+        redis.start()  # empty: Redis without persistence lost the crawl's frontier
+        assert first.wait() == [6, 6]
+        for index in range(2):
+            assert "Redis came back without this crawl's frontier" in first.log(index)
+        assert not (tmp_path / "archive" / "crawls" / "dist" / "manifest.json").exists()
+        # Everything the first run archived is stored (WARCs, items parts): nothing lost.
+        assert not list((tmp_path / "spool").rglob("*.warc.gz*"))
+        second = Workers(portal.base_url, tmp_path, redis.url, 2)
+        assert second.wait() == [0, 0], second.log(0)[-3000:]
+        expected = expected_items(site, theme="classic", base_url=portal.base_url)
+    assert_ground_truth(stored_items(tmp_path / "archive", "dist"), expected)
+    manifest = assert_crawl_true(tmp_path / "archive", "dist")
+    assert len(manifest["workers"]) == 4  # both runs' files in the one manifest
+
+
+def test_an_incremental_second_run_of_two_workers_fetches_only_what_changed(redis, tmp_path):
+    site = build_site(seed=1, n_articles=N_ARTICLES)
+    evolved = evolve_site(site, new=3, changed=2)
+    settings = {"BROWSER_ENABLED": False}
+    with FixturePortal(site, theme="classic") as portal:
+        first = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="first", **settings)
+        assert first.wait() == [0, 0], first.log(0)[-3000:]
+        before = len(portal.request_log)
+        portal.replace_site(evolved)
+        second = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="second", **settings)
+        assert second.wait() == [0, 0], second.log(0)[-3000:]
+        requests = portal.request_log[before:]
+        base = portal.base_url
+    new, changed = set(evolved.new_urls(base)), set(evolved.changed_urls(base))
+    retried = {base + a.path for a in evolved.articles if a.kind != "article"}
+    fetched = {base.rstrip("/") + path for path in article_paths(evolved, requests)}
+    assert fetched == new | changed | retried
+    assert {item["url"] for item in stored_items(tmp_path / "archive", "second")} == new | changed
+    crawls = json.loads((tmp_path / "archive" / "state" / "crawls.json").read_text())["crawls"]
+    assert [(c["crawl_id"], c["mode"]) for c in crawls] == [
+        ("first", "full"),
+        ("second", "incremental"),
+    ]
+    assert not (tmp_path / "archive" / "state" / "lock.json").exists()
+    assert_state_true(tmp_path / "archive")
