@@ -69,13 +69,14 @@ BACKOFF_START_DELAY = 2.0
 # AutoThrottle's bound too: it never sets a longer delay than AUTOTHROTTLE_MAX_DELAY.
 BACKOFF_MAX_DELAY = 30.0
 # Politeness per portal, not per process (crawler/politeness/shared.py): with a Redis URL
-# here (the distributed profile sets its REDIS_URL; env POLITENESS_REDIS_URL), every worker
+# here (env POLITENESS_REDIS_URL; empty in a distributed crawl: its REDIS_URL), every worker
 # takes its turn from Redis, so that all of them together keep to the pace above, as one
 # process would: DOWNLOAD_DELAY between two requests to a site, CONCURRENT_REQUESTS_PER_DOMAIN
-# requests at once, AutoThrottle's delay (computed from every worker's answers)
-# and the slowing down on 429/503 and Retry-After that any worker meets. Empty: each process
-# keeps its own pace (one process: the same thing). While Redis does not answer, nothing is
-# sent to the site: the worker logs it and tries again every POLITENESS_REDIS_RETRY seconds.
+# requests at once, AutoThrottle's delay (computed from every worker's answers) and the
+# slowing down on 429/503 and Retry-After that any worker meets. Empty and not distributed:
+# each process keeps its own pace (one process: the same thing). While Redis does not answer,
+# nothing is sent to the site: the worker logs it and asks again every POLITENESS_REDIS_RETRY
+# seconds.
 POLITENESS_REDIS_URL = os.environ.get("POLITENESS_REDIS_URL", "")
 # Prefix of the keys, per site: <prefix>:{<host>}:next, :leases, :throttle, :backoff.
 POLITENESS_REDIS_PREFIX = "politeness"

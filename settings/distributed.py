@@ -11,6 +11,3 @@ DISTRIBUTED_ENABLED = True
 REDIS_URL = os.environ.get("REDIS_URL", "")
 SCHEDULER = "crawler.distributed.scheduler.DistributedScheduler"
 DUPEFILTER_CLASS = "crawler.distributed.scheduler.CrawlDupeFilter"
-# The portal's pace kept in the same Redis, for all workers together (POLITENESS_REDIS_URL in
-# settings/default.py; docs/crawling.md): N workers hit the portal no harder than one.
-POLITENESS_REDIS_URL = os.environ.get("POLITENESS_REDIS_URL") or REDIS_URL

@@ -371,17 +371,17 @@ def test_compose_crawler_environment_reaches_boto3(monkeypatch):
     assert access_key == env["AWS_ACCESS_KEY_ID"]
 
 
-def redis_urls_of(env: dict, names=("REDIS_URL", "POLITENESS_REDIS_URL")) -> set[tuple]:
-    return {(urlsplit(env[name]).hostname, urlsplit(env[name]).port) for name in names}
+def redis_urls_of(env: dict) -> set[tuple]:
+    return {(urlsplit(env["REDIS_URL"]).hostname, urlsplit(env["REDIS_URL"]).port)}
 
 
 def assert_distributed_profile(env: dict, where: str) -> None:
-    """The workers' profile exists and takes their Redis for the shared politeness."""
+    """The workers' profile exists and shares the portal's pace in their Redis."""
     profile = env["SCRAPY_SETTINGS_MODULE"]
     settings = Settings()
     settings.setmodule(profile, priority="project")
-    settings.set("POLITENESS_REDIS_URL", env["POLITENESS_REDIS_URL"])
-    assert SharedPolitenessConfig.from_settings(settings).redis_url, where
+    settings.set("REDIS_URL", env["REDIS_URL"])
+    assert SharedPolitenessConfig.from_settings(settings).redis_url == env["REDIS_URL"], where
     # A frontier shared by the workers, not Scrapy's own in-memory scheduler.
     assert settings.get("SCHEDULER") != "scrapy.core.scheduler.Scheduler", where
 

@@ -46,6 +46,19 @@ def test_shared_politeness_is_off_by_default_and_reads_the_profile():
     assert config.lease_ttl > 60  # DOWNLOAD_TIMEOUT
 
 
+def test_a_distributed_crawl_shares_the_politeness_in_its_redis_unless_told_another():
+    distributed = Settings()
+    distributed.setmodule("settings.distributed", priority="project")
+    distributed.set("REDIS_URL", "redis://frontier:6379/0")
+    assert SharedPolitenessConfig.from_settings(distributed).redis_url == "redis://frontier:6379/0"
+    distributed.set("POLITENESS_REDIS_URL", "redis://pace:6379/1")
+    assert SharedPolitenessConfig.from_settings(distributed).redis_url == "redis://pace:6379/1"
+    # A REDIS_URL alone does not make a single crawl share anything.
+    assert not SharedPolitenessConfig.wanted(
+        settings(POLITENESS_REDIS_URL="", REDIS_URL="redis://frontier:6379/0")
+    )
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
@@ -247,22 +260,59 @@ def one_process_bounds(profile: Settings) -> tuple[int, int]:
     return int(WINDOW / shortest) + 2, profile.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
 
 
-def test_three_workers_keep_the_portal_within_one_process_pace(tmp_path, redis):
+def test_three_workers_of_one_crawl_keep_the_portal_within_one_process_pace(tmp_path, redis):
     site = build_site(seed=1)
     profile = Settings()
-    profile.setmodule("settings.default")
+    profile.setmodule("settings.distributed")
     profile.update(WORKER_SETTINGS)
     rate_bound, concurrency_bound = one_process_bounds(profile)
     assert (rate_bound, concurrency_bound) == (22, 2)
     with FixturePortal(site) as portal:
         portal.inject(lambda target: True, slow_answer(SERVER_LATENCY))
-        run_workers(portal, site, tmp_path, WORKERS, redis.url)
+        section = portal.base_url + site.sections[0].path.lstrip("/")
+        workers = []
+        for number in range(WORKERS):
+            # The distributed profile as a user runs it: one crawl id, archive root and Redis.
+            command, env = crawl_command(
+                portal.base_url,
+                tmp_path,
+                crawl_id="one-crawl",
+                profile="settings.distributed",
+                settings={
+                    **WORKER_SETTINGS,
+                    "PORTAL_SECTIONS": section,
+                    "PORTAL_MAX_LISTING_PAGES": 6,
+                    "PORTAL_FETCH_IMAGES": True,  # more requests: a crawl of some seconds
+                    "REDIS_URL": redis.url,
+                    "POLITENESS_REDIS_PREFIX": f"test-{tmp_path.name}",
+                    "LOG_FILE": tmp_path / f"worker-{number}.log",
+                },
+            )
+            workers.append(subprocess.Popen(command, cwd=tmp_path, env=env))
+        codes = [process.wait(timeout=600) for process in workers]
         spans = list(portal.request_spans)
-    # Each worker crawled the same pages: three times one crawl's requests.
-    assert len(spans) >= 3 * 30
-    arrivals = [start for start, _ in spans]
+    for number in range(WORKERS):
+        log = (tmp_path / f"worker-{number}.log").read_text(encoding="utf-8")
+        assert_no_warning_raised(log)
+        assert "politeness shared through Redis" in log
+    assert codes == [0] * WORKERS
+    result = CrawlResult(0, tmp_path / "archive", "one-crawl", "")
+    assert result.manifest["report"]["distributed"]["workers"] == WORKERS
+    # The section's articles, each fetched once by one of the workers.
+    assert len(result.items) == len({item["url"] for item in result.items}) >= 30
+    assert len(spans) >= 60
+    arrivals = sorted(start for start, _ in spans)
+    mean_rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+    print(
+        f"{len(spans)} requests, {mean_rate:.1f}/s, {most_in_window(arrivals, WINDOW)} in "
+        f"{WINDOW} s at most, {most_at_once(spans)} at once at most"
+    )
+    # Never more than one process could send (jitter at its worst), nor more at once...
     assert most_in_window(arrivals, WINDOW) <= rate_bound
     assert most_at_once(spans) <= concurrency_bound
+    # ...and on average one process's pace: one request per delay (the jitter's mean is 0;
+    # the slack is many times the spread of the mean of 60 jittered delays).
+    assert mean_rate <= 1.25 / DELAY
 
 
 def slow_answer(seconds: float):

@@ -92,13 +92,21 @@ class SharedPolitenessConfig:
     state_ttl: float
 
     @staticmethod
-    def wanted(settings) -> bool:
+    def url_of(settings) -> str:
+        """``POLITENESS_REDIS_URL``, else the crawl's ``REDIS_URL`` when it is distributed."""
+        url = (settings.get("POLITENESS_REDIS_URL") or "").strip()
+        if not url and settings.getbool("DISTRIBUTED_ENABLED"):
+            url = (settings.get("REDIS_URL") or "").strip()
+        return url
+
+    @classmethod
+    def wanted(cls, settings) -> bool:
         """Whether the settings ask for shared politeness (a Redis URL)."""
-        return bool((settings.get("POLITENESS_REDIS_URL") or "").strip())
+        return bool(cls.url_of(settings))
 
     @classmethod
     def from_settings(cls, settings) -> SharedPolitenessConfig:
-        url = (settings.get("POLITENESS_REDIS_URL") or "").strip()
+        url = cls.url_of(settings)
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(
                 f"POLITENESS_REDIS_URL: expected redis://, rediss:// or unix:// URL, got {url!r}"
