@@ -14,6 +14,7 @@ import pytest
 from redis import asyncio as redis_asyncio
 from scrapy.settings import Settings
 
+from crawler.addon import SCRAPY_AUTOTHROTTLE, ArchiverAddon
 from crawler.config import ConfigError
 from crawler.politeness.config import SharedPolitenessConfig
 from crawler.politeness.pace import SharedPace
@@ -57,6 +58,15 @@ def test_a_distributed_crawl_shares_the_politeness_in_its_redis_unless_told_anot
     assert not SharedPolitenessConfig.wanted(
         settings(POLITENESS_REDIS_URL="", REDIS_URL="redis://frontier:6379/0")
     )
+
+
+def test_the_addon_turns_scrapys_autothrottle_off_when_the_pace_is_shared():
+    # Its delay is then computed in Redis from every worker's latencies.
+    for url, autothrottle in (("", "on"), ("redis://127.0.0.1:6379/0", None)):
+        values = settings(POLITENESS_REDIS_URL=url)
+        ArchiverAddon().update_settings(values)
+        enabled = values["EXTENSIONS"].copy_to_dict().get(SCRAPY_AUTOTHROTTLE, "on")
+        assert enabled == autothrottle, url
 
 
 @pytest.mark.parametrize(
