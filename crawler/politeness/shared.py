@@ -30,7 +30,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from crawler.politeness.config import SharedPolitenessConfig
-from crawler.politeness.pace import SharedPace
+from crawler.politeness.pace import SharedPace, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class SharedPolitenessMiddleware:
         self.stats = stats
         self.crawler = crawler
         self._held: dict[int, tuple[str, str]] = {}  # id(request) -> (site, lease)
-        self._locks: dict[str, asyncio.Lock] = {}  # one request per site asks at a time
+        self._locks: dict[str, asyncio.Lock] = {}  # one request per site polls at a time
         self._tasks: set[asyncio.Task] = set()
         self._outage_since: float | None = None
         self._outage_logged = 0.0
@@ -91,24 +91,34 @@ class SharedPolitenessMiddleware:
             slot.delay = 0.0  # the shared turn is the pace (see the module's docstring)
         return None
 
-    async def _take_turn(self, site: str, lease: str, request):
-        lock = self._locks.setdefault(site, asyncio.Lock())
-        async with lock:
+    async def _take_turn(self, site: str, lease: str, request) -> Turn:
+        # The first ask at once, beside the worker's other requests (a mirror's pace has free
+        # slots); while all the site's slots are taken, one request per site asks again.
+        turn = await self._ask(site, lease, request)
+        if turn.wait is not None:
+            return turn
+        async with self._locks.setdefault(site, asyncio.Lock()):
             while True:
-                if self._closing():
-                    self.stats.inc_value("politeness/abandoned")
-                    logger.info("crawl closing: %s not sent (no turn yet)", request.url)
-                    raise IgnoreRequest("crawl closing before this request's turn")
-                try:
-                    turn = await self.pace.take(site, lease)
-                except (RedisError, OSError) as exc:
-                    self._redis_failed(exc)
-                    await asyncio.sleep(self.config.redis_retry)
-                    continue
-                self._redis_answers()
+                await asyncio.sleep(min(self.config.poll_interval, max(turn.retry_in, 0.001)))
+                turn = await self._ask(site, lease, request)
                 if turn.wait is not None:
                     return turn
-                await asyncio.sleep(min(self.config.poll_interval, max(turn.retry_in, 0.001)))
+
+    async def _ask(self, site: str, lease: str, request) -> Turn:
+        """One ask for a turn, however long Redis takes to answer it."""
+        while True:
+            if self._closing():
+                self.stats.inc_value("politeness/abandoned")
+                logger.info("crawl closing: %s not sent (no turn yet)", request.url)
+                raise IgnoreRequest("crawl closing before this request's turn")
+            try:
+                turn = await self.pace.take(site, lease)
+            except (RedisError, OSError) as exc:
+                self._redis_failed(exc)
+                await asyncio.sleep(self.config.redis_retry)
+                continue
+            self._redis_answers()
+            return turn
 
     # -- answers -------------------------------------------------------------------------
     async def process_response(self, request, response):
