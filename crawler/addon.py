@@ -12,8 +12,11 @@ from crawler.extensions.remote_control import SCRAPY_EXTENSION as SCRAPY_REMOTE_
 from crawler.layout import ITEMS_FILE
 from crawler.logs import install_json_handler
 from crawler.middlewares.sizes import SCRAPY_COMPRESSION
+from crawler.politeness.config import SharedPolitenessConfig
 from crawler.publishing.items_file import SPOOL_OPTION
 from crawler.storage.redact import hide_secrets_in_logs
+
+SCRAPY_AUTOTHROTTLE = "scrapy.extensions.throttle.AutoThrottle"
 
 PIPELINES = {
     "crawler.pipelines.clean.CleanTextPipeline": 100,
@@ -36,6 +39,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.politeness.retry.PoliteRetryMiddleware": 550,
     "crawler.politeness.backoff.SiteBackoffMiddleware": 560,
+    # Politeness per portal shared through Redis (off without POLITENESS_REDIS_URL): the
+    # closest to the downloader, so that a request's turn is when it is sent.
+    "crawler.politeness.shared.SharedPolitenessMiddleware": 980,
     # Sees 3xx responses before Scrapy's RedirectMiddleware (600) follows them.
     "crawler.middlewares.redirects.RedirectLoopMiddleware": 610,
     # In place of Scrapy's HttpCompressionMiddleware (590): counts what it drops for size.
@@ -99,6 +105,10 @@ class ArchiverAddon:
                 settings["DOWNLOAD_HANDLERS"][scheme] = path
         for path, priority in EXTENSIONS.items():
             settings["EXTENSIONS"][path] = priority
+        if SharedPolitenessConfig.wanted(settings):
+            SharedPolitenessConfig.from_settings(settings)  # nonsense refused before the crawl
+            # Its delay is computed from every worker's answers, in Redis (politeness/shared.py).
+            settings["EXTENSIONS"][SCRAPY_AUTOTHROTTLE] = None
         # -o s3://… feeds stored with checksums, verified; the crawl's own items feed is
         # written in its spool (renamed when whole) and stored with its other files.
         settings["FEED_STORAGES"]["s3"] = "crawler.storage.feeds.ArchiveS3FeedStorage"

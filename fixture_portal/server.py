@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
@@ -45,10 +46,17 @@ class _Handler(BaseHTTPRequestHandler):
         return parsed
 
     def do_GET(self) -> None:
-        self._serve(send_body=True)
+        self._timed_serve(send_body=True)
 
     def do_HEAD(self) -> None:
-        self._serve(send_body=False)
+        self._timed_serve(send_body=False)
+
+    def _timed_serve(self, send_body: bool) -> None:
+        started = time.monotonic()
+        try:
+            self._serve(send_body)
+        finally:
+            self.server.portal.request_spans.append((started, time.monotonic()))
 
     def log_message(self, format: str, *args) -> None:
         logger.debug("%s - " + format, self.address_string(), *args)
@@ -177,6 +185,9 @@ class FixturePortal:
         # (method, path with query, headers) of every request, in arrival order. Appends
         # are atomic; read it with list(portal.request_log) for a consistent snapshot.
         self.request_log: list[tuple[str, str, dict[str, str]]] = []
+        # (arrived, answered) monotonic times of every GET and HEAD answered (or cut off): the
+        # rate and the concurrency the portal saw, for tests of politeness.
+        self.request_spans: list[tuple[float, float]] = []
         self._server = _Server((host, port), self)
         self.host, self.port = self._server.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}/"

@@ -68,6 +68,26 @@ BACKOFF_STATUSES = [429, 503]
 BACKOFF_START_DELAY = 2.0
 # AutoThrottle's bound too: it never sets a longer delay than AUTOTHROTTLE_MAX_DELAY.
 BACKOFF_MAX_DELAY = 30.0
+# Politeness per portal, not per process (crawler/politeness/shared.py): with a Redis URL
+# here (env POLITENESS_REDIS_URL; empty in a distributed crawl: its REDIS_URL), every worker
+# takes its turn from Redis, so that all of them together keep to the pace above, as one
+# process would: DOWNLOAD_DELAY between two requests to a site, CONCURRENT_REQUESTS_PER_DOMAIN
+# requests at once, AutoThrottle's delay (computed from every worker's answers) and the
+# slowing down on 429/503 and Retry-After that any worker meets. Empty and not distributed:
+# each process keeps its own pace (one process: the same thing). While Redis does not answer,
+# nothing is sent to the site: the worker logs it and asks again every POLITENESS_REDIS_RETRY
+# seconds.
+POLITENESS_REDIS_URL = os.environ.get("POLITENESS_REDIS_URL", "")
+# Prefix of the keys, per site: <prefix>:{<host>}:next, :leases, :throttle, :backoff.
+POLITENESS_REDIS_PREFIX = "politeness"
+# A request's slot comes back this long after it was taken (seconds, more than
+# DOWNLOAD_TIMEOUT), even when its worker died without giving it back.
+POLITENESS_LEASE_TTL = 120.0
+# Seconds between two asks for a slot while all of a site's slots are taken.
+POLITENESS_POLL_INTERVAL = 0.2
+POLITENESS_REDIS_RETRY = 5.0
+# A site's shared delays are forgotten this long after the last request to it (seconds).
+POLITENESS_STATE_TTL = 86400.0
 REDIRECT_MAX_TIMES = 10
 # A news page is never this large; bigger responses are cut off, not archived half.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024

@@ -30,6 +30,8 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import ENVVAR as SCRAPY_SETTINGS_ENVVAR
 
+from crawler.politeness.config import SharedPolitenessConfig
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
 HADOLINT_CONFIG = ROOT / ".hadolint.yaml"
@@ -308,7 +310,7 @@ def test_compose_services():
     services = compose()["services"]
     assert {"crawler", "s3", "pywb", "redis"} <= set(services)
     ours = our_services(services)
-    assert set(ours) == {"crawler", "pywb"}
+    assert set(ours) == {"crawler", "crawler-worker", "pywb"}
     for name, service in ours.items():
         assert service["image"] == documented_image(), f"compose {name}: image"
         assert (ROOT / service["build"] / "Dockerfile").is_file(), f"compose {name}: build"
@@ -317,6 +319,7 @@ def test_compose_services():
     assert ours["crawler"]["command"][:2] == ["crawl", "portal"]
     assert ours["pywb"]["command"][0] == "replay"
     assert services["redis"].get("profiles") == ["distributed"]
+    assert services["crawler-worker"].get("profiles") == ["distributed"]
 
 
 def test_compose_pywb_replays_the_crawlers_archive_read_only():
@@ -366,6 +369,41 @@ def test_compose_crawler_environment_reaches_boto3(monkeypatch):
     assert region == env["AWS_DEFAULT_REGION"]
     assert endpoint == env["AWS_ENDPOINT_URL_S3"]
     assert access_key == env["AWS_ACCESS_KEY_ID"]
+
+
+def redis_urls_of(env: dict) -> set[tuple]:
+    return {(urlsplit(env["REDIS_URL"]).hostname, urlsplit(env["REDIS_URL"]).port)}
+
+
+def assert_distributed_profile(env: dict, where: str) -> None:
+    """The workers' profile exists and shares the portal's pace in their Redis."""
+    profile = env["SCRAPY_SETTINGS_MODULE"]
+    settings = Settings()
+    settings.setmodule(profile, priority="project")
+    settings.set("REDIS_URL", env["REDIS_URL"])
+    assert SharedPolitenessConfig.from_settings(settings).redis_url == env["REDIS_URL"], where
+    # A frontier shared by the workers, not Scrapy's own in-memory scheduler.
+    assert settings.get("SCHEDULER") != "scrapy.core.scheduler.Scheduler", where
+
+
+def test_compose_distributed_workers_share_redis_and_the_store():
+    services = compose()["services"]
+    worker, redis, crawler = services["crawler-worker"], services["redis"], services["crawler"]
+    # Scaled with --scale: nothing a second replica could not have too.
+    assert "container_name" not in worker and "ports" not in worker
+    env = worker["environment"]
+    assert_distributed_profile(env, "compose crawler-worker")
+    redis_port = int(redis["ports"][0].rsplit(":", 1)[1])
+    assert redis_urls_of(env) == {("redis", redis_port)}
+    # One crawl: the crawl id from the shell, the same for every replica; one shared store.
+    assert "CRAWL_ID" in env and env["CRAWL_ID"] is None
+    assert urlsplit(env["ARCHIVE_URI"]).scheme == "s3"
+    assert env["AWS_ENDPOINT_URL_S3"] == crawler["environment"]["AWS_ENDPOINT_URL_S3"]
+    for name in ("s3", "redis"):
+        assert worker["depends_on"][name]["condition"] == "service_healthy"
+    assert worker["command"] == crawler["command"]
+    assert re.fullmatch(r"redis:\d+\.\d+\.\d+(-\w+)?", redis["image"]), redis["image"]
+    assert "--scale crawler-worker=" in readme_containers()
 
 
 # --- deploy/k8s -----------------------------------------------------------------------------
@@ -467,3 +505,67 @@ def quantity(value: str | int | float) -> float:
     match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(value))
     assert match and match.group(2) in ("", *suffixes), f"quantity {value!r}"
     return float(match.group(1)) * suffixes.get(match.group(2), 1)
+
+
+# --- deploy/k8s/distributed: an indexed Job of workers, Redis --------------------------------
+
+DISTRIBUTED = K8S / "distributed"
+
+
+def redis_objects() -> dict[str, dict]:
+    with open(DISTRIBUTED / "redis.yaml", encoding="utf-8") as file:
+        return {doc["kind"]: doc for doc in yaml.safe_load_all(file)}
+
+
+def test_k8s_distributed_crawl_is_an_indexed_job_of_workers():
+    job = load_yaml(DISTRIBUTED / "crawl-job.yaml")
+    assert (job["apiVersion"], job["kind"]) == ("batch/v1", "Job")
+    # A new Job (and crawl id) each time: kubectl create with generateName.
+    assert "generateName" in job["metadata"] and "name" not in job["metadata"]
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    assert spec["parallelism"] == spec["completions"] >= 2
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    nightly = crawler_container()
+    assert container["image"] == nightly["image"] and container["args"] == nightly["args"]
+    assert (
+        pod["securityContext"]
+        == cronjob()["spec"]["jobTemplate"]["spec"]["template"]["spec"]["securityContext"]
+    )
+    assert container["securityContext"] == nightly["securityContext"]
+    env = {item["name"]: item for item in container["env"]}
+    crawl_id = env["CRAWL_ID"]["valueFrom"]["fieldRef"]["fieldPath"]
+    assert crawl_id == "metadata.labels['batch.kubernetes.io/job-name']"
+    values = {name: item["value"] for name, item in env.items() if "value" in item}
+    assert_distributed_profile(values, "crawl-job")
+    service = redis_objects()["Service"]
+    assert redis_urls_of(values) == {
+        (service["metadata"]["name"], service["spec"]["ports"][0]["port"])
+    }
+    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"] == nightly_env("AWS_ACCESS_KEY_ID")
+    (source,) = container["envFrom"]
+    assert source["configMapRef"]["name"] == k8s("configmap.yaml")["metadata"]["name"]
+    assert_env_names(set(env) | set(k8s("configmap.yaml")["data"]), "crawl-job")
+    assert "kubectl create -f deploy/k8s/distributed/crawl-job.yaml" in readme_containers()
+
+
+def nightly_env(name: str) -> dict:
+    return next(item for item in crawler_container()["env"] if item["name"] == name)["valueFrom"]
+
+
+def test_k8s_redis_service_reaches_the_redis_deployment():
+    objects = redis_objects()
+    deployment, service = objects["Deployment"], objects["Service"]
+    pod = deployment["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    (container,) = pod["spec"]["containers"]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    (port,) = service["spec"]["ports"]
+    assert ports[port["targetPort"]] == port["port"] == 6379
+    # The compose file's Redis, and never as root.
+    assert container["image"] == compose()["services"]["redis"]["image"]
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert load_yaml(DISTRIBUTED / "kustomization.yaml")["resources"] == ["redis.yaml"]

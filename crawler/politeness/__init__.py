@@ -7,5 +7,8 @@ answers 429/503 is crawled more slowly until it answers normally again.
 - ``parking.RetryParking`` holds retries until their time, out of the engine, so that
   nothing else waits for them and a closing crawl abandons them at once;
 - ``backoff.SiteBackoffMiddleware`` widens the delay of the downloader slot of a site
-  that answers 429/503, and narrows it again as the site answers normally.
+  that answers 429/503, and narrows it again as the site answers normally;
+- ``shared.SharedPolitenessMiddleware`` (with a Redis URL: a distributed crawl) makes that
+  pace the portal's rather than the process's: every worker takes each request's turn from
+  Redis (``pace.SharedPace``), so that N workers hit the portal no harder than one.
 """

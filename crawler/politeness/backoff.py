@@ -11,6 +11,9 @@ While a site is slowed, the downloader takes one request at a time, and the requ
 already queued for the site's slot go back to the scheduler: nothing queues behind a long
 delay, so a crawl that closes waits for one request at most, not for
 ``CONCURRENT_REQUESTS`` of them one delay apart.
+
+With the politeness shared through Redis (``shared.py``), the delay is not the slot's: it is
+handed to the shared pace, where the longest delay any worker asks for holds for all.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from scrapy.core.downloader import Downloader, Slot
 from scrapy.exceptions import NotConfigured
 
 from crawler.politeness.config import PolitenessConfig
+from crawler.politeness.shared import SharedPolitenessMiddleware, find
 from crawler.politeness.waits import parse_retry_after
 
 logger = logging.getLogger(__name__)
@@ -42,20 +46,27 @@ class _Slowed:
 class SiteBackoffMiddleware:
     """Downloader middleware, just outside the retry middleware (it sees answers first)."""
 
-    def __init__(self, config: PolitenessConfig, stats, downloader: Callable[[], Downloader]):
+    def __init__(
+        self,
+        config: PolitenessConfig,
+        stats,
+        downloader: Callable[[], Downloader],
+        shared: Callable[[], SharedPolitenessMiddleware | None] = lambda: None,
+    ):
         if not config.backoff_enabled:
             raise NotConfigured
         self.config = config
         self.stats = stats
         # The downloader is made after its middlewares: found when the first answer comes.
         self.downloader = downloader
+        self.shared = shared
         self._slowed: dict[str, _Slowed] = {}  # by downloader slot key
         self._total_concurrency: int | None = None  # the downloader's own, while slowed
 
     @classmethod
     def from_crawler(cls, crawler):
         config = PolitenessConfig.from_settings(crawler.settings)
-        return cls(config, crawler.stats, lambda: crawler.engine.downloader)
+        return cls(config, crawler.stats, lambda: crawler.engine.downloader, lambda: find(crawler))
 
     def process_response(self, request, response):
         key = request.meta.get("download_slot")
@@ -89,12 +100,15 @@ class SiteBackoffMiddleware:
                 self.config.backoff_max_delay,
                 max(self.config.backoff_start_delay, previous * 2, retry_after or 0.0),
             )
+        shared = self.shared()
         slot = self._slot(key)
-        if slot is not None:
+        if slot is not None and shared is None:
             slot.delay = max(slot.delay, delay)
         if delay <= previous:
             return
         self._slowed[key] = _Slowed(delay, now)
+        if shared is not None:
+            shared.back_off(key, delay, slowed=True)
         self.stats.inc_value("backoff/slowed")
         self.stats.max_value("backoff/max_delay", round(delay, 1))
         self._one_at_a_time()
@@ -112,8 +126,11 @@ class SiteBackoffMiddleware:
         delay = slowed.delay / 2
         if delay < self.config.backoff_start_delay:
             delay = 0.0
+        shared = self.shared()
         slot = self._slot(key)
-        if slot is not None:
+        if shared is not None:
+            shared.back_off(key, delay, slowed=False)
+        elif slot is not None:
             # Never below the configured delay; AutoThrottle, when on, tunes it from there.
             slot.delay = max(self.config.download_delay, min(slot.delay, delay))
         if delay:

@@ -67,3 +67,87 @@ def _statuses(settings) -> frozenset[int]:
     if bad:
         raise ConfigError(f"BACKOFF_STATUSES: only 4xx and 5xx answers slow a site down: {bad}")
     return statuses
+
+
+@dataclass(frozen=True)
+class SharedPolitenessConfig:
+    """The politeness of one portal kept in Redis, so that every worker of a crawl (and every
+    crawl of the portal) keeps to one profile's pace together (``shared.py``)."""
+
+    redis_url: str
+    key_prefix: str
+    # Requests sent to one site at once, by all workers together.
+    concurrency: int
+    # Milliseconds between two requests to one site, at least (DOWNLOAD_DELAY).
+    min_delay_ms: int
+    # Each delay varies by ± this fraction of it (Scrapy's DOWNLOAD_DELAY_JITTER).
+    jitter: float
+    autothrottle: bool
+    autothrottle_start_ms: int
+    autothrottle_max_ms: int
+    autothrottle_target: float
+    lease_ttl: float
+    poll_interval: float
+    redis_retry: float
+    state_ttl: float
+
+    @staticmethod
+    def url_of(settings) -> str:
+        """``POLITENESS_REDIS_URL``, else the crawl's ``REDIS_URL`` when it is distributed."""
+        url = (settings.get("POLITENESS_REDIS_URL") or "").strip()
+        if not url and settings.getbool("DISTRIBUTED_ENABLED"):
+            url = (settings.get("REDIS_URL") or "").strip()
+        return url
+
+    @classmethod
+    def wanted(cls, settings) -> bool:
+        """Whether the settings ask for shared politeness (a Redis URL)."""
+        return bool(cls.url_of(settings))
+
+    @classmethod
+    def from_settings(cls, settings) -> SharedPolitenessConfig:
+        url = cls.url_of(settings)
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                f"POLITENESS_REDIS_URL: expected redis://, rediss:// or unix:// URL, got {url!r}"
+            )
+        prefix = (settings.get("POLITENESS_REDIS_PREFIX") or "").strip()
+        if not prefix:
+            raise ConfigError("POLITENESS_REDIS_PREFIX: empty (the keys would have no prefix)")
+        concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+        if concurrency < 1:
+            raise ConfigError(
+                f"CONCURRENT_REQUESTS_PER_DOMAIN: at least 1 when shared, got {concurrency}"
+            )
+        target = settings.getfloat("AUTOTHROTTLE_TARGET_CONCURRENCY")
+        autothrottle = settings.getbool("AUTOTHROTTLE_ENABLED")
+        if autothrottle and not target > 0:
+            raise ConfigError(f"AUTOTHROTTLE_TARGET_CONCURRENCY: above 0, got {target}")
+        delay = _seconds(settings, "DOWNLOAD_DELAY")
+        jitter = settings.getfloat("DOWNLOAD_DELAY_JITTER")
+        if not 0 <= jitter <= 1:
+            raise ConfigError(f"DOWNLOAD_DELAY_JITTER: from 0 to 1, got {jitter}")
+        lease_ttl = _seconds(settings, "POLITENESS_LEASE_TTL", 1.0)
+        timeout = settings.getfloat("DOWNLOAD_TIMEOUT")
+        if lease_ttl <= timeout:
+            raise ConfigError(
+                f"POLITENESS_LEASE_TTL: more than DOWNLOAD_TIMEOUT ({timeout:g} s), got "
+                f"{lease_ttl:g}: a request still downloading would lose its slot"
+            )
+        return cls(
+            redis_url=url,
+            key_prefix=prefix,
+            concurrency=concurrency,
+            min_delay_ms=round(delay * 1000),
+            jitter=jitter,
+            autothrottle=autothrottle,
+            autothrottle_start_ms=round(
+                max(delay, _seconds(settings, "AUTOTHROTTLE_START_DELAY")) * 1000
+            ),
+            autothrottle_max_ms=round(_seconds(settings, "AUTOTHROTTLE_MAX_DELAY") * 1000),
+            autothrottle_target=target,
+            lease_ttl=lease_ttl,
+            poll_interval=_seconds(settings, "POLITENESS_POLL_INTERVAL", 0.01),
+            redis_retry=_seconds(settings, "POLITENESS_REDIS_RETRY", 0.1),
+            state_ttl=_seconds(settings, "POLITENESS_STATE_TTL", 60.0),
+        )
