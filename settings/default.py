@@ -278,3 +278,16 @@ PORTAL_FURNITURE_PATTERNS = [
 # Optional CSS selectors for this portal, used before the generic cues:
 # title, content, sapo, author, related, section, menu.
 PORTAL_SELECTORS = {}
+
+# --- What a crawl stores (issue 13: every byte once) -------------------------
+# By default a crawl stores its WARCs, their CDXJ indexes, its items and its manifest, each
+# byte once. `scrapy wacz <crawl_id>` packs a stored crawl into a WACZ when one is wanted
+# (ReplayWeb.page, a hand-over). On: the crawl packs and stores its WACZ at its end as well
+# (its WARCs a second time, inside the WACZ).
+WACZ_ENABLED = False
+# The WACZ's pages list carries each article's text (sapo and body) for ReplayWeb.page's
+# full-text search: the items' text a second time. `scrapy wacz --text` asks it for one WACZ.
+WACZ_PAGE_TEXT = False
+# gzip level (1-9) of the crawl's items feed, compressed in a thread beside the crawl's own.
+# Level 6 keeps the file within 1% of level 9 for a third of the CPU (docs/archive.md).
+ITEMS_FEED_GZIP_LEVEL = 6

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from twisted.python.threadable import isInIOThread
 
-from crawler.config import WarcConfig
+from crawler.config import StoredConfig, WarcConfig
 from crawler.publishing.storing import CrawlStorage
 from crawler.storage import ArchiveStore
 from crawler.storage_uri import archive_store
@@ -36,9 +36,10 @@ class ArchivePublisher:
         stats,
         *,
         concurrency: int = 2,
+        pack_wacz: bool = False,
     ):
         self.stats = stats
-        self.storage = CrawlStorage(store, spool_dir, portal_url, self._count)
+        self.storage = CrawlStorage(store, spool_dir, portal_url, self._count, pack_wacz=pack_wacz)
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="archive-store")
         # Touched on the reactor thread only.
         self._pending: dict[str, list[Future]] = defaultdict(list)
@@ -54,6 +55,7 @@ class ArchivePublisher:
             settings.get("PORTAL_URL"),
             crawler.stats,
             concurrency=settings.getint("ARCHIVE_UPLOAD_CONCURRENCY"),
+            pack_wacz=StoredConfig.from_settings(settings).wacz,
         )
 
     @property

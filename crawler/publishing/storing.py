@@ -1,8 +1,9 @@
 """The blocking work of getting a crawl's spool files into the archive store.
 
 A closed WARC file is indexed in the spool (CDXJ; the writer usually did it already), then
-the WARC and its index are stored and verified; at the end the crawl's WACZ is packed from
-the spool's WARCs, indexes and pages list and stored too; the manifest goes last, and only
+the WARC and its index are stored and verified; at the end, when WACZ_ENABLED asks for it,
+the crawl's WACZ is packed from the spool's WARCs, indexes and pages list and stored too
+(else ``scrapy wacz`` packs it from the store on request); the manifest goes last, and only
 then is the spool directory removed. A file that cannot be stored (store unreachable,
 refused, a failed verification, changed while it was stored) stays in the spool, is counted
 and logged, and is stored by the next run or by ``scrapy sync``, which first mend what a
@@ -63,12 +64,20 @@ class CrawlStorage:
     """
 
     def __init__(
-        self, store: ArchiveStore, spool_dir: Path, portal_url: str, count: Count = _no_count
+        self,
+        store: ArchiveStore,
+        spool_dir: Path,
+        portal_url: str,
+        count: Count = _no_count,
+        *,
+        pack_wacz: bool = False,
     ):
         self.store = store
         self.spool_dir = Path(spool_dir)
         self.portal_url = portal_url
         self.count = count
+        # A WACZ at the crawl's end (WACZ_ENABLED); else `scrapy wacz` makes one on request.
+        self.pack_wacz = pack_wacz
 
     def spool(self, crawl_id: str) -> CrawlSpool:
         return CrawlSpool(self.spool_dir, crawl_id)
@@ -175,11 +184,16 @@ class CrawlStorage:
 
     def package(self, crawl_id: str) -> None:
         """Pack the crawl's WACZ in the spool from its WARCs, indexes and pages
-        list, unless it is packed (or stored) already."""
+        list, unless it is packed (or stored) already or no WACZ is wanted."""
         spool = self.spool(crawl_id)
         pages_file = spool.pages_path
         warcs = spool.warcs()
-        if warcs and not spool.wacz_path.exists() and wacz_key(crawl_id) not in spool.stored():
+        if (
+            self.pack_wacz
+            and warcs
+            and not spool.wacz_path.exists()
+            and wacz_key(crawl_id) not in spool.stored()
+        ):
             indexes = [index for index in map(self._index, warcs) if index is not None]
             with _json_lines(pages_file) as pages:
                 build_wacz(
