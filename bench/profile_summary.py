@@ -44,6 +44,14 @@ def summarise(path: Path) -> tuple[int, Counter, Counter]:
     return total, inclusive, own
 
 
+# Functions whose share the issue follows (issue 13), shown whatever their rank.
+FOCUS = (
+    "clean_text", "linearise", "_is_header_leftover", "extract_article", "GzipPlugin.write",
+    "ThreadedGzipPlugin", "GzipFile.write", "build_wacz", "_write_wacz", "_writer_main",
+    "export_item", "WarcArchiveMiddleware", "process_response", "LinkExtractor.extract_links",
+)  # fmt: skip
+
+
 def print_summary(path: Path, title: str, top: int = 25) -> None:
     total, inclusive, own = summarise(path)
     print(f"\n{title}: {total} samples, top functions by share (inclusive / self)")
@@ -55,6 +63,12 @@ def print_summary(path: Path, title: str, top: int = 25) -> None:
     for name in shown:
         print(f"{100 * inclusive[name] / total:>7.1f} {100 * own[name] / total:>7.1f}  {name}")
     print(f"top self: {'; '.join(f'{n} {100 * c / total:.1f}%' for n, c in own.most_common(8))}")
+    focus = [
+        (name, count)
+        for name, count in inclusive.most_common()
+        if any(name.startswith(f) or f".{f}" in name for f in FOCUS)
+    ]
+    print(f"followed: {'; '.join(f'{n} {100 * c / total:.1f}%' for n, c in focus[:14])}")
 
 
 def main() -> None:

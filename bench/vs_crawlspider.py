@@ -146,6 +146,9 @@ def main() -> None:
     parser.add_argument("--theme", default="classic", choices=("classic", "alt"))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; medians shown")
     parser.add_argument("--profile", action="store_true", help="then one run each under py-spy")
+    parser.add_argument(
+        "--keep-profiles", type=Path, help="copy the raw profiles (collapsed stacks) there"
+    )
     args = parser.parse_args()
     if args.profile and not PY_SPY.exists():
         parser.error(f"--profile needs py-spy ({PY_SPY}): pip install -r requirements-dev.lock")
@@ -172,6 +175,9 @@ def main() -> None:
         print_bytes(last["bytes"], last["pages"], last["items"])
         for name, path in profiles:
             print_summary(path, f"profile of {name}")
+            if args.keep_profiles:
+                args.keep_profiles.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, args.keep_profiles / f"{args.articles}-{path.name}")
 
 
 if __name__ == "__main__":
