@@ -31,6 +31,7 @@ Run alone to serve a site until interrupted:
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import os
 import shutil
@@ -281,6 +282,16 @@ http {{
 """
 
 
+def _die_with_parent() -> None:
+    """In the child before nginx starts: SIGTERM to it when the bench dies (a killed bench
+    must not leave nginx serving; Linux's PR_SET_PDEATHSIG, elsewhere nothing)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -340,6 +351,7 @@ class NginxSite:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                preexec_fn=_die_with_parent,
             )
             if self._wait_listening():
                 logger.info("nginx serves the fixture portal at %s", self.base_url)
