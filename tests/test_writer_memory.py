@@ -1,0 +1,45 @@
+"""The WARC writer process stays small: the jobs the crawl hands it unpickle without importing
+Scrapy or Twisted (a job's function lives in crawler.archive, not beside its caller)."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from datetime import UTC, datetime
+from functools import partial
+
+from crawler.archive.records import build_metadata_record, one_record
+from tests.crawl import REPO
+
+CHECK = """
+import pickle, sys
+job = pickle.loads(sys.stdin.buffer.read())
+records = job()
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"scrapy", "twisted", "lxml", "parsel"})
+print(len(records), heavy)
+"""
+
+
+def test_a_metadata_job_unpickles_and_runs_without_scrapy():
+    # As WarcArchiveMiddleware.page_parsed submits it.
+    job = partial(
+        one_record,
+        build_metadata_record,
+        "http://127.0.0.1:8000/a.html",
+        datetime(2026, 12, 2, tzinfo=UTC),
+        concurrent_to="<urn:uuid:00000000-0000-0000-0000-000000000001>",
+        outlinks=["http://127.0.0.1:8000/b.html"],
+        via=None,
+        fetched_by="http",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK],
+        input=pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL),
+        capture_output=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().split() == ["1", "[]"]
