@@ -43,3 +43,42 @@ def test_a_metadata_job_unpickles_and_runs_without_scrapy():
     )
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().split() == ["1", "[]"]
+
+
+SCRIPT = """
+import asyncio, sys
+from pathlib import Path
+import lxml.etree  # as the `scrapy` entry point's imports do: the crawl's process has it
+from crawler.archive.records import CrawlInfo
+from crawler.archive.writer import BackgroundWarcWriter, WriterSpec
+
+async def main():
+    info = CrawlInfo("c1", "http://127.0.0.1/", "obey", "", "host")
+    spec = WriterSpec(Path(sys.argv[1]), info, "haiphong", 1 << 20)
+    writer = BackgroundWarcWriter(spec, on_closed=lambda path: None)
+    # The writer is up once it answers: close_file() is a job like any other.
+    await writer.close_file()
+    maps = Path(f"/proc/{writer._process.pid}/maps").read_text()
+    print("lxml" if "etree" in maps else "no lxml")
+    writer.shutdown()
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_a_writer_started_from_a_script_does_not_load_the_script_imports(tmp_path):
+    # Started by path (as `.venv/bin/scrapy` is), "spawn" would run the script again in
+    # the writer, importing what it imports (there: all of Scrapy).
+    script = tmp_path / "start_writer.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "spool")],
+        capture_output=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().split() == ["no", "lxml"]
