@@ -6,8 +6,9 @@ Writes to OUT.json at exit:
 - ``cpu_seconds``: CPU of this process and of its children (the WARC writer process, a
   browser), from ``resource.getrusage``; ``crawler_cpu_seconds``: this process alone;
 - ``peak_rss_mb``: the largest sum of the resident memory of this process and all its
-  descendants, sampled every 0.1 s with psutil (rusage cannot tell: a child's ``ru_maxrss``
-  starts from its parent's size at fork); ``crawler_peak_rss_mb``: this process's own peak.
+  descendants, sampled every 0.1 s with psutil; ``crawler_peak_rss_mb``: this process's own
+  sampled peak. Not rusage: Linux carries ``ru_maxrss`` over exec, so a process started by a
+  large one (a bench holding a 10,000-article site) reports its parent's size.
 """
 
 import atexit
@@ -27,6 +28,7 @@ class TreeMemory:
 
     def __init__(self):
         self.peak_bytes = 0
+        self.own_peak_bytes = 0
         self._me = psutil.Process()
         self._stop = threading.Event()
         threading.Thread(target=self._sample, name="rss-sampler", daemon=True).start()
@@ -34,6 +36,7 @@ class TreeMemory:
     def _sample(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):
             total = self._me.memory_info().rss
+            self.own_peak_bytes = max(self.own_peak_bytes, total)
             for child in self._me.children(recursive=True):
                 try:
                     total += child.memory_info().rss
@@ -49,14 +52,14 @@ class TreeMemory:
 def _report(path: str, memory: TreeMemory) -> None:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)  # ended and waited for
-    own_peak = own.ru_maxrss * 1024
+    peak = memory.stop()
     with open(path, "w", encoding="utf-8") as out:
         json.dump(
             {
                 "cpu_seconds": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
                 "crawler_cpu_seconds": own.ru_utime + own.ru_stime,
-                "peak_rss_mb": max(memory.stop(), own_peak) / 2**20,
-                "crawler_peak_rss_mb": own_peak / 2**20,
+                "peak_rss_mb": peak / 2**20,
+                "crawler_peak_rss_mb": memory.own_peak_bytes / 2**20,
             },
             out,
         )

@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crawler.config import BrowserConfig, crawl_id_from_settings
+from crawler.config import BrowserConfig, StoredConfig, crawl_id_from_settings
 from crawler.distributed.config import DistributedConfig, new_worker_id
 from crawler.extensions.remote_control import SCRAPY_EXTENSION as SCRAPY_REMOTE_CONTROL
 from crawler.layout import ITEMS_FILE
@@ -144,7 +144,8 @@ def items_feed(settings) -> tuple[str, dict]:
         SPOOL_OPTION: True,
         "format": "jsonlines",
         "encoding": "utf-8",
-        "postprocessing": ["crawler.publishing.items_file.FlushingGzipPlugin"],
+        "postprocessing": ["crawler.publishing.items_file.ThreadedGzipPlugin"],
+        "gzip_compresslevel": StoredConfig.from_settings(settings).items_gzip_level,
         # No temporary file name or time in the gzip header.
         "gzip_filename": "",
         "gzip_mtime": 0,

@@ -329,3 +329,24 @@ class BrowserConfig:
             "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": self.max_pages,
             "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": self.navigation_timeout * 1000,
         }
+
+
+@dataclass(frozen=True)
+class StoredConfig:
+    """What a crawl stores besides its WARCs and indexes: a WACZ at its end (and with what
+    page text), and how hard its items feed is compressed."""
+
+    wacz: bool
+    wacz_page_text: bool
+    items_gzip_level: int
+
+    @classmethod
+    def from_settings(cls, settings) -> StoredConfig:
+        level = settings.getint("ITEMS_FEED_GZIP_LEVEL")
+        if not 1 <= level <= 9:
+            raise ConfigError(f"ITEMS_FEED_GZIP_LEVEL: a gzip level from 1 to 9, got {level}")
+        return cls(
+            wacz=settings.getbool("WACZ_ENABLED"),
+            wacz_page_text=settings.getbool("WACZ_PAGE_TEXT"),
+            items_gzip_level=level,
+        )

@@ -316,3 +316,17 @@ DISTRIBUTED_LEASE_TTL = 15.0
 # Seconds a worker waits for Redis to answer again before it stops (finish reason
 # redis_lost, exit status 6) with its files stored.
 DISTRIBUTED_REDIS_WAIT = 60.0
+
+# --- What a crawl stores (issue 13: every byte once) -------------------------
+# By default a crawl stores its WARCs, their CDXJ indexes, its items and its manifest, each
+# byte once. `scrapy wacz <crawl_id>` packs a stored crawl into a WACZ when one is wanted
+# (ReplayWeb.page, a hand-over). On: the crawl packs and stores its WACZ at its end as well
+# (its WARCs a second time, inside the WACZ).
+WACZ_ENABLED = False
+# The WACZ's pages list carries each article's text (sapo and body) for ReplayWeb.page's
+# full-text search: the items' text a second time. `scrapy wacz --text` asks it for one WACZ.
+WACZ_PAGE_TEXT = False
+# gzip level (1-9) of the crawl's items feed, compressed in a thread beside the crawl's own.
+# Measured (bench/compression_levels.py): level 6 is within 1% of level 9's size for 70% of
+# its CPU; level 1 is 1.5 times the size.
+ITEMS_FEED_GZIP_LEVEL = 6

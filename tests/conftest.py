@@ -9,7 +9,7 @@ import pytest
 from scrapy.utils.reactor import install_reactor
 
 from fixture_portal import FixturePortal, build_site, expected_items
-from tests.crawl import CrawlResult, run_crawl
+from tests.crawl import CrawlResult, run_crawl, run_wacz
 from tests.served import ServedLog
 from tests.slow import mark_slow
 
@@ -33,6 +33,7 @@ class Crawled:
     requests: list
     expected: dict
     served: ServedLog  # what the portal wrote for each request
+    stored_by_crawl: list[str]  # the keys the crawl's manifest listed, before `scrapy wacz`
 
     @property
     def paths(self) -> list[str]:
@@ -67,4 +68,9 @@ def crawled(request, tmp_path_factory) -> Crawled:
         expected = expected_items(site, theme=theme, base_url=portal.base_url)
         base_url = portal.base_url
     assert result.returncode == 0, result.log[-3000:]
-    return Crawled(result, site, theme, base_url, requests, expected, served)
+    stored_by_crawl = sorted(entry["key"] for entry in result.manifest["files"])
+    # A crawl stores no WACZ by default; the archive and replay tests read the one the
+    # command packs from what the crawl stored, page text included.
+    packed = run_wacz(workdir, result.archive, result.crawl_id, "--text")
+    assert packed.returncode == 0, packed.stdout + packed.stderr
+    return Crawled(result, site, theme, base_url, requests, expected, served, stored_by_crawl)

@@ -111,3 +111,17 @@ def run_crawl(portal_url: str, workdir: Path, *args: str, crawl_id: str = "test-
     log = log_file.read_text(encoding="utf-8") if log_file.exists() else ""
     assert_no_warning_raised(log + completed.stderr)
     return CrawlResult(completed.returncode, workdir / "archive", crawl_id, log)
+
+
+def run_wacz(workdir: Path, archive_uri: str | Path, crawl_id: str, *args: str, settings=None):
+    """``scrapy wacz <crawl_id>`` over the archive root ``archive_uri``, in a subprocess; fails
+    if a warning was raised in it. The completed process (output captured)."""
+    command = [sys.executable, "-m", "scrapy", "wacz", crawl_id, *args,
+               "-s", f"ARCHIVE_URI={archive_uri}"]  # fmt: skip
+    for name, value in (settings or {}).items():
+        command += ["-s", f"{name}={value}"]
+    completed = subprocess.run(
+        command, cwd=workdir, env=scrapy_env(), capture_output=True, text=True, timeout=300
+    )
+    assert_no_warning_raised(completed.stdout + completed.stderr)
+    return completed

@@ -13,6 +13,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from fixture_portal import transport
+from tests.archive_truth import assert_crawl_true
 from tests.served import assert_stored_as_sent, response_records
 from tests.test_archive_records import assert_fastwarc_digests, assert_warcio_check
 from tests.test_archive_wacz import wacz_validate
@@ -169,7 +170,7 @@ def _path(record) -> str:
     return urlsplit(record["warc"].get_header("WARC-Target-URI")).path
 
 
-def test_each_warc_has_its_cdxj_index_and_the_crawl_its_wacz(crawled):
+def test_each_warc_has_its_cdxj_index_and_the_command_packs_its_wacz(crawled):
     root, crawl_id = crawled.result.archive, crawled.result.crawl_id
     indexes = sorted((root / "indexes" / crawl_id).glob("*.cdxj"))
     assert [p.stem for p in indexes] == [
@@ -183,6 +184,11 @@ def test_each_warc_has_its_cdxj_index_and_the_crawl_its_wacz(crawled):
     ]
     # One line per response record: one per exchange the server saw.
     assert len(lines) == len(crawled.requests)
+    # Every byte once: the crawl stored no WACZ; `scrapy wacz --text` (tests/conftest.py)
+    # packed it from the stored crawl and listed it in the manifest.
+    assert not any(key.startswith("wacz/") for key in crawled.stored_by_crawl)
+    assert f"wacz/{crawl_id}.wacz" in {entry["key"] for entry in crawled.result.manifest["files"]}
+    assert_crawl_true(root, crawl_id)
     wacz = root / "wacz" / f"{crawl_id}.wacz"
     result = wacz_validate(wacz)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.archive import cdxj as cdxj_module
 from crawler.archive.cdxj import IncrementalIndex, cdxj_name, index_warc
 from crawler.archive.files import RecordLocation, RotatingWarcWriter
 from crawler.archive.lookup import (
@@ -448,8 +449,13 @@ def test_every_item_of_a_whole_crawl_is_found_and_shown(crawled, tmp_path: Path)
     assert item["title"] in html.unescape(body.decode("utf-8"))
 
 
-def test_an_index_built_as_the_file_is_written_equals_the_whole_file_index(tmp_path: Path):
-    # Stretches of one exchange each, and a POST whose key needs its request record.
+@pytest.mark.parametrize("sort_buffer", [cdxj_module.SORT_BUFFER, 500])
+def test_an_index_built_as_the_file_is_written_equals_the_whole_file_index(
+    tmp_path: Path, monkeypatch, sort_buffer: int
+):
+    # Stretches of one exchange each, and a POST whose key needs its request record. A
+    # small sort buffer: the lines go through sorted runs in temporary files, merged.
+    monkeypatch.setattr(cdxj_module, "SORT_BUFFER", sort_buffer)
     info = CrawlInfo("c1", f"{PORTAL}/", "obey", "archive team", "worker1")
     start = datetime(2026, 11, 1, tzinfo=UTC)
     pages = portal_pages() * 3

@@ -132,7 +132,8 @@ def test_sigkill_midway_then_rerun_keeps_every_complete_record(tmp_path, rerun_i
             assert "archive/files/repaired" not in second.stats
         assert second.stats["archive/files/recovered"] == len(left_names)
     assert not spool.exists()
-    assert (tmp_path / "archive" / "wacz" / f"{KILLED}.wacz").exists()
+    # Every byte once: no WACZ unless asked for (WACZ_ENABLED, `scrapy wacz`).
+    assert not (tmp_path / "archive" / "wacz").exists()
 
     recovered = sorted(tmp_path / "archive" / "warcs" / KILLED / name for name in left_names)
     for path in recovered:

@@ -1,7 +1,7 @@
 import pytest
 from scrapy.settings import Settings
 
-from crawler.config import ConfigError, LimitsConfig, PortalConfig
+from crawler.config import ConfigError, LimitsConfig, PortalConfig, StoredConfig
 
 
 def settings(**overrides) -> Settings:
@@ -84,3 +84,16 @@ def test_nonsense_crawl_limits_are_rejected_naming_the_setting(overrides, messag
 def test_no_crawl_limit_is_zero():
     limits = LimitsConfig.from_settings(settings(CLOSESPIDER_PAGECOUNT=0, CLOSESPIDER_TIMEOUT=0))
     assert (limits.crawl_pages, limits.crawl_seconds) == (0, 0)
+
+
+def test_what_a_crawl_stores_defaults_to_every_byte_once():
+    stored = StoredConfig.from_settings(settings())
+    assert stored == StoredConfig(wacz=False, wacz_page_text=False, items_gzip_level=6)
+    asked = StoredConfig.from_settings(settings(WACZ_ENABLED=True, WACZ_PAGE_TEXT=True))
+    assert asked.wacz and asked.wacz_page_text
+
+
+@pytest.mark.parametrize("level", [0, 10, -1])
+def test_an_items_gzip_level_out_of_range_is_rejected_naming_the_setting(level):
+    with pytest.raises(ConfigError, match="ITEMS_FEED_GZIP_LEVEL"):
+        StoredConfig.from_settings(settings(ITEMS_FEED_GZIP_LEVEL=level))

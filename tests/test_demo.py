@@ -71,7 +71,9 @@ def test_demo_prints_one_screen_and_logs_to_the_file_it_names(tmp_path):
     assert re.search(
         r"^demo: look up +\.venv/bin/scrapy show http://127\.0\.0\.1:\d+/\S+\.html$", screen, re.M
     )
-    for label in ("items", "WACZ", "manifest"):
+    # Every byte once: no WACZ unless asked for; the screen says how to make one.
+    assert f"demo: WACZ     .venv/bin/scrapy wacz {crawl_id} (made on request)" in lines, screen
+    for label in ("items", "manifest"):
         path = local_path(named(screen, label))
         assert path.is_file() and path.is_relative_to(tmp_path / "archive"), (label, path)
         assert crawl_id in path.name or crawl_id in path.parts, (label, path)

@@ -160,19 +160,25 @@ def test_a_missing_redis_url_stops_the_crawl_with_exit_status_3(tmp_path):
 # -- one crawl, several workers -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=[("classic", 2), ("alt", 3)], ids=["classic-2", "alt-3"])
+@pytest.fixture(
+    scope="module",
+    # The WACZ at the crawl's end asked for in one of them (off by default: `scrapy wacz`).
+    params=[("classic", 2, True), ("alt", 3, False)],
+    ids=["classic-2-wacz", "alt-3"],
+)
 def crawl(request, redis, tmp_path_factory):
-    theme, n = request.param
+    theme, n, wacz = request.param
     site = build_site(seed=1, n_articles=N_ARTICLES)
     workdir = tmp_path_factory.mktemp(f"dist-{theme}")
     with FixturePortal(site, theme=theme) as portal:
-        workers = Workers(portal.base_url, workdir, redis.url, n)
+        workers = Workers(portal.base_url, workdir, redis.url, n, WACZ_ENABLED=wacz)
         codes = workers.wait()
         expected = expected_items(site, theme=theme, base_url=portal.base_url)
         requests = list(portal.request_log)
         base_url = portal.base_url
     return {
         "n": n,
+        "wacz": wacz,
         "site": site,
         "workers": workers,
         "codes": codes,
@@ -187,10 +193,11 @@ def test_workers_make_one_crawl_equal_to_the_ground_truth(crawl, redis):
     assert crawl["codes"] == [0] * crawl["n"], workers.log(0)[-3000:]
     assert_ground_truth(stored_items(workers.archive, "dist"), crawl["expected"])
     manifest = assert_crawl_true(workers.archive, "dist")
-    # One manifest listing every worker's files, the WACZ and the one items file.
+    # One manifest listing every worker's files, the one items file and the WACZ if asked for.
     assert len(manifest["workers"]) == crawl["n"]
     keys = [entry["key"] for entry in manifest["files"]]
-    assert "items/dist.jsonl.gz" in keys and "wacz/dist.wacz" in keys
+    assert "items/dist.jsonl.gz" in keys
+    assert ("wacz/dist.wacz" in keys) == crawl["wacz"]
     warcs = [key for key in keys if key.startswith("warcs/")]
     writers = {worker for worker in manifest["workers"] if any(worker in k for k in warcs)}
     assert len(writers) >= 2, warcs  # the work was shared

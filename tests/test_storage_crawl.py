@@ -23,7 +23,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from fixture_portal import FixturePortal, build_site
-from tests.crawl import assert_no_warning_raised, crawl_command, scrapy_env
+from tests.crawl import assert_no_warning_raised, crawl_command, run_wacz, scrapy_env
 from tests.helpers import wait_for
 from tests.seaweedfs import Keys, SeaweedFS, s3_settings, stored_objects
 from tests.served import Served, ServedLog, assert_stored_as_sent, response_records
@@ -178,13 +178,10 @@ def test_crawl_to_s3_stores_every_file_and_the_manifest_lists_them(full_crawl, t
     assert [k.split("/")[-1].removesuffix(".warc.gz") for k in warcs] == [
         k.split("/")[-1].removesuffix(".cdxj") for k in indexes
     ]
-    assert set(stored) == {*warcs, *indexes, "wacz/full-crawl.wacz", "items/full-crawl.jsonl.gz"}
+    # Every byte once: no WACZ unless asked for.
+    assert set(stored) == {*warcs, *indexes, "items/full-crawl.jsonl.gz"}
     items = gzip.decompress(stored["items/full-crawl.jsonl.gz"]).decode().splitlines()
     assert len(items) == stats["items/accepted"] > 100
-    with zipfile.ZipFile(io.BytesIO(stored["wacz/full-crawl.wacz"])) as wacz:
-        assert sorted(n for n in wacz.namelist() if n.startswith("archive/")) == [
-            "archive/" + k.split("/")[-1] for k in warcs
-        ]
     for key in warcs[:2]:
         path = tmp_path / key.split("/")[-1]
         path.write_bytes(stored[key])
@@ -192,6 +189,38 @@ def test_crawl_to_s3_stores_every_file_and_the_manifest_lists_them(full_crawl, t
         assert assert_fastwarc_digests(path) > 1
     # The spool kept nothing.
     assert not [p for p in (workdir / "spool").rglob("*") if p.name != ".lock"]
+
+
+def test_scrapy_wacz_packs_a_crawl_stored_in_s3_and_lists_it(seaweed, full_crawl, tmp_path):
+    """The WACZ made on request from the bucket: the crawl's WARCs, page titles without the
+    text (not asked for), stored beside the crawl and added to its manifest."""
+    workdir, run, before = full_crawl
+    assert run.returncode == 0
+    prefix = f"{seaweed.prefix}/full"
+    packed = run_wacz(
+        tmp_path, f"s3://{seaweed.bucket}/{prefix}", "full-crawl", settings=s3_settings(seaweed)
+    )
+    assert packed.returncode == 0, packed.stdout + packed.stderr
+    stored = crawl_files(objects(seaweed, prefix))
+    manifest = json.loads(stored.pop("crawls/full-crawl/manifest.json"))
+    assert set(stored) == set(crawl_files(before)) - {"crawls/full-crawl/manifest.json"} | {
+        "wacz/full-crawl.wacz"
+    }
+    listed = {entry["key"]: entry for entry in manifest["files"]}
+    assert set(listed) == set(stored)
+    wacz_bytes = stored["wacz/full-crawl.wacz"]
+    assert listed["wacz/full-crawl.wacz"]["sha256"] == hashlib.sha256(wacz_bytes).hexdigest()
+    warcs = sorted(k for k in stored if k.startswith("warcs/full-crawl/"))
+    with zipfile.ZipFile(io.BytesIO(wacz_bytes)) as wacz:
+        assert sorted(n for n in wacz.namelist() if n.startswith("archive/")) == [
+            "archive/" + k.split("/")[-1] for k in warcs
+        ]
+        for key in warcs:
+            assert wacz.read("archive/" + key.split("/")[-1]) == stored[key]
+        pages = [json.loads(line) for line in wacz.read("pages/pages.jsonl").splitlines()[1:]]
+    items = gzip.decompress(stored["items/full-crawl.jsonl.gz"]).decode().splitlines()
+    assert len(pages) == len(items) and all(page["title"] for page in pages)
+    assert not any(page["text"] for page in pages)
 
 
 def test_store_outage_mid_crawl_loses_nothing(seaweed, portal, full_crawl, tmp_path):
@@ -253,7 +282,7 @@ def test_store_outage_mid_crawl_loses_nothing(seaweed, portal, full_crawl, tmp_p
     items = gzip.decompress(stored["items/outage-crawl.jsonl.gz"]).decode().splitlines()
     reference_items = gzip.decompress(reference["items/full-crawl.jsonl.gz"]).decode()
     assert len(items) == len(reference_items.splitlines())
-    assert "wacz/outage-crawl.wacz" in stored
+    assert "wacz/outage-crawl.wacz" not in stored
 
 
 def test_an_identity_allowed_only_under_the_prefix_is_enough(seaweed, portal, tmp_path):

@@ -72,7 +72,7 @@ def test_a_store_that_fails_leaves_files_and_manifest_in_the_spool(tmp_path):
     blocker = tmp_path / "mount"
     blocker.write_text("not a directory")
     root = blocker / "archive"
-    storage = CrawlStorage(FileStore(root), tmp_path / "spool", "http://portal/")
+    storage = CrawlStorage(FileStore(root), tmp_path / "spool", "http://portal/", pack_wacz=True)
     spool = storage.spool("c1")
     write(spool.path / "a.warc.gz", 1000)
     write(spool.path / "b.warc.gz", 1000)

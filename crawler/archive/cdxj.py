@@ -54,14 +54,20 @@ def index_warc(warc_path: Path, out_path: Path) -> Path:
     return out_path
 
 
+# Index lines held in memory before a sorted run is spilled to a temporary file: about
+# 10,000 lines (some 4 MB of Python strings); cdxj-indexer's default is 32 MB of them.
+SORT_BUFFER = 2 * 1024 * 1024
+
+
 class IncrementalIndex:
     """The CDXJ index of a WARC file that is still being written, built stretch by stretch.
 
     `add(end)` has cdxj-indexer read the file's new bytes, up to `end`: whole records only,
     and never a request without its response (cdxj-indexer pairs them for POST keys), so
     `end` must fall between two exchanges. Lines gather in cdxj-indexer's SortingWriter
-    (which spills to temporary files past 32 MB); `finish` writes them sorted: the bytes
-    `index_warc` would write for the whole file.
+    (which spills sorted runs to temporary files past `SORT_BUFFER` characters, so the
+    writer's memory stays flat however long the crawl); `finish` merges them sorted: the
+    bytes `index_warc` would write for the whole file.
     """
 
     def __init__(self, open_path: Path, warc_name: str):
@@ -69,7 +75,7 @@ class IncrementalIndex:
         self.indexed_to = 0
         self._file = open(open_path, "rb")  # the same file under its final name, once renamed
         self._indexer = _indexer(None, [], warc_name)
-        self._lines = SortingWriter(None)  # its output is set by `finish`
+        self._lines = SortingWriter(None, SORT_BUFFER)  # its output is set by `finish`
 
     def add(self, end: int) -> None:
         """Index the file's bytes from where the last call stopped up to `end`."""

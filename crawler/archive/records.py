@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -176,6 +176,13 @@ def build_request_record(
         warc_headers_dict=warc_headers,
         http_headers=http_headers,
     )
+
+
+def one_record(build: Callable[..., ArcWarcRecord], *args, **kwargs) -> list[ArcWarcRecord]:
+    """One record as a group of one: a picklable job for the writer process. Here, not
+    beside its callers: unpickling a job imports the module of its function in the writer,
+    and this one imports no Scrapy (the writer's memory stays that of warcio)."""
+    return [build(*args, **kwargs)]
 
 
 def build_metadata_record(

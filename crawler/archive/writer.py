@@ -22,7 +22,9 @@ import logging
 import multiprocessing
 import pickle
 import signal
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,7 +107,8 @@ class BackgroundWarcWriter:
             # repaired by the next run).
             daemon=True,
         )
-        self._process.start()
+        with _main_script_hidden():
+            self._process.start()
         # The writer's ends belong to it now: holding them here would keep the pipes open
         # after the writer died (or the writer waiting after the crawl died).
         jobs_out.close()
@@ -235,6 +238,24 @@ class BackgroundWarcWriter:
         futures, self._futures = self._futures, {}
         for future in futures.values():
             future.set_exception(WriterFailed(self._gone))
+
+
+@contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """Start a process without the program's main script: "spawn" runs the script that
+    started the crawl again in the child (as ``__mp_main__``) when it was started by path, as
+    the ``scrapy`` entry point is, and that imports all of Scrapy and Twisted into the writer,
+    which needs none of it (about 30 MB). Run as ``python -m scrapy`` it is skipped already."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None) if getattr(main, "__spec__", None) is None else None
+    if path is None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def _widen(connection) -> None:

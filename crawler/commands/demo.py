@@ -146,7 +146,10 @@ class Command(ScrapyCommand):
             where = f"{store.uri}/warcs/{crawl_id}/"
             print(f"demo: WARC     {where} ({len(warcs)} file(s), {size:.1f} MB)")
             print(f"demo: indexes  {store.uri}/indexes/{crawl_id}/")
-            print(f"demo: WACZ     {store.uri}/{wacz_key(crawl_id)}")
+            if store.exists(wacz_key(crawl_id)):
+                print(f"demo: WACZ     {store.uri}/{wacz_key(crawl_id)}")
+            else:
+                print(f"demo: WACZ     .venv/bin/scrapy wacz {crawl_id} (made on request)")
         print(f"demo: manifest {store.uri}/{manifest_key(crawl_id)} (with the crawl report)")
         print(f"demo: log      {log_file}")
         if warcs:

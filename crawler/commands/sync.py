@@ -19,7 +19,7 @@ from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
 from crawler.commands.crawl import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_UNSTORED
-from crawler.config import ConfigError, CrawlOverlap, PortalConfig, WarcConfig
+from crawler.config import ConfigError, CrawlOverlap, PortalConfig, StoredConfig, WarcConfig
 from crawler.publishing.access import check_store
 from crawler.publishing.spool_lock import lock_spool
 from crawler.publishing.storing import CrawlStorage
@@ -66,7 +66,13 @@ class Command(ScrapyCommand):
             def count(key: str, n: int = 1) -> None:
                 counts[key] += n
 
-            storage = CrawlStorage(store, spool_dir, self.settings.get("PORTAL_URL"), count)
+            storage = CrawlStorage(
+                store,
+                spool_dir,
+                self.settings.get("PORTAL_URL"),
+                count,
+                pack_wacz=StoredConfig.from_settings(self.settings).wacz,
+            )
             crawls = storage.crawl_ids()
             left = storage.sync_leftovers()
         finally:

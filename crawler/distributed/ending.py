@@ -113,7 +113,9 @@ async def _finish_crawl(run, coordinator, incremental, dead: list[dict]) -> None
         logger.error("crawl %s: items not merged (%s); run it again to finish it", crawl_id, error)
         run.unstored = [*run.unstored, storage.spool(crawl_id).path]
         return
-    if not await publisher.run(pack_wacz, storage, crawl_id, records):
+    # One WACZ for the crawl only when one is wanted at its end (WACZ_ENABLED); else
+    # `scrapy wacz` packs the stored crawl on request.
+    if storage.pack_wacz and not await publisher.run(pack_wacz, storage, crawl_id, records):
         logger.error("crawl %s: its WACZ could not be stored", crawl_id)
     # The crawl's articles: each once (summed, the workers' counts hold any article
     # itemised by a dead worker and by the survivor that fetched it again).

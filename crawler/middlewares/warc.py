@@ -30,6 +30,7 @@ from crawler.archive.records import (
     build_exchange_records,
     build_metadata_record,
     new_record_id,
+    one_record,
 )
 from crawler.archive.recovery import recover_spool
 from crawler.archive.wire import WIRE_META
@@ -178,7 +179,7 @@ class WarcArchiveMiddleware:
             return
         self.submit(
             partial(
-                _one,
+                one_record,
                 build_metadata_record,
                 response.url,
                 utc_now(),
@@ -211,8 +212,3 @@ class WarcArchiveMiddleware:
             self._closing = asyncio.ensure_future(
                 self.crawler.engine.close_spider_async(reason="archive_failed")
             )
-
-
-def _one(build: Callable[..., ArcWarcRecord], *args, **kwargs) -> list[ArcWarcRecord]:
-    """One record as a group of one (picklable, unlike a lambda)."""
-    return [build(*args, **kwargs)]

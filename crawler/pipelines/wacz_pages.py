@@ -1,4 +1,6 @@
-"""The pages list of a crawl's WACZ, written as items pass (never held in memory)."""
+"""The pages list of a crawl's WACZ, written as items pass (never held in memory); only when
+the crawl packs its WACZ at its end (``WACZ_ENABLED``), with the page text if
+``WACZ_PAGE_TEXT``."""
 
 from __future__ import annotations
 
@@ -7,22 +9,18 @@ from pathlib import Path
 
 from scrapy.exceptions import NotConfigured
 
-from crawler.config import WarcConfig
+from crawler.config import StoredConfig, WarcConfig
 from crawler.items import ArticleItem
 from crawler.publishing.spool import CrawlSpool
-
-
-def page_entry(item: ArticleItem) -> dict:
-    """A WACZ ``pages.jsonl`` line: what ReplayWeb.page lists and searches."""
-    text = "\n\n".join(part for part in (item.sapo, item.body) if part)
-    return {"url": item.fetched_url, "ts": item.crawled_at, "title": item.title, "text": text}
+from crawler.publishing.wacz_export import page_entry
 
 
 class WaczPagesPipeline:
     """Appends one line per exported article to the crawl's pages list."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, text: bool = False):
         self.path = path
+        self.text = text
         self._file = None
 
     @classmethod
@@ -30,8 +28,12 @@ class WaczPagesPipeline:
         config = WarcConfig.from_settings(crawler.settings)
         if not config.enabled:
             raise NotConfigured("WARC_ENABLED is off")
+        stored = StoredConfig.from_settings(crawler.settings)
+        if not stored.wacz:
+            raise NotConfigured("WACZ_ENABLED is off: no WACZ at the crawl's end")
         # Kept in the crawl's spool until its WACZ is built.
-        return cls(CrawlSpool(config.spool_dir, crawler.settings.get("CRAWL_ID")).pages_path)
+        spool = CrawlSpool(config.spool_dir, crawler.settings.get("CRAWL_ID"))
+        return cls(spool.pages_path, stored.wacz_page_text)
 
     def open_spider(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,7 +41,15 @@ class WaczPagesPipeline:
 
     def process_item(self, item):
         if isinstance(item, ArticleItem):
-            self._file.write(json.dumps(page_entry(item), ensure_ascii=False) + "\n")
+            fields = {
+                "fetched_url": item.fetched_url,
+                "crawled_at": item.crawled_at,
+                "title": item.title,
+                "sapo": item.sapo,
+                "body": item.body,
+            }
+            line = json.dumps(page_entry(fields, self.text), ensure_ascii=False)
+            self._file.write(line + "\n")
             self._file.flush()
         return item
 

@@ -15,6 +15,8 @@ import gzip
 import json
 import logging
 import os
+import queue
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -23,7 +25,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from scrapy.extensions.feedexport import FileFeedStorage
-from scrapy.extensions.postprocessing import GzipPlugin
 
 from crawler.atomic import atomic_file, rename_durably
 from crawler.layout import OPEN_SUFFIX
@@ -36,24 +37,72 @@ _CHUNK = 1024 * 1024
 # Items compressed so far reach the operating system this often (seconds): a crawl killed
 # outright loses at most the last moments' items (their articles are fetched again).
 FLUSH_INTERVAL = 1.0
+# Lines waiting for the compressing thread at most (an item's line is some tens of KB).
+QUEUE_LINES = 64
 
 
-class FlushingGzipPlugin(GzipPlugin):
-    """Scrapy's gzip post-processing, with a sync flush every ``FLUSH_INTERVAL`` seconds:
-    the lines written up to there can be read back from the file even if the crawl is
-    killed (a gzip stream's usual buffering would keep them in memory until the end)."""
+class ThreadedGzipPlugin:
+    """Scrapy's gzip post-processing moved off the crawl's thread: each line the exporter
+    writes goes through a bounded queue to a thread that compresses it (zlib releases the GIL
+    while it deflates) and writes it to the file. What is written reaches the operating system
+    with a sync flush at most ``FLUSH_INTERVAL`` seconds later, even if no line follows: those
+    lines can be read back from the file even if the crawl is killed.
 
-    def __init__(self, file, feed_options: dict[str, Any]) -> None:
-        super().__init__(file, feed_options)
-        self._flushed = time.monotonic()
+    Feed options: ``gzip_compresslevel`` (the crawl's: ``ITEMS_FEED_GZIP_LEVEL``),
+    ``gzip_mtime``, ``gzip_filename``, as Scrapy's ``GzipPlugin``. A full queue makes the
+    crawl wait rather than hold more than ``QUEUE_LINES`` lines in memory."""
+
+    def __init__(self, file: IO[bytes], feed_options: dict[str, Any]) -> None:
+        self.file = file
+        self.gzipfile = gzip.GzipFile(
+            fileobj=file,
+            mode="wb",
+            compresslevel=feed_options.get("gzip_compresslevel", 6),
+            mtime=feed_options.get("gzip_mtime"),
+            filename=feed_options.get("gzip_filename"),
+        )
+        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUE_LINES)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._compress, name="items-gzip", daemon=True)
+        self._thread.start()
 
     def write(self, data: bytes) -> int:
-        written = super().write(data)
-        now = time.monotonic()
-        if now - self._flushed >= FLUSH_INTERVAL:
-            self.gzipfile.flush(zlib.Z_SYNC_FLUSH)
-            self._flushed = now
-        return written
+        if self._error is not None:
+            raise OSError(f"compressing the items feed failed: {self._error}") from self._error
+        self._queue.put(bytes(data))
+        return len(data)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise OSError(f"compressing the items feed failed: {self._error}") from self._error
+        self.gzipfile.close()
+
+    def _compress(self) -> None:
+        dirty = False
+        flushed = time.monotonic()
+        try:
+            while True:
+                try:
+                    data = self._queue.get(timeout=FLUSH_INTERVAL)
+                except queue.Empty:
+                    data = b""
+                if data is None:
+                    return
+                if data:
+                    self.gzipfile.write(data)
+                    dirty = True
+                now = time.monotonic()
+                if dirty and now - flushed >= FLUSH_INTERVAL:
+                    self.gzipfile.flush(zlib.Z_SYNC_FLUSH)
+                    dirty = False
+                    flushed = now
+        except BaseException as error:  # reported to the crawl by the next write or close
+            logger.error("compressing the items feed failed", exc_info=True)
+            self._error = error
+            while self._queue.get() is not None:
+                pass  # let the crawl's puts through until close()
 
 
 class SpoolItemsStorage(FileFeedStorage):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from twisted.python.threadable import isInIOThread
 
-from crawler.config import WarcConfig
+from crawler.config import StoredConfig, WarcConfig
 from crawler.publishing.storing import CrawlStorage
 from crawler.storage import ArchiveStore
 from crawler.storage_uri import archive_store
@@ -37,9 +37,12 @@ class ArchivePublisher:
         *,
         concurrency: int = 2,
         worker: str | None = None,
+        pack_wacz: bool = False,
     ):
         self.stats = stats
-        self.storage = CrawlStorage(store, spool_dir, portal_url, self._count, worker)
+        self.storage = CrawlStorage(
+            store, spool_dir, portal_url, self._count, worker, pack_wacz=pack_wacz
+        )
         self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="archive-store")
         # Touched on the reactor thread only.
         self._pending: dict[str, list[Future]] = defaultdict(list)
@@ -59,6 +62,7 @@ class ArchivePublisher:
             worker=settings.get("DISTRIBUTED_WORKER_ID") or None
             if settings.getbool("DISTRIBUTED_ENABLED")
             else None,
+            pack_wacz=StoredConfig.from_settings(settings).wacz,
         )
 
     @property

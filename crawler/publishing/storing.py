@@ -1,8 +1,9 @@
 """The blocking work of getting a crawl's spool files into the archive store.
 
 A closed WARC file is indexed in the spool (CDXJ; the writer usually did it already), then
-the WARC and its index are stored and verified; at the end the crawl's WACZ is packed from
-the spool's WARCs, indexes and pages list and stored too; the manifest goes last, and only
+the WARC and its index are stored and verified; at the end, when WACZ_ENABLED asks for it,
+the crawl's WACZ is packed from the spool's WARCs, indexes and pages list and stored too
+(else ``scrapy wacz`` packs it from the store on request); the manifest goes last, and only
 then is the spool directory removed. A file that cannot be stored (store unreachable,
 refused, a failed verification, changed while it was stored) stays in the spool, is counted
 and logged, and is stored by the next run or by ``scrapy sync``, which first mend what a
@@ -80,6 +81,8 @@ class CrawlStorage:
         portal_url: str,
         count: Count = _no_count,
         worker: str | None = None,
+        *,
+        pack_wacz: bool = False,
     ):
         self.store = store
         # A worker of a distributed crawl: stores its parts, packs no WACZ, writes no
@@ -91,6 +94,8 @@ class CrawlStorage:
         self.spool_dir = Path(spool_dir)
         self.portal_url = portal_url
         self.count = count
+        # A WACZ at the crawl's end (WACZ_ENABLED); else `scrapy wacz` makes one on request.
+        self.pack_wacz = pack_wacz
 
     def spool(self, crawl_id: str) -> CrawlSpool:
         return CrawlSpool(self.spool_dir, crawl_id, self.worker)
@@ -197,13 +202,18 @@ class CrawlStorage:
 
     def package(self, crawl_id: str) -> None:
         """Pack the crawl's WACZ in the spool from its WARCs, indexes and pages
-        list, unless it is packed (or stored) already."""
+        list, unless it is packed (or stored) already or no WACZ is wanted."""
         if self.worker is not None:
-            return  # the finishing worker packs the crawl's (or not: docs/distributed.md)
+            return  # the finishing worker packs the crawl's, if one is wanted (ending.py)
         spool = self.spool(crawl_id)
         pages_file = spool.pages_path
         warcs = spool.warcs()
-        if warcs and not spool.wacz_path.exists() and wacz_key(crawl_id) not in spool.stored():
+        if (
+            self.pack_wacz
+            and warcs
+            and not spool.wacz_path.exists()
+            and wacz_key(crawl_id) not in spool.stored()
+        ):
             indexes = [index for index in map(self._index, warcs) if index is not None]
             with _json_lines(pages_file) as pages:
                 build_wacz(
