@@ -3,12 +3,16 @@ and a cut-off items file mended to its last whole line (crawler/publishing/items
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import zlib
 
 import pytest
 
+from crawler.archive.files import RecordLocation
+from crawler.archive.writer import PendingRecord
+from crawler.incremental.archived import ArchivedThisRun
 from crawler.incremental.frontier import (
     ARTICLE,
     END,
@@ -210,3 +214,33 @@ def test_failures_that_say_nothing_about_the_page_are_not_tries():
         frontier.after_run(run, never, max_tries=3)
     assert (frontier.pending[url].tries, frontier.pending[url].last) == (0, "failed: TimeoutError")
     assert not frontier.given_up
+
+
+def test_an_image_written_leaves_only_its_file_name_in_memory():
+    """What a run archived keeps a written image as its WARC file's name, not its record and
+    future (one per image until the crawl's end), and drops one the writer failed."""
+
+    async def run() -> dict:
+        archived = ArchivedThisRun("c1", needs_warc=True, needs_items=True)
+        loop = asyncio.get_running_loop()
+        ok, failed, waiting = (PendingRecord(f"<urn:{n}>", loop.create_future()) for n in "abc")
+        archived.add_image("http://p/ok.jpg", ok)
+        archived.add_image("http://p/failed.jpg", failed)
+        archived.add_image("http://p/waiting.jpg", waiting)
+        ok.written.set_result([RecordLocation("c1-0.warc.gz", 0, 10, "<urn:a>")])
+        failed.written.set_exception(OSError("writer gone"))
+        await asyncio.sleep(0)  # the futures' callbacks run on the next turn of the loop
+        assert archived.images["http://p/waiting.jpg"] is waiting
+        failed.written.exception()  # retrieved: no "never retrieved" warning
+        return archived.images
+
+    loop = asyncio.new_event_loop()  # not asyncio.run: it would drop the thread's own loop
+    try:
+        images = loop.run_until_complete(run())
+    finally:
+        loop.close()
+    assert set(images) == {"http://p/ok.jpg", "http://p/waiting.jpg"}
+    assert images["http://p/ok.jpg"] == "c1-0.warc.gz"
+    archived = ArchivedThisRun("c1", needs_warc=True, needs_items=True, images=images)
+    _, committed = archived.commit(CrawlState(), {"warcs/c1/c1-0.warc.gz"})
+    assert committed == {"http://p/ok.jpg"}

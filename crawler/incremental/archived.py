@@ -22,8 +22,24 @@ class ArchivedThisRun:
     versions: dict[str, KnownArticle] = field(default_factory=dict)
     recaptured: dict[str, ArticleCapture] = field(default_factory=dict)
     exported: set[str] = field(default_factory=set)
-    # url -> its PendingRecord, or the name of the WARC file holding it (another worker's)
+    # url -> its PendingRecord until written, then the name of the WARC file holding it
     images: dict[str, object] = field(default_factory=dict)
+
+    def add_image(self, url: str, pending) -> None:
+        """An image's record sent to the writer (a PendingRecord). Once written only the
+        file's name is kept: the record, its future and its result would otherwise stay in
+        memory until the crawl's end, one per image."""
+        self.images[url] = pending
+
+        def written(_future) -> None:
+            if self.images.get(url) is pending:
+                filename = written_file(pending)
+                if filename is None:
+                    del self.images[url]  # not written: not archived
+                else:
+                    self.images[url] = filename
+
+        pending.written.add_done_callback(written)
 
     def commit(self, state: CrawlState, stored_keys: set[str]) -> tuple[int, set[str]]:
         """Record in ``state`` what ``stored_keys`` (the crawl's files stored and verified)

@@ -259,7 +259,7 @@ class IncrementalCrawl:
             self.progress.produced[fetched_url] = url
 
     def image_archived(self, url: str, pending_record) -> None:
-        self.archived.images[url] = pending_record
+        self.archived.add_image(url, pending_record)
 
     def changes_read(self) -> None:
         """The portal's list of changes was read to its last page."""
