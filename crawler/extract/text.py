@@ -7,7 +7,8 @@ import unicodedata
 
 # Characters that render as nothing (zero-width, soft hyphen, BOM).
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-_SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# Whitespace is what str.isspace() says (as re's \s, which also covers U+00A0, U+2000-U+200A,
+# U+202F, U+205F, U+3000): str.split() collapses it without a regex, at a third of the cost.
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -15,8 +16,10 @@ def clean_text(text: str | None) -> str:
     """NFC, invisible characters dropped, whitespace collapsed, stripped."""
     if not text:
         return ""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
-    return _SPACES.sub(" ", text).strip()
+    text = unicodedata.normalize("NFC", text)
+    if not text.isascii():
+        text = _INVISIBLE.sub("", text)
+    return " ".join(text.split())
 
 
 def clean_paragraphs(text: str | None) -> str:

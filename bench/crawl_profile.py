@@ -1,0 +1,101 @@
+"""Where the crawl's own thread spends its time: one full crawl under cProfile.
+
+    .venv/bin/python bench/crawl_profile.py [--articles 1000] [--theme classic]
+        [--out crawl.prof] [--top 25] [--items OUT.jsonl]
+
+Serves a generated fixture portal (seed 7, as bench/crawl_throughput.py) on 127.0.0.1, runs
+the `portal` spider over it once (settings.mirror, browser off) in a subprocess under cProfile
+(the crawl process's main thread; the WARC writer process and other threads are not in it),
+and prints the functions with the largest share of the profiled time, by own time and by
+cumulative time. ``--items`` copies the crawl's items to a JSON Lines file with the fields
+that differ from run to run (crawled_at, the WARC pointer) left out and the lines sorted, for
+a byte-for-byte comparison of two crawls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import REPO  # noqa: E402
+from fixture_portal import FixturePortal, build_site  # noqa: E402
+
+# Fields that differ between two crawls of the same site.
+VOLATILE_FIELDS = ("crawled_at", "warc", "crawl_id")
+
+
+def profiled_crawl(portal_url: str, workdir: Path, out: Path) -> Path:
+    """Crawl the portal under cProfile; the crawl's archive root."""
+    archive = workdir / "archive"
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "settings.mirror", "PYTHONPATH": str(REPO)}
+    command = [
+        sys.executable, "-m", "cProfile", "-o", str(out), "-m", "scrapy.cmdline",
+        "crawl", "portal", "-a", f"portal_url={portal_url}",
+        "-s", f"ARCHIVE_URI={archive}", "-s", "CRAWL_ID=profile", "-s", "BROWSER_ENABLED=False",
+        "-s", "LOG_LEVEL=WARNING", "-s", f"LOG_FILE={workdir / 'crawl.log'}",
+    ]  # fmt: skip
+    subprocess.run(command, cwd=workdir, env=env, check=True)
+    return archive
+
+
+def crawl_items(archive: Path) -> list[str]:
+    """The crawl's items, volatile fields left out, as sorted JSON lines."""
+    lines = []
+    for path in sorted(p for p in archive.rglob("*.jsonl*") if "items" in p.parts):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as stream:
+            for line in stream:
+                if line.strip():
+                    item = json.loads(line)
+                    for name in VOLATILE_FIELDS:
+                        item.pop(name, None)
+                    lines.append(json.dumps(item, ensure_ascii=False, sort_keys=True))
+    return sorted(lines)
+
+
+def summary(profile: Path, top: int) -> None:
+    stats = pstats.Stats(str(profile))
+    total = stats.total_tt
+    print(f"profiled time of the crawl's main thread: {total:.1f} s")
+    for key, title in (("tottime", "own time"), ("cumtime", "cumulative")):
+        print(f"\ntop {top} by {title} (share of the profiled time)")
+        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2 if key == "tottime" else 3])
+        for (filename, line, name), (_cc, calls, tt, ct, _callers) in reversed(rows[-top:]):
+            where = f"{Path(filename).name}:{line}({name})" if line else name
+            value = tt if key == "tottime" else ct
+            print(f"{100 * value / total:6.1f}%  {value:7.2f} s  {calls:>9}  {where}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--theme", default="classic", choices=("classic", "alt"))
+    parser.add_argument("--out", type=Path, default=Path("crawl.prof"))
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--items", type=Path, help="write the crawl's items here, sorted")
+    args = parser.parse_args()
+
+    site = build_site(seed=7, n_articles=args.articles)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-") as tmp,
+        FixturePortal(site, theme=args.theme) as portal,
+    ):
+        archive = profiled_crawl(portal.base_url, Path(tmp), args.out.resolve())
+        if args.items:
+            lines = crawl_items(archive)
+            args.items.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+            print(f"{len(lines)} items -> {args.items}")
+    summary(args.out, args.top)
+
+
+if __name__ == "__main__":
+    main()
