@@ -47,8 +47,9 @@ def profiled_crawl(portal_url: str, workdir: Path, out: Path) -> Path:
     return archive
 
 
-def crawl_items(archive: Path) -> list[str]:
-    """The crawl's items, volatile fields left out, as sorted JSON lines."""
+def crawl_items(archive: Path, portal_url: str) -> list[str]:
+    """The crawl's items, volatile fields left out and the portal's URL (its port differs
+    from run to run) written ``http://portal/``, as sorted JSON lines."""
     lines = []
     for path in sorted(p for p in archive.rglob("*.jsonl*") if "items" in p.parts):
         opener = gzip.open if path.suffix == ".gz" else open
@@ -58,7 +59,8 @@ def crawl_items(archive: Path) -> list[str]:
                     item = json.loads(line)
                     for name in VOLATILE_FIELDS:
                         item.pop(name, None)
-                    lines.append(json.dumps(item, ensure_ascii=False, sort_keys=True))
+                    line = json.dumps(item, ensure_ascii=False, sort_keys=True)
+                    lines.append(line.replace(portal_url, "http://portal/"))
     return sorted(lines)
 
 
@@ -91,7 +93,7 @@ def main() -> None:
     ):
         archive = profiled_crawl(portal.base_url, Path(tmp), args.out.resolve())
         if args.items:
-            lines = crawl_items(archive)
+            lines = crawl_items(archive, portal.base_url)
             args.items.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
             print(f"{len(lines)} items -> {args.items}")
     summary(args.out, args.top)

@@ -9,6 +9,7 @@ shortlink) is used when present and never required.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -21,8 +22,8 @@ from crawler.extract import head
 from crawler.extract.blocks import ImageRef, TextBlock, contains, linearise
 from crawler.extract.images import caption_for, image_url
 from crawler.extract.links import has_scripts, related_links, related_missing, section_link
-from crawler.extract.rules import ExtractionRules
-from crawler.extract.text import clean_text, fold
+from crawler.extract.rules import ExtractionRules, css
+from crawler.extract.text import clean_text, fold, folded
 from crawler.urls import PortalUrls
 
 # "31/03/2023 07:45", optionally "31/03/2023 - 07:45" or "07:45 31/03/2023".
@@ -170,7 +171,7 @@ def _date_text(text: str) -> str | None:
 
 def _original_link(element, base: str, rules: ExtractionRules) -> str | None:
     """The "Gốc" link of the date line (it may sit in a sibling element)."""
-    wanted = {fold(t) for t in rules.original_link_texts}
+    wanted = folded(rules.original_link_texts)
     for scope in (element, element.getparent()):
         if scope is None:
             continue
@@ -264,7 +265,7 @@ def _selected(doc, rules: ExtractionRules, part: str):
     """The element a configured selector names for ``part``, if any."""
     if part not in rules.selectors:
         return None
-    found = doc.cssselect(rules.selectors[part])
+    found = css(rules.selectors[part])(doc)
     return found[0] if found else None
 
 
@@ -281,8 +282,16 @@ def _pop_last_line(segments: list[list[str]]) -> str:
 
 def _is_header_leftover(event, rules: ExtractionRules) -> bool:
     """A link-only crumb of the date line, e.g. a lone "Gốc" or "Print"."""
-    wanted = {fold(t) for t in rules.original_link_texts} | {"print", "in bài", "in"}
-    return fold(event.text) in wanted
+    return fold(event.text) in _leftover_texts(rules.original_link_texts)
+
+
+def _leftover_texts(original_link_texts) -> frozenset[str]:
+    return _leftovers(tuple(original_link_texts))
+
+
+@functools.lru_cache(maxsize=16)
+def _leftovers(original_link_texts: tuple[str, ...]) -> frozenset[str]:
+    return folded(original_link_texts) | {"print", "in bài", "in"}
 
 
 def _source_line(line: str | None, rules: ExtractionRules) -> str | None:

@@ -10,19 +10,29 @@ import logging
 import re
 from dataclasses import dataclass
 
+from lxml import etree
+
 from crawler.extract.text import clean_text
 
 logger = logging.getLogger(__name__)
 
+# XPath expressions compiled once (``doc.xpath(text)`` compiles on every call).
 _POST_ID_PATTERNS = (
-    ("//link[@rel='shortlink']/@href", re.compile(r"[?&]p=(\d+)")),
+    (etree.XPath("//link[@rel='shortlink']/@href"), re.compile(r"[?&]p=(\d+)")),
     (
-        "//link[@rel='alternate'][contains(@href, '/wp/v2/posts/')]/@href",
+        etree.XPath("//link[@rel='alternate'][contains(@href, '/wp/v2/posts/')]/@href"),
         re.compile(r"/wp/v2/posts/(\d+)"),
     ),
-    ("//body/@class", re.compile(r"(?:^|\s)postid-(\d+)(?:\s|$)")),
-    ("//article/@id", re.compile(r"^post-(\d+)$")),
+    (etree.XPath("//body/@class"), re.compile(r"(?:^|\s)postid-(\d+)(?:\s|$)")),
+    (etree.XPath("//article/@id"), re.compile(r"^post-(\d+)$")),
 )
+_BASE_HREF = etree.XPath("//base/@href")
+_META_CONTENT = tuple(
+    etree.XPath(f"//meta[@{attr}=$name]/@content") for attr in ("property", "name", "itemprop")
+)
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()")
+_TITLE = etree.XPath("//title")
+_CANONICAL = etree.XPath("//link[@rel='canonical']/@href")
 
 
 @dataclass
@@ -39,14 +49,14 @@ class HeadMeta:
 
 
 def base_href(doc, url: str) -> str:
-    found = doc.xpath("//base/@href")
+    found = _BASE_HREF(doc)
     return found[0].strip() if found and found[0].strip() else url
 
 
 def _meta(doc, *names: str) -> str | None:
     for name in names:
-        for attr in ("property", "name", "itemprop"):
-            found = doc.xpath(f"//meta[@{attr}=$name]/@content", name=name)
+        for content in _META_CONTENT:
+            found = content(doc, name=name)
             if found and found[0].strip():
                 return found[0].strip()
     return None
@@ -55,7 +65,7 @@ def _meta(doc, *names: str) -> str | None:
 def _json_ld(doc) -> dict:
     """Headline and dates from JSON-LD (Yoast's graph or a plain Article)."""
     found: dict = {}
-    for script in doc.xpath("//script[@type='application/ld+json']/text()"):
+    for script in _JSON_LD(doc):
         try:
             data = json.loads(script)
         except ValueError:
@@ -76,8 +86,8 @@ def _json_ld(doc) -> dict:
 
 def read(doc) -> HeadMeta:
     ld = _json_ld(doc)
-    titles = doc.xpath("//title")
-    canonical = doc.xpath("//link[@rel='canonical']/@href")
+    titles = _TITLE(doc)
+    canonical = _CANONICAL(doc)
     meta = HeadMeta(
         title=clean_text(titles[0].text_content()) or None if titles else None,
         canonical=canonical[0].strip() if canonical else None,
@@ -90,7 +100,7 @@ def read(doc) -> HeadMeta:
         ld_headline=clean_text(ld.get("headline")) or None,
     )
     for xpath, pattern in _POST_ID_PATTERNS:
-        for value in doc.xpath(xpath):
+        for value in xpath(doc):
             match = pattern.search(value)
             if match:
                 meta.post_id = int(match.group(1))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 
 # Characters that render as nothing (zero-width, soft hyphen, BOM).
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -33,3 +35,13 @@ def clean_paragraphs(text: str | None) -> str:
 def fold(text: str) -> str:
     """A form for comparing cue texts: cleaned, case-folded, no trailing colon."""
     return clean_text(text).casefold().rstrip(":：").strip()
+
+
+def folded(texts: Iterable[str]) -> frozenset[str]:
+    """The folded forms of a rule's cue texts, computed once per rule (not per page)."""
+    return _folded(tuple(texts))
+
+
+@functools.lru_cache(maxsize=64)
+def _folded(texts: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(fold(text) for text in texts)
