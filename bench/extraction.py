@@ -68,8 +68,8 @@ def article_pages(articles: int, theme: str, base_url: str = PORTAL_URL) -> list
     return pages
 
 
-def item_maker(portal_url: str) -> Callable[[HtmlResponse], dict | None]:
-    """What the crawl does with an article response, up to the exported item (as a dict)."""
+def item_maker(portal_url: str) -> Callable[[HtmlResponse], ArticleItem | None]:
+    """What the crawl does with an article response, up to the item the feed exports."""
     # The crawl's settings (settings.mirror), without the add-on: the components are built
     # one by one here.
     settings = {k: getattr(mirror, k) for k in dir(mirror) if k.isupper()}
@@ -80,7 +80,7 @@ def item_maker(portal_url: str) -> Callable[[HtmlResponse], dict | None]:
     crawler.stats.open_spider()
     pipelines = [p.from_crawler(crawler) for p in (CleanTextPipeline, DatesPipeline, StampPipeline)]
 
-    def make(response: HtmlResponse) -> dict | None:
+    def make(response: HtmlResponse) -> ArticleItem | None:
         text, _ = decode_html(response)
         try:
             raw = extract_article(text, response.url, config.urls, config.rules)
@@ -89,7 +89,7 @@ def item_maker(portal_url: str) -> Callable[[HtmlResponse], dict | None]:
         item = ArticleItem.from_raw(raw, fetched_url=response.url)
         for pipeline in pipelines:
             item = pipeline.process_item(item)
-        return asdict(item)
+        return item
 
     return make
 
@@ -134,7 +134,8 @@ def main() -> None:
         with args.items.open("w", encoding="utf-8") as out:
             for response in pages:
                 item = make(response)
-                out.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
+                fields = asdict(item) if item is not None else None
+                out.write(json.dumps(fields, ensure_ascii=False, sort_keys=True) + "\n")
     if args.profile:
         make = item_maker(PORTAL_URL)
         profiler = cProfile.Profile()

@@ -64,13 +64,26 @@ class RawArticle:
     related_scripted: bool = False
 
 
+# lxml.html's parser, but every element an HtmlElement: its own class lookup is Python code
+# run for every element the extractor touches, only to give form controls their classes.
+_PARSER = lxml_html.HTMLParser()
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=lxml_html.HtmlElement,
+        comment=lxml_html.HtmlComment,
+        pi=lxml_html.HtmlProcessingInstruction,
+        entity=lxml_html.HtmlEntity,
+    )
+)
+
+
 def parse_html(html: str) -> lxml_html.HtmlElement:
     if not html or not html.strip():
         raise ExtractionError("empty document")
     # NFD pages: compose before matching cue texts such as "Tiện ích thông tin".
     html = unicodedata.normalize("NFC", html)
     try:
-        return lxml_html.document_fromstring(html)
+        return lxml_html.document_fromstring(html, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"unparseable HTML: {exc}") from exc
 
@@ -282,16 +295,19 @@ def _pop_last_line(segments: list[list[str]]) -> str:
 
 def _is_header_leftover(event, rules: ExtractionRules) -> bool:
     """A link-only crumb of the date line, e.g. a lone "Gốc" or "Print"."""
-    return fold(event.text) in _leftover_texts(rules.original_link_texts)
-
-
-def _leftover_texts(original_link_texts) -> frozenset[str]:
-    return _leftovers(tuple(original_link_texts))
+    wanted, longest = _leftover_texts(tuple(rules.original_link_texts))
+    # Folding a clean NFC text (block text is clean, and NFC but for freaks) shortens it by
+    # its trailing colons and one space at most: a paragraph needs no folding.
+    text = event.text
+    if len(text.rstrip(":：")) > longest + 1 and unicodedata.is_normalized("NFC", text):
+        return False
+    return fold(text) in wanted
 
 
 @functools.lru_cache(maxsize=16)
-def _leftovers(original_link_texts: tuple[str, ...]) -> frozenset[str]:
-    return folded(original_link_texts) | {"print", "in bài", "in"}
+def _leftover_texts(original_link_texts: tuple[str, ...]) -> tuple[frozenset[str], int]:
+    wanted = folded(original_link_texts) | {"print", "in bài", "in"}
+    return wanted, max(len(text) for text in wanted)
 
 
 def _source_line(line: str | None, rules: ExtractionRules) -> str | None:

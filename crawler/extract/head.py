@@ -27,9 +27,8 @@ _POST_ID_PATTERNS = (
     (etree.XPath("//article/@id"), re.compile(r"^post-(\d+)$")),
 )
 _BASE_HREF = etree.XPath("//base/@href")
-_META_CONTENT = tuple(
-    etree.XPath(f"//meta[@{attr}=$name]/@content") for attr in ("property", "name", "itemprop")
-)
+_METAS = etree.XPath("//meta[@content]")
+_META_ATTRIBUTES = ("property", "name", "itemprop")
 _JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()")
 _TITLE = etree.XPath("//title")
 _CANONICAL = etree.XPath("//link[@rel='canonical']/@href")
@@ -54,11 +53,29 @@ def base_href(doc, url: str) -> str:
 
 
 def _meta(doc, *names: str) -> str | None:
+    """The first non-blank content of a <meta> whose property, name or itemprop (in that
+    order) is one of ``names`` (in that order)."""
+    return _first(_meta_index(doc), *names)
+
+
+def _meta_index(doc) -> dict[tuple[str, str], str]:
+    """``(attribute, value) → content`` of the first <meta> with that attribute value: the
+    document's metas read once rather than once per name and attribute."""
+    index: dict[tuple[str, str], str] = {}
+    for element in _METAS(doc):
+        for attribute in _META_ATTRIBUTES:
+            value = element.get(attribute)
+            if value is not None:
+                index.setdefault((attribute, value), element.get("content"))
+    return index
+
+
+def _first(index: dict[tuple[str, str], str], *names: str) -> str | None:
     for name in names:
-        for content in _META_CONTENT:
-            found = content(doc, name=name)
-            if found and found[0].strip():
-                return found[0].strip()
+        for attribute in _META_ATTRIBUTES:
+            content = index.get((attribute, name))
+            if content and content.strip():
+                return content.strip()
     return None
 
 
@@ -88,14 +105,16 @@ def read(doc) -> HeadMeta:
     ld = _json_ld(doc)
     titles = _TITLE(doc)
     canonical = _CANONICAL(doc)
+    metas = _meta_index(doc)
     meta = HeadMeta(
         title=clean_text(titles[0].text_content()) or None if titles else None,
         canonical=canonical[0].strip() if canonical else None,
-        og_url=_meta(doc, "og:url"),
-        og_title=clean_text(_meta(doc, "og:title")) or None,
-        section=clean_text(_meta(doc, "article:section")) or None,
-        published=_meta(doc, "article:published_time", "datePublished") or ld.get("datePublished"),
-        modified=_meta(doc, "article:modified_time", "og:updated_time", "dateModified")
+        og_url=_first(metas, "og:url"),
+        og_title=clean_text(_first(metas, "og:title")) or None,
+        section=clean_text(_first(metas, "article:section")) or None,
+        published=_first(metas, "article:published_time", "datePublished")
+        or ld.get("datePublished"),
+        modified=_first(metas, "article:modified_time", "og:updated_time", "dateModified")
         or ld.get("dateModified"),
         ld_headline=clean_text(ld.get("headline")) or None,
     )
