@@ -320,3 +320,30 @@ def _documents_first_fixture_page() -> str:
     return (
         Router(site, "classic", "http://127.0.0.1:8000/").resolve("/" + article.path).body.decode()
     )
+
+
+HREFS = [
+    "http://127.0.0.1:8000/a.html?",
+    "HTTP://Host.example/x#",
+    "//127.0.0.1:8000/b.html",
+    "http:relative.html",
+    "https://host.example/c.html",
+    "http://\t/path",
+    "/chuyen-muc/x/",
+    "?page=2",
+    "#top",
+    " http://127.0.0.1:8000/d.html ",
+    "",
+    None,
+]
+
+
+def test_joined_links_are_urljoin():
+    from urllib.parse import urljoin
+
+    from crawler.extract.links import _absolute
+
+    for base in ("http://127.0.0.1:8000/x/y.html", "https://host.example/", "", "http://o/z"):
+        for _ in range(2):  # the second round is answered from memory where it may be
+            for href in HREFS:
+                assert _absolute(base, href) == urljoin(base, (href or "").strip()), (base, href)

@@ -35,7 +35,24 @@ _BREADCRUMB_XPATH = (
 
 
 def _absolute(base: str, href: str | None) -> str:
-    return urljoin(base, (href or "").strip())
+    href = (href or "").strip()
+    if not base or not href:
+        return urljoin(base, href)
+    # A link with its own host joins to the same URL on every page of the same scheme (see
+    # urljoin): remembered, as menus and sidebars repeat on every page.
+    key = (urlsplit(base).scheme, href)
+    joined = _JOINED.get(key)
+    if joined is None:
+        joined = urljoin(base, href)
+        if urlsplit(href).netloc:
+            if len(_JOINED) >= _JOINED_MAX:
+                _JOINED.clear()
+            _JOINED[key] = joined
+    return joined
+
+
+_JOINED: dict[tuple[str, str], str] = {}
+_JOINED_MAX = 8192
 
 
 def _is_listing(url: str, urls: PortalUrls, home: str) -> bool:
