@@ -19,6 +19,10 @@ def clean_text(text: str | None) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFC", text)
+    # Clean already (most calls: block text is cleaned again by fold and the pipeline): the
+    # only whitespace or invisible character str.isprintable() lets through is " ".
+    if text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
+        return text
     if not text.isascii():
         text = _INVISIBLE.sub("", text)
     return " ".join(text.split())
