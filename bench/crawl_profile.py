@@ -1,13 +1,18 @@
-"""Where the crawl's own thread spends its time: one full crawl under cProfile.
+"""Where the crawl's own thread spends its time: one full crawl, profiled.
 
     .venv/bin/python bench/crawl_profile.py [--articles 1000] [--theme classic]
-        [--out crawl.prof] [--top 25] [--items OUT.jsonl]
+        [--sampler cprofile|py-spy] [--out crawl.prof] [--top 25] [--items OUT.jsonl]
 
 Serves a generated fixture portal (seed 7, as bench/crawl_throughput.py) on 127.0.0.1, runs
-the `portal` spider over it once (settings.mirror, browser off) in a subprocess under cProfile
-(the crawl process's main thread; the WARC writer process and other threads are not in it),
-and prints the functions with the largest share of the profiled time, by own time and by
-cumulative time. ``--items`` copies the crawl's items to a JSON Lines file with the fields
+the `portal` spider over it once (settings.mirror, browser off) in a subprocess, and prints
+the functions with the largest share of the crawl process's main thread (the WARC writer
+process and other threads are not in it):
+- ``--sampler cprofile`` (default): deterministic, by own time and by cumulative time; it
+  slows Python function calls down, so small functions called often look bigger than they are;
+- ``--sampler py-spy``: sampling (py-spy, requirements-dev), inclusive share of the main
+  thread's samples per function, start-up included; ``--out`` gets py-spy's raw stacks.
+
+``--items`` copies the crawl's items to a JSON Lines file with the fields
 that differ from run to run (crawled_at, the WARC pointer) left out and the lines sorted, for
 a byte-for-byte comparison of two crawls.
 """
@@ -22,6 +27,7 @@ import pstats
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,13 +39,18 @@ from fixture_portal import FixturePortal, build_site  # noqa: E402
 VOLATILE_FIELDS = ("crawled_at", "warc", "crawl_id")
 
 
-def profiled_crawl(portal_url: str, workdir: Path, out: Path) -> Path:
-    """Crawl the portal under cProfile; the crawl's archive root."""
+def profiled_crawl(portal_url: str, workdir: Path, out: Path, sampler: str) -> Path:
+    """Crawl the portal under the profiler; the crawl's archive root."""
     archive = workdir / "archive"
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "settings.mirror", "PYTHONPATH": str(REPO)}
+    if sampler == "py-spy":
+        py_spy = Path(sys.executable).with_name("py-spy")
+        profiler = [str(py_spy), "record", "--threads", "-r", "200", "-f", "raw", "-o", str(out)]
+        profiler += ["--", sys.executable]
+    else:
+        profiler = [sys.executable, "-m", "cProfile", "-o", str(out)]
     command = [
-        sys.executable, "-m", "cProfile", "-o", str(out), "-m", "scrapy.cmdline",
-        "crawl", "portal", "-a", f"portal_url={portal_url}",
+        *profiler, "-m", "scrapy.cmdline", "crawl", "portal", "-a", f"portal_url={portal_url}",
         "-s", f"ARCHIVE_URI={archive}", "-s", "CRAWL_ID=profile", "-s", "BROWSER_ENABLED=False",
         "-s", "LOG_LEVEL=WARNING", "-s", f"LOG_FILE={workdir / 'crawl.log'}",
     ]  # fmt: skip
@@ -64,6 +75,29 @@ def crawl_items(archive: Path, portal_url: str) -> list[str]:
     return sorted(lines)
 
 
+def sampled_summary(raw: Path, top: int) -> None:
+    """Inclusive share of the main thread's samples per function (py-spy's raw stacks)."""
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text(encoding="utf-8").splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if "MainThread" not in frames[0]:
+            continue
+        total += int(count)
+        for name in {_frame_name(frame) for frame in frames[1:]}:
+            inclusive[name] += int(count)
+    print(f"main thread samples: {total}\n\ntop {top} by inclusive share")
+    for name, count in inclusive.most_common(top):
+        print(f"{100 * count / total:6.1f}%  {name}")
+
+
+def _frame_name(frame: str) -> str:
+    """``function (path/to/file.py:12)`` → ``function (file.py)``."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({Path(where.split(':')[0]).name})" if where else name
+
+
 def summary(profile: Path, top: int) -> None:
     stats = pstats.Stats(str(profile))
     total = stats.total_tt
@@ -81,6 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--theme", default="classic", choices=("classic", "alt"))
+    parser.add_argument("--sampler", choices=("cprofile", "py-spy"), default="cprofile")
     parser.add_argument("--out", type=Path, default=Path("crawl.prof"))
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--items", type=Path, help="write the crawl's items here, sorted")
@@ -91,12 +126,15 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="bench-") as tmp,
         FixturePortal(site, theme=args.theme) as portal,
     ):
-        archive = profiled_crawl(portal.base_url, Path(tmp), args.out.resolve())
+        archive = profiled_crawl(portal.base_url, Path(tmp), args.out.resolve(), args.sampler)
         if args.items:
             lines = crawl_items(archive, portal.base_url)
             args.items.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
             print(f"{len(lines)} items -> {args.items}")
-    summary(args.out, args.top)
+    if args.sampler == "py-spy":
+        sampled_summary(args.out, args.top)
+    else:
+        summary(args.out, args.top)
 
 
 if __name__ == "__main__":
