@@ -314,11 +314,19 @@ def _source_line(line: str | None, rules: ExtractionRules) -> str | None:
     """What a "Nguồn. haiphong.gov.vn" line names, or None for other lines."""
     if not line or len(line) > 200:
         return None
-    for prefix in rules.source_prefixes:
-        match = re.match(rf"^{re.escape(prefix)}\s*[.:：]\s*(.+)$", line, re.IGNORECASE)
+    for pattern in _source_patterns(tuple(rules.source_prefixes)):
+        match = pattern.match(line)
         if match:
             return match.group(1).strip()
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _source_patterns(prefixes: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """The source-line patterns of a rule, compiled once (not looked up per page)."""
+    return tuple(
+        re.compile(rf"^{re.escape(prefix)}\s*[.:：]\s*(.+)$", re.IGNORECASE) for prefix in prefixes
+    )
 
 
 def _looks_like_author(text: str) -> bool:
