@@ -1,7 +1,7 @@
 """Where the crawl's own thread spends its time: one full crawl, profiled.
 
     .venv/bin/python bench/crawl_profile.py [--articles 1000] [--theme classic]
-        [--sampler cprofile|py-spy] [--out crawl.prof] [--top 25] [--items OUT.jsonl]
+        [--sampler cprofile|py-spy|timers] [--out crawl.prof] [--top 25] [--items OUT.jsonl]
 
 Serves a generated fixture portal (seed 7, as bench/crawl_throughput.py) on 127.0.0.1, runs
 the `portal` spider over it once (settings.mirror, browser off) in a subprocess, and prints
@@ -10,7 +10,10 @@ process and other threads are not in it):
 - ``--sampler cprofile`` (default): deterministic, by own time and by cumulative time; it
   slows Python function calls down, so small functions called often look bigger than they are;
 - ``--sampler py-spy``: sampling (py-spy, requirements-dev), inclusive share of the main
-  thread's samples per function, start-up included; ``--out`` gets py-spy's raw stacks.
+  thread's samples per function, start-up included; ``--out`` gets py-spy's raw stacks;
+- ``--sampler timers``: no profiler: the main thread's CPU seconds and those of extraction,
+  the cleaning pipeline and listing links (bench/timed_crawl.py), which a busy machine moves
+  least; ``--out`` gets them as JSON.
 
 ``--items`` copies the crawl's items to a JSON Lines file with the fields
 that differ from run to run (crawled_at, the WARC pointer) left out and the lines sorted, for
@@ -43,14 +46,16 @@ def profiled_crawl(portal_url: str, workdir: Path, out: Path, sampler: str) -> P
     """Crawl the portal under the profiler; the crawl's archive root."""
     archive = workdir / "archive"
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "settings.mirror", "PYTHONPATH": str(REPO)}
-    if sampler == "py-spy":
+    if sampler == "timers":
+        runner = [sys.executable, str(REPO / "bench" / "timed_crawl.py"), str(out)]
+    elif sampler == "py-spy":
         py_spy = Path(sys.executable).with_name("py-spy")
-        profiler = [str(py_spy), "record", "--threads", "-r", "200", "-f", "raw", "-o", str(out)]
-        profiler += ["--", sys.executable]
+        runner = [str(py_spy), "record", "--threads", "-r", "200", "-f", "raw", "-o", str(out)]
+        runner += ["--", sys.executable, "-m", "scrapy.cmdline"]
     else:
-        profiler = [sys.executable, "-m", "cProfile", "-o", str(out)]
+        runner = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "scrapy.cmdline"]
     command = [
-        *profiler, "-m", "scrapy.cmdline", "crawl", "portal", "-a", f"portal_url={portal_url}",
+        *runner, "crawl", "portal", "-a", f"portal_url={portal_url}",
         "-s", f"ARCHIVE_URI={archive}", "-s", "CRAWL_ID=profile", "-s", "BROWSER_ENABLED=False",
         "-s", "LOG_LEVEL=WARNING", "-s", f"LOG_FILE={workdir / 'crawl.log'}",
     ]  # fmt: skip
@@ -115,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--theme", default="classic", choices=("classic", "alt"))
-    parser.add_argument("--sampler", choices=("cprofile", "py-spy"), default="cprofile")
+    parser.add_argument("--sampler", choices=("cprofile", "py-spy", "timers"), default="cprofile")
     parser.add_argument("--out", type=Path, default=Path("crawl.prof"))
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--items", type=Path, help="write the crawl's items here, sorted")
@@ -131,7 +136,13 @@ def main() -> None:
             lines = crawl_items(archive, portal.base_url)
             args.items.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
             print(f"{len(lines)} items -> {args.items}")
-    if args.sampler == "py-spy":
+    if args.sampler == "timers":
+        spent = json.loads(args.out.read_text(encoding="utf-8"))
+        main = spent.pop("main_thread")
+        print(f"main thread CPU {main:.2f} s (start-up included)")
+        for part, seconds in spent.items():
+            print(f"{100 * seconds / main:6.1f}%  {seconds:6.2f} s  {part}")
+    elif args.sampler == "py-spy":
         sampled_summary(args.out, args.top)
     else:
         summary(args.out, args.top)
