@@ -21,8 +21,9 @@ _TRAILING_SLASH_AFTER_HTML = re.compile(r"(\.html?)/+$", re.IGNORECASE)
 _PATH_PAGE = re.compile(r"/page/(\d+)/?$")
 _QUERY_PAGE_KEYS = ("paged", "page")
 # Answers remembered per PortalUrls: a crawl asks about the same links on page after page
-# (menus, sidebars, "Tin khác"). Bounded: emptied when full, so memory stays flat.
-_CACHE_MAX = 8192
+# (menus, sidebars, "Tin khác"). Bounded (under 1 MB each): emptied when full, so memory
+# stays flat.
+_CACHE_MAX = 2048
 
 
 def host_key(url: str) -> str:

@@ -52,7 +52,7 @@ def _absolute(base: str, href: str | None) -> str:
 
 
 _JOINED: dict[tuple[str, str], str] = {}
-_JOINED_MAX = 8192
+_JOINED_MAX = 2048
 
 
 def _is_listing(url: str, urls: PortalUrls, home: str) -> bool:
