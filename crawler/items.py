@@ -44,12 +44,14 @@ class ArticleItem:
     warc: Any = None
 
     @classmethod
-    def from_raw(cls, raw: RawArticle, fetched_url: str, section_hint: dict | None = None):
+    def from_raw(cls, raw: RawArticle, fetched_url: str):
+        # Every page field comes from the page: the listing that linked it lends nothing
+        # (an article reached through "Tin khác" must come out the same).
         return cls(
             url=raw.url,
             fetched_url=fetched_url,
             post_id=raw.post_id,
-            section=raw.section or section_hint,
+            section=raw.section,
             title=raw.title,
             sapo=raw.sapo,
             body="\n\n".join(raw.paragraphs),

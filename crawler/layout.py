@@ -4,6 +4,7 @@ suffixes that name files. The one place they are spelled; everything else asks h
     warcs/<crawl_id>/<name>.warc.gz     indexes/<crawl_id>/<name>.cdxj
     items/<crawl_id>.jsonl.gz           crawls/<crawl_id>/manifest.json
     wacz/<crawl_id>.wacz                state/ (articles, crawls, lock)
+    items/<crawl_id>.reextract-<extractor version>.jsonl.gz   (and .summary.json)
 
 Keys are relative and ``/``-separated, in a local directory and under an S3 prefix alike.
 """
@@ -84,3 +85,29 @@ def crawls_with_warcs(keys: Iterable[str]) -> set[str]:
         for parts in (key.split("/") for key in keys)
         if len(parts) == 3 and parts[0] == WARCS and parts[2].endswith(WARC_SUFFIX)
     }
+
+
+# ``scrapy reextract``: the items of a crawl made again from its WARCs by extractor version
+# ``version``, beside the crawl's own (never over it), and what changed.
+REEXTRACT_INFIX = ".reextract-"
+SUMMARY_SUFFIX = ".summary.json"
+
+
+def reextract_items_key(crawl_id: str, version: int | str) -> str:
+    return f"{ITEMS}/{crawl_id}{REEXTRACT_INFIX}{version}{ITEMS_SUFFIX}"
+
+
+def reextract_summary_key(crawl_id: str, version: int | str) -> str:
+    return f"{ITEMS}/{crawl_id}{REEXTRACT_INFIX}{version}{SUMMARY_SUFFIX}"
+
+
+def crawls_with_items(keys: Iterable[str]) -> list[str]:
+    """The crawl ids whose own items file (not a re-extraction) is among ``keys``, sorted."""
+    found = set()
+    for key in keys:
+        parts = key.split("/")
+        if len(parts) == 2 and parts[0] == ITEMS and parts[1].endswith(ITEMS_SUFFIX):
+            crawl_id = parts[1][: -len(ITEMS_SUFFIX)]
+            if REEXTRACT_INFIX not in crawl_id:
+                found.add(crawl_id)
+    return sorted(found)

@@ -20,7 +20,7 @@ BOILERPLATE = (
 def amp_page(ctx: Ctx, a: Article) -> str:
     section = ctx.site.section(a.section)
     images = {img.after: img for img in a.images}
-    body = [f"<p><strong>{escape(a.sapo)}</strong></p>"]
+    body = [f"<p><strong>{escape(a.sapo)}</strong></p>"] if a.sapo else []
     for i, para in enumerate(a.paragraphs):
         body.append(f"<p>{escape(para)}</p>")
         img = images.get(i)
@@ -36,6 +36,11 @@ def amp_page(ctx: Ctx, a: Article) -> str:
     if a.source_note:
         body.append(f"<p><em>{escape('Nguồn. ' + a.source_note)}</em></p>")
     content = "\n".join(body)
+    category = (
+        f'<a href="{ctx.url(section.path)}" rel="category tag">{escape(section.name)}</a>'
+        if section.listed
+        else escape(section.name)
+    )
     return f"""<!doctype html>
 <html amp lang="vi">
 <head>
@@ -62,7 +67,7 @@ def amp_page(ctx: Ctx, a: Article) -> str:
 </div>
 <footer class="amp-wp-article-footer">
 <div class="amp-wp-meta amp-wp-tax-category">Chuyên mục:
-<a href="{ctx.url(section.path)}" rel="category tag">{escape(section.name)}</a></div>
+{category}</div>
 </footer>
 </article>
 <footer class="amp-wp-footer"><p>&copy; {escape(SITE_NAME)}</p>

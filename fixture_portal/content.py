@@ -29,7 +29,7 @@ def _wrapped(ctx: Ctx, text: str) -> str:
 
 
 def _legacy(ctx: Ctx, a: Article) -> str:
-    parts = [f"<b>{ctx.esc(a.sapo)}</b>"]
+    parts = [f"<b>{ctx.esc(a.sapo)}</b>"] if a.sapo else []
     images = {img.after: img for img in a.images}
     for i, para in enumerate(a.paragraphs):
         parts.append(_wrapped(ctx, para))
@@ -53,7 +53,9 @@ def _legacy(ctx: Ctx, a: Article) -> str:
 
 def _malformed(ctx: Ctx, a: Article) -> str:
     images = {img.after: img for img in a.images}
-    out = ['<div class="noidung">', f"<p><strong>{ctx.esc(a.sapo)}</p>"]
+    out = ['<div class="noidung">']
+    if a.sapo:
+        out.append(f"<p><strong>{ctx.esc(a.sapo)}</p>")
     for i, para in enumerate(a.paragraphs):
         if i == 1:
             out.append(f'<p><span style="font-size: 12pt;">{ctx.esc(para)}</p>')

@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.utils import format_datetime
 from xml.sax.saxutils import escape as xml_escape
 
-from .htmlutil import SITE_NAME
+from .htmlutil import SITE_NAME, excerpt
 from .model import DISALLOWED_PREFIXES, Article, Site
 
 SITEMAP_PAGE = 2000  # WordPress core sitemaps hold at most 2000 URLs each
@@ -57,7 +57,7 @@ def sitemap_pages(base: str) -> str:
 
 
 def sitemap_categories(site: Site, base: str) -> str:
-    return _urlset([base + s.path for s in site.sections])
+    return _urlset([base + s.path for s in site.sections if s.listed])
 
 
 def rss(site: Site, base: str) -> str:
@@ -71,7 +71,7 @@ def rss(site: Site, base: str) -> str:
 <pubDate>{format_datetime(a.published)}</pubDate>
 <category><![CDATA[{section.name}]]></category>
 <guid isPermaLink="true">{a.url(base)}</guid>
-<description><![CDATA[{a.sapo}]]></description>
+<description><![CDATA[{excerpt(a)}]]></description>
 </item>""")
     newest = site.latest(1)[0].published
     return f"""<?xml version="1.0" encoding="UTF-8"?>

@@ -12,7 +12,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import related
-from .model import TRAP_SECTION, TZ, Article, Image, Section, Site
+from .model import (
+    CUES,
+    SCRIPTED_SECTION,
+    TRAP_SECTION,
+    TZ,
+    UNLISTED_SECTION,
+    Article,
+    Image,
+    Link,
+    Section,
+    Site,
+)
 from .text import TextGen, slugify
 
 SECTIONS = (
@@ -24,8 +35,10 @@ SECTIONS = (
     Section("xay-dung-dang", "Xây dựng Đảng"),
     Section("thong-bao", "Thông báo"),
     Section(TRAP_SECTION, "Lịch công tác"),
+    # Documents: out of the menu and every listing; its posts are found through Tin khác.
+    Section(UNLISTED_SECTION, "Tài liệu", listed=False),
 )
-REGULAR_SECTIONS = tuple(s.slug for s in SECTIONS if s.slug != TRAP_SECTION)
+REGULAR_SECTIONS = tuple(s.slug for s in SECTIONS if s.slug != TRAP_SECTION and s.listed)
 START = datetime(2019, 1, 1, tzinfo=TZ)
 END = datetime(2026, 6, 30, 23, 59, tzinfo=TZ)
 SEED_SLUG = (
@@ -48,10 +61,26 @@ PROPERTY_CASES = (
     "photon",
 )
 N_SPECIAL = 8  # seed + 3 lịch công tác + 3 Tin-khác-only + 1 disallowed
+# Posts added after the rest, from their own generator (the others stay as they were):
+# name -> (in the unlisted section, has a sapo, quirk, cues its page leaves out).
+CUE_CASES = {
+    "no_sapo": (False, False, "", ()),
+    "no_sapo_legacy": (False, False, "legacy", ()),
+    "no_breadcrumb": (False, True, "", ("breadcrumb",)),
+    "no_meta": (False, True, "", ("meta",)),
+    "no_post_class": (False, True, "", ("post_class",)),
+    "no_section_cues": (False, True, "", CUES),
+    "unlisted_section": (True, True, "", ()),
+    "unlisted_section_no_breadcrumb": (True, True, "", ("breadcrumb",)),
+    "unlisted_section_no_meta": (True, True, "", ("meta",)),
+    "unlisted_section_no_post_class": (True, True, "", ("post_class",)),
+    "unlisted_section_no_cues": (True, False, "", CUES),
+}
 
 
 def build_site(seed: int = 1, n_articles: int = 160) -> Site:
-    """A deterministic site with ``n_articles`` real articles (plus 3 bad-input posts)."""
+    """A deterministic site with ``n_articles`` real articles, plus the CUE_CASES posts and 3
+    bad-input posts."""
     if n_articles < 150:
         raise ValueError(f"n_articles must be at least 150, got {n_articles}")
     rng = random.Random(seed)
@@ -114,6 +143,7 @@ def build_site(seed: int = 1, n_articles: int = 160) -> Site:
     related.assign(rng, gen, drafts, hosts, cases, alias_targets, specials)
     for name, d in hosts.items():
         cases[name] = d
+    _plant_cue_cases(seed, drafts, cases, titles, used)
     articles = sorted((_freeze(d) for d in drafts), key=lambda a: (a.published, a.id), reverse=True)
     return Site(
         seed=seed,
@@ -128,6 +158,51 @@ def build_site(seed: int = 1, n_articles: int = 160) -> Site:
         missing_slug=specials["missing"][0],
         error_slug=specials["error"][0],
     )
+
+
+def _plant_cue_cases(seed: int, drafts: list[dict], cases: dict, titles: set, used: set) -> None:
+    """The CUE_CASES posts; each one of the unlisted section replaces the last Tin khác
+    link of an ordinary listed post, its only way in."""
+    rng = random.Random(f"fixture-portal-cues:{seed}")
+    gen = TextGen(rng)
+    special = {id(d) for d in cases.values()}
+    pool = [
+        d
+        for d in drafts
+        if d["kind"] == "article" and d["listed"] and not d["quirk"] and id(d) not in special
+        if d["section"] in REGULAR_SECTIONS and not d["slug"].startswith("noi-bo-")
+    ]
+    # Older than what the home page, sidebar and feed show: those stay as they were.
+    cutoff = sorted((d["published"] for d in pool), reverse=True)[15]
+    sections = [s for s in REGULAR_SECTIONS if s != SCRIPTED_SECTION]
+    by_section: dict[str, list[dict]] = {}
+    for d in sorted(pool, key=lambda d: (d["published"], d["id"])):
+        by_section.setdefault(d["section"], []).append(d)
+    newest_first = sorted(pool, key=lambda d: (d["published"], d["id"]), reverse=True)
+    hosts = iter(rng.sample(pool, len(CUE_CASES)))
+    post_id = max(d["id"] for d in drafts)
+    for name, (unlisted, has_sapo, quirk, absent) in CUE_CASES.items():
+        when = _when(rng)
+        while when >= cutoff:
+            when = _when(rng)
+        section = UNLISTED_SECTION if unlisted else rng.choice(sections)
+        d = _draft(rng, gen, titles, section, when, listed=not unlisted)
+        post_id += rng.randint(2, 9)
+        d.update(id=post_id, quirk=quirk, absent=frozenset(absent))
+        d["slug"] = unique_slug(slugify(d["title"]), used)
+        if not has_sapo:
+            d["sapo"] = None
+        if quirk:
+            _ensure_image_and_author(rng, gen, d)
+        if "meta" in absent:  # the modified time is only in a meta tag
+            d["modified"] = d["published"] + timedelta(hours=5)
+        neighbours = related._neighbours(d, by_section.get(section, []), newest_first)
+        d["related"] = [Link(f"{t['slug']}.html", t["title"]) for t in neighbours]
+        host = next(hosts)
+        if unlisted:
+            host["related"][-1] = Link(f"{d['slug']}.html", d["title"])
+        cases[name] = d
+        drafts.append(d)
 
 
 def _when(rng: random.Random) -> datetime:
@@ -337,4 +412,5 @@ def _freeze(d: dict) -> Article:
         quirk=d["quirk"],
         listed=d["listed"],
         listing_target=d["listing_target"],
+        absent=d.get("absent", frozenset()),
     )

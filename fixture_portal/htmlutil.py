@@ -10,7 +10,7 @@ from datetime import date, datetime
 from html.entities import codepoint2name
 from urllib.parse import quote
 
-from .model import Site
+from .model import Article, Site
 
 SITE_NAME = "Cổng tin tức Thành phố Hải Phòng"
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
@@ -79,8 +79,16 @@ class Ctx:
         return f'<a href="{escape(self.url(target))}"{extra}>{self.esc(text)}</a>'
 
     def menu(self) -> list[tuple[str, str]]:
-        sections = [(s.name, s.path) for s in self.site.sections]
+        sections = [(s.name, s.path) for s in self.site.sections if s.listed]
         return [*MENU_HEAD, *sections, *MENU_TAIL]
+
+
+def excerpt(a: Article) -> str:
+    """What listings and feeds show of a post: its sapo, else WordPress's automatic
+    excerpt (the first 55 words of the content)."""
+    if a.sapo:
+        return a.sapo
+    return " ".join(" ".join(a.paragraphs).split()[:55]) + " […]"
 
 
 def vn_datetime(dt: datetime) -> str:

@@ -20,7 +20,12 @@ PAGE_SIZE = 10
 TRAP_SECTION = "lich-cong-tac"
 # Its articles' "Tin khác" lists and its listing's further pages are built by scripts.
 SCRIPTED_SECTION = "quoc-phong-an-ninh"
+# Out of the menu and every listing; its posts are reachable only through "Tin khác".
+UNLISTED_SECTION = "tai-lieu"
 DISALLOWED_PREFIXES = ("/wp-admin/", "/noi-bo/", "/noi-bo-")
+# Cues an article page may leave out (Article.absent): the breadcrumb, the og:/article: meta
+# tags, the post element's classes (post-N, category-<slug>…), the rel="category tag" link.
+CUES = ("breadcrumb", "meta", "post_class", "category_link")
 
 # Bad-input pages: kind -> (HTTP status, why a crawler should produce no item).
 BAD_KINDS = {
@@ -37,6 +42,7 @@ BAD_KINDS = {
 class Section:
     slug: str
     name: str
+    listed: bool = True  # in the menu, with a listing; else no page links the category
 
     @property
     def path(self) -> str:
@@ -85,7 +91,7 @@ class Article:
     section: str
     published: datetime
     modified: datetime | None
-    sapo: str
+    sapo: str | None  # None: the post has no lead paragraph
     paragraphs: tuple[str, ...]
     images: tuple[Image, ...]
     author: str | None
@@ -96,6 +102,11 @@ class Article:
     quirk: str = ""  # page encoding: nfd, entities, legacy, malformed, wrong_charset, no_charset
     listed: bool = True  # in listings, home, sidebar, sitemap and feed
     listing_target: str = ""  # how listings link it when not canonically (AMP, query, "/")
+    absent: frozenset[str] = frozenset()  # CUES its page leaves out
+
+    def shows(self, cue: str) -> bool:
+        """Whether the page carries ``cue`` (one of CUES)."""
+        return cue not in self.absent
 
     @property
     def path(self) -> str:

@@ -71,7 +71,7 @@ def article_html(site: Site, a: Article, theme: str, base: str) -> str:
 
 def _untitled_page(a: Article) -> str:
     """A broken template: the post's text, but no <title>, no headline, no og:title."""
-    paragraphs = "\n".join(f"<p>{escape(p)}</p>" for p in (a.sapo, *a.paragraphs))
+    paragraphs = "\n".join(f"<p>{escape(p)}</p>" for p in (a.sapo, *a.paragraphs) if p)
     return (
         f'<!DOCTYPE html>\n<html lang="vi">\n<head>\n<meta charset="UTF-8">\n</head>\n<body>\n'
         f'<div class="entry-meta">Print {escape(vn_datetime(a.published))}</div>\n'
@@ -237,7 +237,7 @@ class Router:
     def _listing(self, slug: str, number: str | None, slash: bool) -> Response:
         section = self.site.section(slug)
         page = int(number) if number else 1
-        if section is None or page < 1:
+        if section is None or not section.listed or page < 1:
             return self._not_found()
         canonical = section.path if page == 1 else f"{section.path}page/{page}/"
         if not slash or (number is not None and number != str(page)) or number == "1":

@@ -130,6 +130,13 @@ TOPICS = {
         "nâng cao chỉ số hài lòng của người dân",
         "thực hành tiết kiệm, chống lãng phí",
     ),
+    "tai-lieu": (
+        "văn bản hướng dẫn thi hành luật",
+        "tài liệu tuyên truyền về chuyển đổi số",
+        "đề cương giới thiệu nghị quyết của Thành ủy",
+        "bộ tài liệu hỏi đáp về cải cách hành chính",
+        "hồ sơ lưu trữ lịch sử Đảng bộ thành phố",
+    ),
     "thong-bao": (
         "tuyển dụng viên chức",
         "lấy ý kiến dự thảo quy hoạch chung",

@@ -17,6 +17,7 @@ from .htmlutil import (
     calendar_weeks,
     day_target,
     escape,
+    excerpt,
     month_caption,
     qr_src,
     vn_date,
@@ -142,7 +143,8 @@ def _content(ctx: Ctx, a: Article) -> str:
     if a.source_note:
         out.append(f'<p style="text-align: right;">{ctx.esc("Nguồn. " + a.source_note)}</p>')
     body = "\n".join(out)
-    return f'<div class="lead">{ctx.esc(a.sapo)}</div>\n<div class="news-content">\n{body}\n</div>'
+    lead = f'<div class="lead">{ctx.esc(a.sapo)}</div>\n' if a.sapo else ""
+    return f'{lead}<div class="news-content">\n{body}\n</div>'
 
 
 def _furniture(ctx: Ctx, a: Article) -> str:
@@ -165,21 +167,23 @@ def _furniture(ctx: Ctx, a: Article) -> str:
 
 
 def _breadcrumb(ctx: Ctx, section: Section) -> str:
-    return (
-        f'<div class="breadcrumb">{ctx.a("", "Trang chủ")} <span>/</span> '
-        f"{ctx.a(section.path, section.name)}</div>"
-    )
+    # A category without a listing is named, never linked.
+    crumb = ctx.a(section.path, section.name) if section.listed else ctx.esc(section.name)
+    return f'<div class="breadcrumb">{ctx.a("", "Trang chủ")} <span>/</span> {crumb}</div>'
 
 
 def article_page(ctx: Ctx, a: Article) -> str:
     section = ctx.site.section(a.section)
     goc = f' <a class="link-goc" href="{escape(a.goc)}" target="_blank">Gốc</a>' if a.goc else ""
+    description = ""
+    if a.sapo and a.shows("meta"):
+        description = f'<meta name="description" content="{ctx.esc(a.sapo)}" />\n'
     head = (
-        f'<meta name="description" content="{ctx.esc(a.sapo)}" />\n'
+        f"{description}"
         f'<link rel="canonical" href="{escape(a.url(ctx.base))}" />\n'
         f"{article_scripts(ctx, a)}"
     )
-    main = f"""{_breadcrumb(ctx, section)}
+    main = f"""{_breadcrumb(ctx, section) if a.shows("breadcrumb") else ""}
 <div class="detail-news">
 <div class="news-title">{ctx.esc(a.title)}</div>
 <div class="news-tools"><a href="javascript:window.print();" class="btn-print">Print</a>
@@ -202,7 +206,7 @@ def _item(ctx: Ctx, a: Article) -> str:
     return (
         f'<div class="item-news">{thumb}<div class="info">{title}'
         f'<span class="date">{ctx.esc(vn_datetime(a.published))}</span>'
-        f'<div class="sapo">{ctx.esc(a.sapo)}</div></div></div>'
+        f'<div class="sapo">{ctx.esc(excerpt(a))}</div></div></div>'
     )
 
 

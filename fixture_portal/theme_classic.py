@@ -17,6 +17,7 @@ from .htmlutil import (
     calendar_weeks,
     day_target,
     escape,
+    excerpt,
     month_caption,
     qr_src,
     vn_date,
@@ -165,7 +166,7 @@ def _entry_content(ctx: Ctx, a: Article) -> str:
     if special is not None:
         return special
     images = {img.after: (i, img) for i, img in enumerate(a.images)}
-    out = [f"<p><strong>{ctx.esc(a.sapo)}</strong></p>"]
+    out = [f"<p><strong>{ctx.esc(a.sapo)}</strong></p>"] if a.sapo else []
     for i, para in enumerate(a.paragraphs):
         out.append(f"<p>{ctx.esc(para)}</p>")
         if i in images:
@@ -220,18 +221,23 @@ def article_page(ctx: Ctx, a: Article) -> str:
         if a.modified
         else ""
     )
-    head = f"""<meta name="description" content="{ctx.esc(a.sapo)}">
-<link rel="canonical" href="{url}">
-<meta property="og:locale" content="vi_VN">
+    description = f'<meta name="description" content="{ctx.esc(a.sapo)}">\n' if a.sapo else ""
+    og_description = (
+        f'<meta property="og:description" content="{ctx.esc(a.sapo)}">\n' if a.sapo else ""
+    )
+    meta = f"""<meta property="og:locale" content="vi_VN">
 <meta property="og:type" content="article">
 <meta property="og:title" content="{ctx.esc(a.title)}">
-<meta property="og:description" content="{ctx.esc(a.sapo)}">
-<meta property="og:url" content="{url}">
+{og_description}<meta property="og:url" content="{url}">
 <meta property="og:site_name" content="{ctx.esc(SITE_NAME)}">
 <meta property="article:section" content="{ctx.esc(section.name)}">
 <meta property="article:published_time" content="{a.published.isoformat()}">
 {modified}<meta property="og:image" content="{escape(og_image)}">
-<link rel="amphtml" href="{url}/amp">
+"""
+    if not a.shows("meta"):
+        description = meta = ""
+    head = f"""{description}<link rel="canonical" href="{url}">
+{meta}<link rel="amphtml" href="{url}/amp">
 <link rel="shortlink" href="{ctx.base}?p={a.id}">
 {article_scripts(ctx, a)}"""
     goc = (
@@ -240,15 +246,28 @@ def article_page(ctx: Ctx, a: Article) -> str:
         if a.goc
         else ""
     )
-    main = f"""<nav class="breadcrumbs" aria-label="breadcrumbs"><span>
-<span>{ctx.a("", "Trang chủ")}</span> &raquo; <span>{ctx.a(section.path, section.name)}</span>
+    # A category without a listing is named, never linked.
+    crumb = ctx.a(section.path, section.name) if section.listed else ctx.esc(section.name)
+    breadcrumb = f"""<nav class="breadcrumbs" aria-label="breadcrumbs"><span>
+<span>{ctx.a("", "Trang chủ")}</span> &raquo; <span>{crumb}</span>
 &raquo; <span class="breadcrumb_last" aria-current="page">{ctx.esc(a.title)}</span>
 </span></nav>
-<article id="post-{a.id}" class="post-{a.id} post type-post status-publish format-standard
- hentry category-{section.slug}">
+"""
+    post_class = (
+        f' class="post-{a.id} post type-post status-publish format-standard\n'
+        f' hentry category-{section.slug}"'
+    )
+    category = ctx.a(section.path, section.name, 'rel="category tag"')
+    cat_links = f'<span class="cat-links">{category}</span>\n'
+    if not (section.listed and a.shows("category_link")):
+        cat_links = ""
+    if not a.shows("breadcrumb"):
+        breadcrumb = ""
+    if not a.shows("post_class"):
+        post_class = ""
+    main = f"""{breadcrumb}<article id="post-{a.id}"{post_class}>
 <header class="entry-header">
-<span class="cat-links">{ctx.a(section.path, section.name, 'rel="category tag"')}</span>
-<h1 class="entry-title">{ctx.esc(a.title)}</h1>
+{cat_links}<h1 class="entry-title">{ctx.esc(a.title)}</h1>
 <div class="entry-meta">
 <a class="print-link" href="{url}?print=1" rel="nofollow"><i class="fa fa-print"></i> Print</a>
 <span class="posted-on"><time class="entry-date published"
@@ -313,7 +332,7 @@ def _summary(ctx: Ctx, a: Article, heading: str = "h2") -> str:
 {thumb}<header class="entry-header"><{heading} class="entry-title">{title}</{heading}>
 <div class="entry-meta"><time class="entry-date published" datetime="{a.published.isoformat()}">
 {vn_date(a.published)}</time></div></header>
-<div class="entry-summary"><p>{ctx.esc(a.sapo)}</p></div>
+<div class="entry-summary"><p>{ctx.esc(excerpt(a))}</p></div>
 </article>"""
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 from fixture_portal import FixturePortal, build_site, expected_items
+from fixture_portal.generate import CUE_CASES
 from tests.crawl import run_crawl
 
 RUN_FIELDS = ("fetched_url", "crawl_id", "crawled_at", "warc", "version", "replaces")
@@ -41,6 +42,24 @@ def test_articles_reachable_only_through_tin_khac_are_found(crawled):
     only = crawled.site.tin_khac_only_urls(crawled.base_url)
     assert only
     assert set(only) <= {item["url"] for item in crawled.result.items}
+
+
+def test_sapo_and_section_come_from_the_page_whatever_link_led_there(crawled):
+    """Posts without a lead, the unlisted category's posts (found only through Tin khác) and
+    pages missing a cue come out as their pages say: a listing lends them no section."""
+    items = {item["url"]: item for item in crawled.result.items}
+    for name in CUE_CASES:
+        url = crawled.site.hard_case_url(name, crawled.base_url)
+        page_fields = {k: v for k, v in items[url].items() if k not in RUN_FIELDS}
+        assert page_fields == crawled.expected[url], name
+    unlisted = crawled.site.hard_case_url("unlisted_section", crawled.base_url)
+    assert items[unlisted]["section"]["name"] == "Tài liệu"
+    # Listed in its section's listing, but its page names no section.
+    bare = crawled.site.hard_case_url("no_section_cues", crawled.base_url)
+    assert items[bare]["section"] is None
+    no_sapo = crawled.site.article(crawled.site.hard_cases["no_sapo"])
+    assert items[no_sapo.url(crawled.base_url)]["sapo"] is None
+    assert items[no_sapo.url(crawled.base_url)]["body"].startswith(no_sapo.paragraphs[0])
 
 
 def test_each_article_is_fetched_once_and_never_as_its_amp_twin(crawled):

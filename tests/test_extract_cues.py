@@ -15,6 +15,8 @@ SAPO = "Sáng 12/5, thành phố khởi công xây dựng cầu mới nối hai 
 P1 = "Dự án có tổng mức đầu tư hơn 2.000 tỷ đồng, dự kiến hoàn thành trong năm 2027."
 P2 = "Phát biểu tại lễ khởi công, lãnh đạo thành phố đề nghị các đơn vị bảo đảm tiến độ."
 CAPTION = "Các đại biểu thực hiện nghi thức khởi công."
+# The portal sets the lead paragraph apart in bold; an unmarked first paragraph is body.
+LEAD = f"<p><strong>{SAPO}</strong></p>"
 FURNITURE = """
 <div><h3>Tiện ích thông tin</h3><a href="#">Nguồn tin</a><a href="#">QR Code</a>
 <p>QR CODE: {title}</p></div>
@@ -101,7 +103,7 @@ def test_related_links_are_canonical_in_scope_and_as_written_off_site():
 def test_initials_author_then_source_line():
     item = extract(
         page(
-            f"<p>{SAPO}</p><p>{P1}</p><p>{P2}</p><p><strong>V.H.N</strong></p><p>Nguồn. haiphong.gov.vn</p>",
+            f"{LEAD}<p>{P1}</p><p>{P2}</p><p><strong>V.H.N</strong></p><p>Nguồn. haiphong.gov.vn</p>",
             header_line="<p>Thứ Hai, 01/04/2019 16:05</p>",
         )
     )
@@ -112,7 +114,7 @@ def test_initials_author_then_source_line():
 
 
 def test_no_author_when_the_last_line_is_a_sentence():
-    item = extract(page(f"<p>{SAPO}</p><p>{P1}</p><p>{P2}</p>"))
+    item = extract(page(f"{LEAD}<p>{P1}</p><p>{P2}</p>"))
     assert item["author"] is None
     assert item["body"] == body(P1, P2)
     assert item["images"] == []
@@ -128,7 +130,7 @@ def test_legacy_markup_with_br_paragraphs_and_font_tags():
 
 
 def test_decomposed_text_and_entities_become_nfc():
-    nfd = unicodedata.normalize("NFD", f"<p>{SAPO}</p><p>{P1}</p>")
+    nfd = unicodedata.normalize("NFD", f"{LEAD}<p>{P1}</p>")
     entities = "<p>Th&agrave;nh ph&#7889; H&#x1EA3;i Ph&ograve;ng &amp; c&aacute;c &#273;&#417;n v&#7883;.</p>"
     item = extract(page(nfd + entities))
     assert item["sapo"] == SAPO
@@ -174,6 +176,85 @@ def test_an_empty_document_is_an_extraction_error(html):
 
 
 def test_malformed_html_is_recovered():
-    content = f"<div><p>{SAPO}<p>{P1}</div></div></span><p>{P2}<div>"
+    content = f"<div><p><b>{SAPO}<p>{P1}</div></div></span><p>{P2}<div>"
     item = extract(page(content))
     assert (item["sapo"], item["body"]) == (SAPO, body(P1, P2))
+
+
+def test_an_unmarked_first_paragraph_is_body_not_sapo():
+    item = extract(page(f"<p>{SAPO}</p><p>{P1}</p><p>{P2}</p>"))
+    assert item["sapo"] is None
+    assert item["body"] == body(SAPO, P1, P2)
+
+
+def test_a_paragraph_that_only_starts_in_bold_is_body():
+    lead_in = f"<p><strong>Hải Phòng</strong> - {P1}</p>"
+    item = extract(page(f"{lead_in}<p>{P2}</p>"))
+    assert item["sapo"] is None
+    assert item["body"] == body(f"Hải Phòng - {P1}", P2)
+
+
+LEAD_MARKUPS = {
+    "strong": f"<p><strong>{SAPO}</strong></p>",
+    "b split in runs": f"<p><b>{SAPO[:20]}</b><b>{SAPO[20:]}</b></p>",
+    "bold style": f'<p style="font-weight: bold">{SAPO}</p>',
+    "bold span": f'<p><span style="font-weight:700">{SAPO}</span></p>',
+    "div.sapo": f'<div class="sapo">{SAPO}</div>',
+    "h2.detail-sapo": f'<h2 class="detail-sapo">{SAPO}</h2>',
+    "p#lead": f'<p id="lead">{SAPO}</p>',
+    "summary block": f'<div class="entry-summary"><p>{SAPO}</p></div>',
+}
+
+
+@pytest.mark.parametrize("markup", LEAD_MARKUPS.values(), ids=LEAD_MARKUPS.keys())
+def test_a_lead_the_page_marks_is_the_sapo(markup):
+    item = extract(page(f"{markup}<div><p>{P1}</p><p>{P2}</p></div>"))
+    assert (item["sapo"], item["body"]) == (SAPO, body(P1, P2))
+
+
+def test_a_lead_class_around_the_whole_content_is_no_sapo():
+    item = extract(page(f'<div class="lead-content"><p>{SAPO}</p><p>{P1}</p></div>'))
+    assert (item["sapo"], item["body"]) == (None, body(SAPO, P1))
+
+
+def unlinked_page(crumbs: bool = True, meta: bool = True, post_class: bool = True) -> str:
+    """A post of a category that has no listing: nothing links it."""
+    head = '<meta property="article:section" content="Văn bản">' if meta else ""
+    trail = (
+        f'<div class="breadcrumb"><a href="/">Trang chủ</a> / <span>Văn bản</span> / '
+        f"<span>{TITLE[:30]}…</span></div>"
+        if crumbs
+        else ""
+    )
+    classes = ' class="post type-post hentry category-van-ban"' if post_class else ""
+    related = '<article class="post hentry category-kinh-te"><a href="/x.html">Tin</a></article>'
+    return f"""<html><head><title>{TITLE}</title>{head}</head><body>{trail}
+<article id="post-12"{classes}><h1>{TITLE}</h1><p>Thứ Sáu, 12/05/2023 08:30</p>
+{LEAD}<p>{P1}</p></article><aside>{related}</aside></body></html>"""
+
+
+SECTION_CUES = {
+    "all": ({}, {"name": "Văn bản", "slug": "van-ban"}),
+    "no breadcrumb": ({"crumbs": False}, {"name": "Văn bản", "slug": "van-ban"}),
+    "no meta": ({"meta": False}, {"name": "Văn bản", "slug": "van-ban"}),
+    "no post class": ({"post_class": False}, {"name": "Văn bản", "slug": None}),
+    "class only": ({"crumbs": False, "meta": False}, {"name": None, "slug": "van-ban"}),
+    "none": ({"crumbs": False, "meta": False, "post_class": False}, None),
+}
+
+
+@pytest.mark.parametrize(("cues", "section"), SECTION_CUES.values(), ids=SECTION_CUES.keys())
+def test_an_unlinked_section_is_read_from_crumb_text_meta_and_post_class(cues, section):
+    # The related post's category-kinh-te is another post's; the cut-off title is no crumb.
+    assert extract(unlinked_page(**cues))["section"] == section
+
+
+def test_a_breadcrumb_label_without_links_is_not_the_section():
+    crumbs = (
+        '<span class="breadcrumb-label">Bạn đang xem:</span>'
+        '<ul class="breadcrumb"><li><a href="/">Trang chủ</a></li><li>Văn bản</li></ul>'
+    )
+    html = unlinked_page(crumbs=False, meta=False, post_class=False).replace(
+        "<body>", f"<body>{crumbs}"
+    )
+    assert extract(html)["section"] == {"name": "Văn bản", "slug": None}

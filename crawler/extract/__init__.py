@@ -4,3 +4,7 @@ from crawler.extract.article import ExtractionError, RawArticle, extract_article
 from crawler.extract.rules import ExtractionRules
 
 __all__ = ["ExtractionError", "ExtractionRules", "RawArticle", "extract_article"]
+
+from crawler.extract.version import EXTRACTOR_VERSION  # noqa: E402
+
+__all__ += ["EXTRACTOR_VERSION"]

@@ -19,7 +19,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.extract import head
-from crawler.extract.blocks import ImageRef, TextBlock, contains, linearise
+from crawler.extract.blocks import BLOCK_TAGS, ImageRef, TextBlock, contains, linearise
 from crawler.extract.images import caption_for, image_url
 from crawler.extract.links import has_scripts, related_links, related_missing, section_link
 from crawler.extract.rules import ExtractionRules, css
@@ -38,6 +38,11 @@ _AUTHOR_MAX_WORDS = 8
 # How many blocks after the headline the date line may be.
 _DATE_LINE_WINDOW = 8
 _MARKER_MAX_CHARS = 80
+# Class or id words themes give the lead paragraph (sapo): "sapo", "news-lead", "entry-summary"…
+_LEAD_MARK = re.compile(
+    r"(?:^|[-_])(?:sapo|lead|chapo|chapeau|summary|excerpt|intro|tomtat)(?:$|[-_])"
+)
+_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.IGNORECASE)
 
 
 class ExtractionError(ValueError):
@@ -110,7 +115,10 @@ def extract_article(html: str, url: str, urls: PortalUrls, rules: ExtractionRule
     _fill_content(article, doc, body_events, base, urls, rules)
     article.related = related_links(doc, events, base, rules, urls)
     article.related_scripted = related_missing(doc, events, rules) and has_scripts(doc)
-    article.section = section_link(doc, base, meta, urls, rules, article.url)
+    headline = events[title_index].element if title_index >= 0 else None
+    article.section = section_link(
+        doc, base, meta, urls, rules, article.url, title=article.title, headline=headline
+    )
     return article
 
 
@@ -249,12 +257,16 @@ def _fill_content(article: RawArticle, doc, events, page_url, urls: PortalUrls, 
             texts.append(event)
     sapo_element = _selected(doc, rules, "sapo")
     author_element = _selected(doc, rules, "author")
-    for element in (sapo_element, author_element):
-        if element is not None:
-            texts = [t for t in texts if not contains(element, t.element)]
+    if author_element is not None:
+        texts = [t for t in texts if not contains(author_element, t.element)]
+    if sapo_element is None and texts:
+        sapo_element = _lead_element(texts)
     if sapo_element is not None:
+        texts = [t for t in texts if not contains(sapo_element, t.element)]
         article.sapo = clean_text(sapo_element.text_content())
-    elif texts:
+    elif texts and len(texts) > 1 and _is_bold(texts[0]):
+        # No lead paragraph marked on the page: the sapo is null and the first
+        # paragraph stays in the body (a field is never taken from a neighbour).
         article.sapo = texts.pop(0).text
     # The author and source lines close the body; legacy markup puts them in
     # the last paragraph after single <br>s, so work on lines there.
@@ -280,6 +292,59 @@ def _selected(doc, rules: ExtractionRules, part: str):
         return None
     found = css(rules.selectors[part])(doc)
     return found[0] if found else None
+
+
+def _lead_element(texts: list[TextBlock]):
+    """The element a theme marks as the lead (class or id "sapo", "lead", "summary"…)
+    around the first text block, if it holds that block and not the whole body."""
+    first, last = texts[0].element, texts[-1].element
+    for element in (first, *first.iterancestors()):
+        if element.tag in ("body", "html"):
+            return None
+        marks = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
+        if any(_LEAD_MARK.search(mark) for mark in marks):
+            return element if len(texts) == 1 or not contains(element, last) else None
+    return None
+
+
+def _is_bold(block: TextBlock) -> bool:
+    """Whether the whole block is set in bold (<b>, <strong>, font-weight), as portals
+    set the lead paragraph apart from the body."""
+    element = block.element
+    if _bold_element(element):
+        return True
+    for ancestor in element.iterancestors():
+        if _bold_element(ancestor):
+            return True
+        if ancestor.tag in BLOCK_TAGS:
+            break
+    # Bold runs of this block (not of nested blocks); a legacy block split at <br><br>
+    # shares its element with other blocks, so only runs within this block's text count.
+    runs = []
+    for run in element.iterdescendants():
+        if not _bold_element(run) or _nested_in(run, element):
+            continue
+        text = clean_text(run.text_content())
+        if text and text in block.text:
+            runs.append(text)
+    covered = "".join(runs).replace(" ", "")
+    return bool(covered) and covered == block.text.replace(" ", "")
+
+
+def _bold_element(element) -> bool:
+    if element.tag in ("b", "strong"):
+        return True
+    return bool(_BOLD_STYLE.search(element.get("style") or ""))
+
+
+def _nested_in(run, element) -> bool:
+    """Whether ``run`` sits in a block or another bold run below ``element``."""
+    for ancestor in run.iterancestors():
+        if ancestor is element:
+            return False
+        if ancestor.tag in BLOCK_TAGS or _bold_element(ancestor):
+            return True
+    return False
 
 
 def _last_line(segments: list[list[str]]) -> str | None:

@@ -184,13 +184,23 @@ def _link_list(anchors, base: str, urls: PortalUrls) -> list[dict]:
 
 
 def section_link(
-    doc, base: str, meta, urls: PortalUrls, rules: ExtractionRules, article_url: str
+    doc,
+    base: str,
+    meta,
+    urls: PortalUrls,
+    rules: ExtractionRules,
+    article_url: str,
+    title: str | None = None,
+    headline=None,
 ) -> dict | None:
     """The article's section as ``{"name", "slug"}``, from the page itself.
 
     Cues, in order: a configured selector, WordPress ``rel="category tag"``
-    links, the last listing link of a breadcrumb (marked as one, or any
-    "Home » Section" trail), a link named like ``article:section``.
+    links, the last crumb of a breadcrumb (marked as one, or any "Home »
+    Section" trail of links), a link named like ``article:section``. A section
+    with no listing has no link to name it: then the name is the breadcrumb's
+    text crumb or ``article:section``, the slug the post element's WordPress
+    ``category-<slug>`` class; what the page does not say stays null.
     """
     home = urls.canonical(article_url).split("/", 3)[:3]
     home_url = "/".join(home) + "/"
@@ -199,25 +209,108 @@ def section_link(
         candidates = doc.cssselect(rules.selectors["section"])
     if not candidates:
         candidates = doc.xpath("//a[contains(concat(' ', @rel, ' '), ' category ')]")
+    crumb = None
     if not candidates:
-        crumbs = [
-            a
-            for a in doc.xpath(_BREADCRUMB_XPATH)
-            if _is_listing(urls.canonical(_absolute(base, a.get("href"))), urls, home_url)
-        ]
-        candidates = crumbs[-1:]
-    if not candidates:
+        crumb = _breadcrumb_crumb(doc, base, urls, home_url, title)
+        if crumb is not None and not isinstance(crumb, str):
+            candidates = [crumb]
+    if not candidates and crumb is None:
         candidates = _trail_links(doc, base, urls, home_url)[-1:]
-    if not candidates and meta.section:
-        candidates = [
-            a for a in doc.xpath("//a[@href]") if clean_text(a.text_content()) == meta.section
-        ]
+    named = crumb if isinstance(crumb, str) else meta.section
+    if not candidates and named:
+        candidates = [a for a in doc.xpath("//a[@href]") if clean_text(a.text_content()) == named]
     for anchor in candidates:
         url = urls.canonical(_absolute(base, anchor.get("href")))
         name = clean_text(anchor.text_content())
         if name and _is_listing(url, urls, home_url):
             return {"name": name, "slug": urls.slug(url)}
+    slug = _category_class(doc, headline)
+    if named or slug:
+        return {"name": named or None, "slug": slug}
     return None
+
+
+# Breadcrumb separators: » and › anywhere, > / | only standing alone ("Quý 2/2023" is text).
+_CRUMB_SEPARATORS = frozenset("»›>/|")
+_POST_CLASSES = frozenset(("hentry", "post", "type-post"))
+
+
+def _breadcrumb_crumb(doc, base: str, urls: PortalUrls, home_url: str, title: str | None):
+    """The last crumb before the article in the page's marked breadcrumb: its listing
+    link, or its text when the section is not linked; None without a breadcrumb."""
+    crumbs: list = []
+    for container in doc.xpath(_BREADCRUMB_XPATH.removesuffix("//a[@href]")):
+        # The first marked element that holds links (a "You are here" label holds none).
+        _crumbs(container, crumbs)
+        if any(not isinstance(crumb, str) for crumb in crumbs):
+            break
+        crumbs = []
+    if crumbs and isinstance(crumbs[-1], str) and _names_title(crumbs[-1], title):
+        crumbs.pop()  # the current page, shown as text
+    for crumb in reversed(crumbs):
+        if isinstance(crumb, str):
+            return crumb
+        url = urls.canonical(_absolute(base, crumb.get("href")))
+        if _is_listing(url, urls, home_url):
+            return crumb
+        if url == home_url:
+            return None
+    return None
+
+
+def _names_title(crumb: str, title: str | None) -> bool:
+    """Whether a text crumb is the article's title, whole or cut short with "…"."""
+    if not title:
+        return False
+    crumb, title = fold(crumb), fold(title)
+    stem = crumb.removesuffix("…").removesuffix("...").strip()
+    return crumb == title or (stem != crumb and bool(stem) and title.startswith(stem))
+
+
+def _crumbs(element, out: list) -> None:
+    """Links and text pieces of a breadcrumb in order; the current page's crumb left out."""
+    if element.get("aria-current") == "page" or "breadcrumb_last" in (element.get("class") or ""):
+        return
+    if element.tag == "a" and element.get("href"):
+        out.append(element)
+        return
+    _text_crumbs(element.text, out)
+    for child in element:
+        if isinstance(child.tag, str):
+            _crumbs(child, out)
+        _text_crumbs(child.tail, out)
+
+
+def _text_crumbs(text: str | None, out: list) -> None:
+    words: list[str] = []
+    for word in clean_text(text).replace("»", " » ").replace("›", " › ").split() + ["|"]:
+        if word not in _CRUMB_SEPARATORS:
+            words.append(word)
+        elif words:
+            out.append(" ".join(words))
+            words = []
+
+
+def _category_class(doc, headline) -> str | None:
+    """The slug of WordPress's ``category-<slug>`` class on the post element: the one that
+    holds the headline, else the only post element of the page."""
+    posts = []
+    for element in doc.xpath("//*[contains(@class, 'category-')]"):
+        tokens = (element.get("class") or "").split()
+        if element.tag == "article" or any(_is_post_class(t) for t in tokens):
+            slugs = [t.removeprefix("category-") for t in tokens if t.startswith("category-")]
+            if slugs and slugs[0]:
+                posts.append((element, slugs[0]))
+    if headline is not None:
+        for element, slug in posts:
+            if element is headline or element in headline.iterancestors():
+                return slug
+        return None
+    return posts[0][1] if len(posts) == 1 else None
+
+
+def _is_post_class(token: str) -> bool:
+    return token in _POST_CLASSES or (token.startswith("post-") and token[5:].isdigit())
 
 
 _TRAIL_SEPARATORS = ("»", "›", ">", "/")

@@ -207,7 +207,7 @@ class PortalSpider(SeedSources, PageAnswers, scrapy.Spider):
         fetched_url = first_url(response.request)
         if self.incremental is not None:
             self.incremental.produced(fetched_url, raw.url)
-        item = ArticleItem.from_raw(raw, fetched_url=fetched_url, section_hint=section)
+        item = ArticleItem.from_raw(raw, fetched_url=fetched_url)
         item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         item.warc = response.meta.get(WARC_META)
         yield item

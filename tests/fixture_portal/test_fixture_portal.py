@@ -18,6 +18,7 @@ import pytest
 from fixture_portal import build_site, expected_items, render_article
 from fixture_portal.__main__ import main as cli_main
 from fixture_portal.feeds import robots_txt, rss, sitemap_post_page
+from fixture_portal.generate import CUE_CASES
 from fixture_portal.pages import Router
 
 LIVE = "https://thanhphohaiphong.gov.vn/"
@@ -76,13 +77,13 @@ def test_same_seed_same_site_and_html(site):
 
 def test_size_and_spread(site):
     real = [a for a in site.articles if a.kind == "article"]
-    assert len(real) == 160
+    assert len(real) == 160 + len(CUE_CASES)
     assert {a.published.year for a in real} == set(range(2019, 2027))
     assert len({a.title for a in real}) == len(real)
     assert all(re.fullmatch(r"[a-z0-9-]+", a.slug) for a in site.articles)
     assert len({a.section for a in real}) == len(site.sections) >= 7
     big = build_site(seed=3, n_articles=2500)
-    assert sum(a.kind == "article" for a in big.articles) == 2500
+    assert sum(a.kind == "article" for a in big.articles) == 2500 + len(CUE_CASES)
 
 
 @pytest.mark.parametrize("theme", ["classic", "alt"])
@@ -114,7 +115,7 @@ def test_seed_item_matches_the_design_golden(site):
 @pytest.mark.parametrize("theme", ["classic", "alt"])
 def test_items_are_clean_and_complete(site, theme):
     items = expected_items(site, theme, BASE)
-    assert len(items) == 159  # every real article but the disallowed one
+    assert len(items) == 159 + len(CUE_CASES)  # every real article but the disallowed one
     for url, item in items.items():
         assert set(item) == ITEM_KEYS and item["url"] == url
         for key in ("title", "sapo", "author"):
@@ -123,7 +124,7 @@ def test_items_are_clean_and_complete(site, theme):
                 assert value == unicodedata.normalize("NFC", " ".join(value.split()))
         assert all(p == " ".join(p.split()) for p in item["body"].split("\n\n"))
         digest = hashlib.sha256(
-            f"{item['title']}\n\n{item['sapo']}\n\n{item['body']}".encode()
+            f"{item['title']}\n\n{item['sapo'] or ''}\n\n{item['body']}".encode()
         ).hexdigest()
         assert item["content_sha256"] == digest
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00\+07:00", item["published_at"])
