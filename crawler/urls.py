@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -20,6 +20,10 @@ _TRAILING_SLASH_AFTER_HTML = re.compile(r"(\.html?)/+$", re.IGNORECASE)
 # WordPress pagination: /page/N/ in the path, ?paged=N or ?page=N in the query.
 _PATH_PAGE = re.compile(r"/page/(\d+)/?$")
 _QUERY_PAGE_KEYS = ("paged", "page")
+# Answers remembered per PortalUrls: a crawl asks about the same links on page after page
+# (menus, sidebars, "Tin khác"). Bounded (under 1 MB each): emptied when full, so memory
+# stays flat.
+_CACHE_MAX = 2048
 
 
 def host_key(url: str) -> str:
@@ -55,6 +59,9 @@ class PortalUrls:
     hosts: frozenset[str]
     article_path: re.Pattern[str]
     tracking_params: tuple[str, ...]
+    _canonical: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _scope: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _article: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def canonical(self, url: str) -> str:
         """The canonical form of ``url``.
@@ -63,6 +70,9 @@ class PortalUrls:
         query arguments sorted (w3lib); for in-scope article URLs the AMP twin
         and a trailing slash after ``.html`` are folded into the article URL.
         """
+        return _cached(self._canonical, url, self._canonical_form)
+
+    def _canonical_form(self, url: str) -> str:
         url = canonicalize_url(url.strip(), keep_fragments=False)
         parts = urlsplit(url)
         query = [
@@ -91,12 +101,18 @@ class PortalUrls:
         Private, loopback and link-local addresses are in scope only when the
         portal itself is configured there (a local mirror or test server).
         """
+        return _cached(self._scope, url, self._in_scope)
+
+    def _in_scope(self, url: str) -> bool:
         parts = urlsplit(url)
         if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
             return False
         return host_key(url) in self.hosts
 
     def is_article(self, url: str) -> bool:
+        return _cached(self._article, url, self._is_article)
+
+    def _is_article(self, url: str) -> bool:
         return self.in_scope(url) and bool(self.article_path.search(urlsplit(url).path))
 
     def slug(self, url: str) -> str:
@@ -105,6 +121,15 @@ class PortalUrls:
         if segments and _PATH_PAGE.search("/" + "/".join(segments[-2:]) + "/"):
             segments = segments[:-2]
         return segments[-1] if segments else ""
+
+
+def _cached(cache: dict, url: str, compute):
+    value = cache.get(url)
+    if value is None:
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        value = cache[url] = compute(url)
+    return value
 
 
 def listing_page_number(url: str) -> int:

@@ -22,3 +22,16 @@ def test_a_full_crawl_that_finds_no_article_exits_7(tmp_path):
     assert result.returncode == 7, result.log[-3000:]
     assert result.stats["finish_reason"] == "finished"
     assert not result.stats.get("items/accepted")
+
+
+def test_the_crawl_leaves_its_start_up_heap_out_of_garbage_collections():
+    import gc
+
+    from crawler.commands.crawl import freeze_start_up_heap
+
+    gc.unfreeze()
+    try:
+        freeze_start_up_heap()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -9,6 +9,7 @@ shortlink) is used when present and never required.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -21,8 +22,8 @@ from crawler.extract import head
 from crawler.extract.blocks import BLOCK_TAGS, ImageRef, TextBlock, contains, linearise
 from crawler.extract.images import caption_for, image_url
 from crawler.extract.links import has_scripts, related_links, related_missing, section_link
-from crawler.extract.rules import ExtractionRules
-from crawler.extract.text import clean_text, fold
+from crawler.extract.rules import ExtractionRules, css
+from crawler.extract.text import clean_text, fold, folded
 from crawler.urls import PortalUrls
 
 # "31/03/2023 07:45", optionally "31/03/2023 - 07:45" or "07:45 31/03/2023".
@@ -68,13 +69,26 @@ class RawArticle:
     related_scripted: bool = False
 
 
+# lxml.html's parser, but every element an HtmlElement: its own class lookup is Python code
+# run for every element the extractor touches, only to give form controls their classes.
+_PARSER = lxml_html.HTMLParser()
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=lxml_html.HtmlElement,
+        comment=lxml_html.HtmlComment,
+        pi=lxml_html.HtmlProcessingInstruction,
+        entity=lxml_html.HtmlEntity,
+    )
+)
+
+
 def parse_html(html: str) -> lxml_html.HtmlElement:
     if not html or not html.strip():
         raise ExtractionError("empty document")
     # NFD pages: compose before matching cue texts such as "Tiện ích thông tin".
     html = unicodedata.normalize("NFC", html)
     try:
-        return lxml_html.document_fromstring(html)
+        return lxml_html.document_fromstring(html, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"unparseable HTML: {exc}") from exc
 
@@ -178,7 +192,7 @@ def _date_text(text: str) -> str | None:
 
 def _original_link(element, base: str, rules: ExtractionRules) -> str | None:
     """The "Gốc" link of the date line (it may sit in a sibling element)."""
-    wanted = {fold(t) for t in rules.original_link_texts}
+    wanted = folded(rules.original_link_texts)
     for scope in (element, element.getparent()):
         if scope is None:
             continue
@@ -276,7 +290,7 @@ def _selected(doc, rules: ExtractionRules, part: str):
     """The element a configured selector names for ``part``, if any."""
     if part not in rules.selectors:
         return None
-    found = doc.cssselect(rules.selectors[part])
+    found = css(rules.selectors[part])(doc)
     return found[0] if found else None
 
 
@@ -346,19 +360,38 @@ def _pop_last_line(segments: list[list[str]]) -> str:
 
 def _is_header_leftover(event, rules: ExtractionRules) -> bool:
     """A link-only crumb of the date line, e.g. a lone "Gốc" or "Print"."""
-    wanted = {fold(t) for t in rules.original_link_texts} | {"print", "in bài", "in"}
-    return fold(event.text) in wanted
+    wanted, longest = _leftover_texts(tuple(rules.original_link_texts))
+    # Folding a clean NFC text (block text is clean, and NFC but for freaks) shortens it by
+    # its trailing colons and one space at most: a paragraph needs no folding.
+    text = event.text
+    if len(text.rstrip(":：")) > longest + 1 and unicodedata.is_normalized("NFC", text):
+        return False
+    return fold(text) in wanted
+
+
+@functools.lru_cache(maxsize=16)
+def _leftover_texts(original_link_texts: tuple[str, ...]) -> tuple[frozenset[str], int]:
+    wanted = folded(original_link_texts) | {"print", "in bài", "in"}
+    return wanted, max(len(text) for text in wanted)
 
 
 def _source_line(line: str | None, rules: ExtractionRules) -> str | None:
     """What a "Nguồn. haiphong.gov.vn" line names, or None for other lines."""
     if not line or len(line) > 200:
         return None
-    for prefix in rules.source_prefixes:
-        match = re.match(rf"^{re.escape(prefix)}\s*[.:：]\s*(.+)$", line, re.IGNORECASE)
+    for pattern in _source_patterns(tuple(rules.source_prefixes)):
+        match = pattern.match(line)
         if match:
             return match.group(1).strip()
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _source_patterns(prefixes: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """The source-line patterns of a rule, compiled once (not looked up per page)."""
+    return tuple(
+        re.compile(rf"^{re.escape(prefix)}\s*[.:：]\s*(.+)$", re.IGNORECASE) for prefix in prefixes
+    )
 
 
 def _looks_like_author(text: str) -> bool:

@@ -43,6 +43,18 @@ class ImageRef:
 Event = TextBlock | ImageRef
 
 
+def _text_block(text: str, element, emphasised: bool, lines: tuple[str, ...]) -> TextBlock:
+    """``TextBlock(text, element, emphasised, lines)``, at half the cost: a frozen
+    dataclass's __init__ sets each field through object.__setattr__, and the walk makes
+    one block per paragraph, menu entry and table cell of every page."""
+    block = _new(TextBlock)
+    block.__dict__.update(text=text, element=element, emphasised=emphasised, lines=lines)
+    return block
+
+
+_new = object.__new__
+
+
 def linearise(root: lxml_html.HtmlElement) -> list[Event]:
     """Text blocks and images of ``root`` in document order.
 
@@ -50,25 +62,38 @@ def linearise(root: lxml_html.HtmlElement) -> list[Event]:
     splits a block (legacy markup that writes paragraphs that way).
     """
     walker = _Walker()
-    walker.walk(root, emphasis=0)
+    walker.walk(root, False)
     walker.flush()
     return walker.events
 
 
 class _Walker:
+    # The walk visits every element of every page the crawl reads: locals over attribute
+    # look-ups, and a fast path for the usual block (one text, no <br>).
     def __init__(self) -> None:
         self.events: list[Event] = []
         self._parts: list[tuple[str, bool]] = []
         self._owner: lxml_html.HtmlElement | None = None
 
     def flush(self) -> None:
-        if self._owner is None or not self._parts:
-            self._parts = []
+        parts = self._parts
+        if not parts:
+            return
+        self._parts = []
+        if self._owner is None:
+            return
+        joined = "".join([text for text, _ in parts])
+        if _BR not in joined:
+            # No <br>: one segment, one line.
+            cleaned = clean_text(joined)
+            if cleaned:
+                emphasised = all(emph for text, emph in parts if text.strip())
+                self.events.append(_text_block(cleaned, self._owner, emphasised, (cleaned,)))
             return
         # Two or more <br> in a row (whitespace between them aside) end a paragraph.
         segments: list[list[tuple[str, bool]]] = [[]]
         breaks = 0
-        for text, emph in self._parts:
+        for text, emph in parts:
             if text == _BR:
                 breaks += 1
             elif text.strip():
@@ -83,39 +108,54 @@ class _Walker:
             if not lines:
                 continue
             emphasised = all(emph for t, emph in segment if t.replace(_BR, "").strip())
-            self.events.append(TextBlock(" ".join(lines), self._owner, emphasised, lines))
-        self._parts = []
+            self.events.append(_text_block(" ".join(lines), self._owner, emphasised, lines))
 
-    def _add(self, text: str | None, emphasis: int) -> None:
-        if text:
-            self._parts.append((text, emphasis > 0))
-
-    def walk(self, element, emphasis: int) -> None:
-        tag = element.tag if isinstance(element.tag, str) else None
-        if tag is None or tag in SKIP_TAGS or element.get("hidden") is not None:
-            return
+    def walk(self, element, emphasised: bool) -> bool:
+        """Walk ``element``; whether it is a block element (walked or not)."""
+        tag = element.tag
+        if tag.__class__ is not str:
+            return False  # comments and processing instructions (tag is a function)
+        is_block = tag in BLOCK_TAGS
+        if tag in SKIP_TAGS or element.get("hidden") is not None:
+            return is_block
+        if is_block:
+            self._walk_block(element, emphasised)
+            return True
         if tag == "br":
-            self._parts.append((_BR, emphasis > 0))
-            return
+            self._parts.append((_BR, emphasised))
+            return False
         if tag == "img":
             self.events.append(ImageRef(element))
-            return
-        is_block = tag in BLOCK_TAGS
+            return False
         if tag in EMPHASIS_TAGS:
-            emphasis += 1
-        if is_block:
-            self.flush()
-            outer_owner, self._owner = self._owner, element
-        self._add(element.text, emphasis)
+            emphasised = True
+        parts = self._parts
+        text = element.text
+        if text:
+            parts.append((text, emphasised))
         for child in element:
-            self.walk(child, emphasis)
-            if is_block and isinstance(child.tag, str) and child.tag in BLOCK_TAGS:
+            self.walk(child, emphasised)
+            tail = child.tail
+            if tail:
+                # A block child flushed: the list to append to may be a new one.
+                self._parts.append((tail, emphasised))
+        return False
+
+    def _walk_block(self, element, emphasised: bool) -> None:
+        self.flush()
+        outer_owner, self._owner = self._owner, element
+        text = element.text
+        if text:
+            self._parts.append((text, emphasised))
+        for child in element:
+            if self.walk(child, emphasised):
                 # Text after a nested block is a new block of this element.
                 self._owner = element
-            self._add(child.tail, emphasis)
-        if is_block:
-            self.flush()
-            self._owner = outer_owner
+            tail = child.tail
+            if tail:
+                self._parts.append((tail, emphasised))
+        self.flush()
+        self._owner = outer_owner
 
 
 def contains(ancestor, element) -> bool:

@@ -10,19 +10,28 @@ import logging
 import re
 from dataclasses import dataclass
 
+from lxml import etree
+
 from crawler.extract.text import clean_text
 
 logger = logging.getLogger(__name__)
 
+# XPath expressions compiled once (``doc.xpath(text)`` compiles on every call).
 _POST_ID_PATTERNS = (
-    ("//link[@rel='shortlink']/@href", re.compile(r"[?&]p=(\d+)")),
+    (etree.XPath("//link[@rel='shortlink']/@href"), re.compile(r"[?&]p=(\d+)")),
     (
-        "//link[@rel='alternate'][contains(@href, '/wp/v2/posts/')]/@href",
+        etree.XPath("//link[@rel='alternate'][contains(@href, '/wp/v2/posts/')]/@href"),
         re.compile(r"/wp/v2/posts/(\d+)"),
     ),
-    ("//body/@class", re.compile(r"(?:^|\s)postid-(\d+)(?:\s|$)")),
-    ("//article/@id", re.compile(r"^post-(\d+)$")),
+    (etree.XPath("//body/@class"), re.compile(r"(?:^|\s)postid-(\d+)(?:\s|$)")),
+    (etree.XPath("//article/@id"), re.compile(r"^post-(\d+)$")),
 )
+_BASE_HREF = etree.XPath("//base/@href")
+_METAS = etree.XPath("//meta[@content]")
+_META_ATTRIBUTES = ("property", "name", "itemprop")
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()")
+_TITLE = etree.XPath("//title")
+_CANONICAL = etree.XPath("//link[@rel='canonical']/@href")
 
 
 @dataclass
@@ -39,23 +48,41 @@ class HeadMeta:
 
 
 def base_href(doc, url: str) -> str:
-    found = doc.xpath("//base/@href")
+    found = _BASE_HREF(doc)
     return found[0].strip() if found and found[0].strip() else url
 
 
 def _meta(doc, *names: str) -> str | None:
+    """The first non-blank content of a <meta> whose property, name or itemprop (in that
+    order) is one of ``names`` (in that order)."""
+    return _first(_meta_index(doc), *names)
+
+
+def _meta_index(doc) -> dict[tuple[str, str], str]:
+    """``(attribute, value) → content`` of the first <meta> with that attribute value: the
+    document's metas read once rather than once per name and attribute."""
+    index: dict[tuple[str, str], str] = {}
+    for element in _METAS(doc):
+        for attribute in _META_ATTRIBUTES:
+            value = element.get(attribute)
+            if value is not None:
+                index.setdefault((attribute, value), element.get("content"))
+    return index
+
+
+def _first(index: dict[tuple[str, str], str], *names: str) -> str | None:
     for name in names:
-        for attr in ("property", "name", "itemprop"):
-            found = doc.xpath(f"//meta[@{attr}=$name]/@content", name=name)
-            if found and found[0].strip():
-                return found[0].strip()
+        for attribute in _META_ATTRIBUTES:
+            content = index.get((attribute, name))
+            if content and content.strip():
+                return content.strip()
     return None
 
 
 def _json_ld(doc) -> dict:
     """Headline and dates from JSON-LD (Yoast's graph or a plain Article)."""
     found: dict = {}
-    for script in doc.xpath("//script[@type='application/ld+json']/text()"):
+    for script in _JSON_LD(doc):
         try:
             data = json.loads(script)
         except ValueError:
@@ -76,21 +103,23 @@ def _json_ld(doc) -> dict:
 
 def read(doc) -> HeadMeta:
     ld = _json_ld(doc)
-    titles = doc.xpath("//title")
-    canonical = doc.xpath("//link[@rel='canonical']/@href")
+    titles = _TITLE(doc)
+    canonical = _CANONICAL(doc)
+    metas = _meta_index(doc)
     meta = HeadMeta(
         title=clean_text(titles[0].text_content()) or None if titles else None,
         canonical=canonical[0].strip() if canonical else None,
-        og_url=_meta(doc, "og:url"),
-        og_title=clean_text(_meta(doc, "og:title")) or None,
-        section=clean_text(_meta(doc, "article:section")) or None,
-        published=_meta(doc, "article:published_time", "datePublished") or ld.get("datePublished"),
-        modified=_meta(doc, "article:modified_time", "og:updated_time", "dateModified")
+        og_url=_first(metas, "og:url"),
+        og_title=clean_text(_first(metas, "og:title")) or None,
+        section=clean_text(_first(metas, "article:section")) or None,
+        published=_first(metas, "article:published_time", "datePublished")
+        or ld.get("datePublished"),
+        modified=_first(metas, "article:modified_time", "og:updated_time", "dateModified")
         or ld.get("dateModified"),
         ld_headline=clean_text(ld.get("headline")) or None,
     )
     for xpath, pattern in _POST_ID_PATTERNS:
-        for value in doc.xpath(xpath):
+        for value in xpath(doc):
             match = pattern.search(value)
             if match:
                 meta.post_id = int(match.group(1))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from lxml import etree
+
 from crawler.extract.blocks import BLOCK_TAGS, TextBlock, contains
 from crawler.urls import PortalUrls
 
@@ -15,6 +17,7 @@ _PHOTON_HOST = re.compile(r"^i\d\.wp\.com$", re.IGNORECASE)
 _CAPTION_MAX_CHARS = 500
 # Walking up from an <img>: stop at containers that obviously hold more.
 _STOP_TAGS = frozenset(("body", "article", "main", "section"))
+_IMAGES = etree.XPath(".//img")  # compiled once
 
 
 def image_url(element, page_url: str, urls: PortalUrls) -> str | None:
@@ -65,7 +68,7 @@ def _image_box(image):
     box = None
     node = image.getparent()
     while node is not None and node.tag not in _STOP_TAGS:
-        if len(node.xpath(".//img")) != 1:
+        if len(_IMAGES(node)) != 1:
             break
         text = node.text_content().strip()
         if len(text) > _CAPTION_MAX_CHARS or _text_blocks(node) > 1:

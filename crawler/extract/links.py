@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
+
 from crawler.extract.blocks import BLOCK_TAGS, TextBlock
-from crawler.extract.rules import ExtractionRules
-from crawler.extract.text import clean_text, fold
+from crawler.extract.rules import ExtractionRules, css
+from crawler.extract.text import clean_text, fold, folded
 from crawler.urls import PortalUrls, listing_base, listing_page_number
 
 _HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
@@ -18,6 +20,12 @@ _MENU_XPATH = (
     " | //*[contains(@class, 'menu') or contains(@id, 'menu')"
     " or contains(@class, 'nav') or contains(@id, 'nav')]//a[@href]"
 )
+# Compiled once: doc.xpath(text) compiles on every call.
+_MENU = etree.XPath(_MENU_XPATH)
+_HREFS = etree.XPath("//a/@href")
+_NEXT_HREFS = etree.XPath(
+    "//link[@rel='next']/@href | //a[contains(concat(' ', @rel, ' '), ' next ')]/@href"
+)
 _BREADCRUMB_XPATH = (
     "//*[contains(translate(@class, 'BREADCUMB', 'breadcumb'), 'breadcrumb')"
     " or contains(translate(@id, 'BREADCUMB', 'breadcumb'), 'breadcrumb')"
@@ -27,7 +35,24 @@ _BREADCRUMB_XPATH = (
 
 
 def _absolute(base: str, href: str | None) -> str:
-    return urljoin(base, (href or "").strip())
+    href = (href or "").strip()
+    if not base or not href:
+        return urljoin(base, href)
+    # A link with its own host joins to the same URL on every page of the same scheme (see
+    # urljoin): remembered, as menus and sidebars repeat on every page.
+    key = (urlsplit(base).scheme, href)
+    joined = _JOINED.get(key)
+    if joined is None:
+        joined = urljoin(base, href)
+        if urlsplit(href).netloc:
+            if len(_JOINED) >= _JOINED_MAX:
+                _JOINED.clear()
+            _JOINED[key] = joined
+    return joined
+
+
+_JOINED: dict[tuple[str, str], str] = {}
+_JOINED_MAX = 2048
 
 
 def _is_listing(url: str, urls: PortalUrls, home: str) -> bool:
@@ -41,9 +66,9 @@ def menu_sections(
 ) -> list[tuple[str, str]]:
     """``(url, name)`` of the in-scope listing links of the site menu, in order."""
     if "menu" in rules.selectors:
-        anchors = doc.cssselect(rules.selectors["menu"] + " a[href]")
+        anchors = css(rules.selectors["menu"] + " a[href]")(doc)
     else:
-        anchors = doc.xpath(_MENU_XPATH)
+        anchors = _MENU(doc)
     seen: dict[str, str] = {}
     for anchor in anchors:
         url = urls.canonical(_absolute(base, anchor.get("href")))
@@ -55,7 +80,7 @@ def menu_sections(
 def article_links(doc, base: str, urls: PortalUrls) -> list[str]:
     """Every in-scope article link of a page, canonical, in page order."""
     seen: dict[str, None] = {}
-    for href in doc.xpath("//a/@href"):
+    for href in _HREFS(doc):
         url = urls.canonical(_absolute(base, href))
         if urls.is_article(url):
             seen.setdefault(url)
@@ -64,15 +89,13 @@ def article_links(doc, base: str, urls: PortalUrls) -> list[str]:
 
 def next_listing_page(doc, current: str, urls: PortalUrls) -> str | None:
     """The next page of the listing ``current``: rel=next, else page N+1."""
-    for href in doc.xpath(
-        "//link[@rel='next']/@href | //a[contains(concat(' ', @rel, ' '), ' next ')]/@href"
-    ):
+    for href in _NEXT_HREFS(doc):
         url = urls.canonical(_absolute(current, href))
         if urls.in_scope(url):
             return url
     listing = listing_base(current)
     wanted = listing_page_number(current) + 1
-    for href in doc.xpath("//a/@href"):
+    for href in _HREFS(doc):
         url = urls.canonical(_absolute(current, href))
         if (
             urls.in_scope(url)
@@ -86,7 +109,7 @@ def next_listing_page(doc, current: str, urls: PortalUrls) -> str | None:
 def related_links(doc, events, base: str, rules: ExtractionRules, urls: PortalUrls) -> list[dict]:
     """The "Tin khác" list: links after its heading, up to the next heading."""
     if "related" in rules.selectors:
-        found = doc.cssselect(rules.selectors["related"])
+        found = css(rules.selectors["related"])(doc)
         return _link_list(found[0].iter("a") if found else [], base, urls)
     heading = _related_heading(events, rules)
     node = heading
@@ -105,7 +128,7 @@ def related_missing(doc, events, rules: ExtractionRules) -> bool:
     an empty list there (a script is to fill it) is missing, not a reason to look further.
     """
     if "related" in rules.selectors:
-        found = doc.cssselect(rules.selectors["related"])
+        found = css(rules.selectors["related"])(doc)
         return not found or not any(a.get("href") for a in found[0].iter("a"))
     node = _related_heading(events, rules)
     while node is not None and node.tag != "body":
@@ -128,7 +151,7 @@ def has_scripts(doc) -> bool:
 
 def _related_heading(events, rules: ExtractionRules):
     """The block element whose whole text is a related-list heading."""
-    wanted = {fold(h) for h in rules.related_headings}
+    wanted = folded(rules.related_headings)
     longest = max((len(h) for h in wanted), default=0)
     for event in events:
         if isinstance(event, TextBlock) and len(event.text) <= longest + 2:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+
+from lxml.cssselect import CSSSelector
 
 
 @dataclass(frozen=True)
@@ -28,3 +31,10 @@ class ExtractionRules:
     # Paragraphs that are furniture wherever they appear.
     furniture_patterns: tuple[re.Pattern[str], ...] = ()
     selectors: dict[str, str] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=64)
+def css(selector: str) -> CSSSelector:
+    """A configured CSS selector, translated to XPath once (``element.cssselect(selector)``
+    translates it on every call); call the result with the element to search."""
+    return CSSSelector(selector, translator="html")
