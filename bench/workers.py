@@ -2,8 +2,7 @@
 
     .venv/bin/python bench/workers.py [--articles 2000] [--repeat 2] [--workers 2]
 
-Serves a generated portal (``--articles``) with Debian's nginx (bench/nginx_site.py, from the
-storage benchmarks' branch), starts
+Serves a generated portal (``--articles``) with Debian's nginx (bench/nginx_site.py), starts
 a Redis (tests/redis_server.py), then in the same invocation, after a warm-up crawl (the
 server's page cache), alternates ``--repeat`` times: one worker; ``--workers`` workers started
 at once as one crawl (same ``CRAWL_ID``, ``ARCHIVE_URI`` and Redis). Every run is a full crawl
