@@ -20,8 +20,25 @@ def pytest_configure(config):
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
 
 
+# The longest files (a minute or more each, mostly waiting on timeouts, Retry-After or
+# workers), started first: the suite runs in two processes (pytest-xdist, whole files each,
+# handed out in collection order), which then finish together rather than one waiting for
+# the other's last long file.
+LONGEST_FIRST = (
+    "test_faults_store_hang.py",
+    "test_distributed.py",
+    "test_faults_stop.py",
+    "test_faults_politeness.py",
+    "test_politeness_shared.py",
+)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(items):
-    mark_slow(items)  # from what each test uses: tests/slow.py
+    mark_slow(items)  # from what each test uses (tests/slow.py), before `-m` selects on it
+    yield  # pytest's own ordering (by fixture parameters) and selection
+    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order kept
 
 
 @dataclass
@@ -40,10 +57,22 @@ class Crawled:
         return [path for _method, path, _headers in self.requests]
 
 
+_CRAWLS: dict[str, Crawled] = {}
+
+
 @pytest.fixture(scope="session", params=["classic", "alt"])
 def crawled(request, tmp_path_factory) -> Crawled:
-    """One whole crawl of the fixture portal per theme, items and WARCs kept."""
+    """One whole crawl of the fixture portal per theme, items and WARCs kept.
+
+    Kept for the session even when pytest sets the fixture up again: in a test process that
+    runs whole files (pytest-xdist), the themes alternate file by file."""
     theme = request.param
+    if theme not in _CRAWLS:
+        _CRAWLS[theme] = crawl_portal(theme, tmp_path_factory)
+    return _CRAWLS[theme]
+
+
+def crawl_portal(theme: str, tmp_path_factory) -> Crawled:
     site = build_site(seed=1)
     workdir = tmp_path_factory.mktemp(f"crawl-{theme}")
     served = ServedLog()

@@ -58,6 +58,7 @@ def test_the_suite_is_split_where_crawls_servers_and_programs_start():
     def collected(marks: str) -> set[str]:
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+            + ["-n", "0"]  # collected in this process: what xdist would collect is the same
             + ["-m", marks],
             cwd=REPO,
             capture_output=True,
