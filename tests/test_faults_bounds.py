@@ -13,11 +13,20 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from crawler.archive.lookup import archive_captures, read_capture
 from fixture_portal import FixturePortal, build_site
 from tests import faults
 from tests.crawl import CrawlResult, assert_no_warning_raised, crawl_command, python_warnings
-from tests.test_archive_indexes import START, Page, portal_pages, read_lines, write_crawl
+from tests.test_archive_indexes import (
+    START,
+    Page,
+    portal_pages,
+    read_lines,
+    run_show,
+    write_crawl,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 MiB = 1024 * 1024
@@ -181,6 +190,15 @@ def test_a_gzip_bomb_is_dropped_counted_and_archived_as_received(tmp_path: Path)
     assert ("Content-Encoding", "gzip") in archived.headers
     assert archived.body == faults.gzip_bomb_body(256 * MiB)
     assert not list((tmp_path / "tmp").iterdir())
+    # Shown decoded, it is refused past the cap rather than inflated into memory.
+    with pytest.raises(ValueError, match=f"decodes to more than {cap} bytes"):
+        read_capture(warc, capture, decoded=True, max_decoded=cap)
+    shown = run_show(
+        tmp_path, result.archive, bomb_url, "--decoded", "-s", f"DOWNLOAD_MAXSIZE={cap}"
+    )
+    assert shown.returncode == 1
+    assert b"(DOWNLOAD_MAXSIZE); without --decoded it is shown as stored" in shown.stderr
+    assert run_show(tmp_path, result.archive, bomb_url).returncode == 0
 
 
 def test_a_chain_of_articles_is_cut_at_the_depth_limit(tmp_path: Path) -> None:

@@ -97,21 +97,32 @@ def capture_warc_path(root: Path, capture: IndexedCapture) -> Path:
 
 
 def read_capture(
-    warc_path: Path, capture: IndexedCapture, *, decoded: bool = False
+    warc_path: Path,
+    capture: IndexedCapture,
+    *,
+    decoded: bool = False,
+    max_decoded: int | None = None,
 ) -> ArchivedResponse:
     """The record `capture` points at in `warc_path`; its body content-decoded if `decoded`.
 
     Without `decoded` the body is as stored (still gzipped if the server sent it gzipped).
-    Raises ValueError when those bytes are not one record of the captured URL (a stale index).
+    Raises ValueError when those bytes are not one record of the captured URL (a stale index),
+    or when the decoded body would exceed `max_decoded` bytes (a gzip bomb is archived as
+    received: decoding it whole would fill the memory).
     """
     with open(warc_path, "rb") as fh:
         fh.seek(capture.offset)
         member = fh.read(capture.length)
-    return parse_capture(member, capture, warc_path, decoded=decoded)
+    return parse_capture(member, capture, warc_path, decoded=decoded, max_decoded=max_decoded)
 
 
 def parse_capture(
-    member: bytes, capture: IndexedCapture, warc_path: Path | str, *, decoded: bool = False
+    member: bytes,
+    capture: IndexedCapture,
+    warc_path: Path | str,
+    *,
+    decoded: bool = False,
+    max_decoded: int | None = None,
 ) -> ArchivedResponse:
     """The record in ``member``, the ``capture.length`` bytes read at ``capture.offset`` of
     ``warc_path`` (a file, or an object of the archive store); see ``read_capture``."""
@@ -130,7 +141,15 @@ def parse_capture(
             f"{warc_path}: the record at offset {capture.offset} is a {record.rec_type} of"
             f" {target!r}, the index says a capture of {capture.url!r}"
         )
-    body = record.content_stream().read() if decoded else record.raw_stream.read()
+    if decoded:
+        body = record.content_stream().read(None if max_decoded is None else max_decoded + 1)
+        if max_decoded is not None and len(body) > max_decoded:
+            raise ValueError(
+                f"{warc_path}: the body at offset {capture.offset} decodes to more than"
+                f" {max_decoded} bytes (DOWNLOAD_MAXSIZE); without --decoded it is shown as stored"
+            )
+    else:
+        body = record.raw_stream.read()
     http = record.http_headers
     if next(records, None) is not None:
         raise ValueError(

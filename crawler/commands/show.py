@@ -60,13 +60,15 @@ class Command(ScrapyCommand):
             raise UsageError(str(exc)) from exc
         try:
             with tempfile.TemporaryDirectory(prefix="show-") as tmp:
-                self.exitcode = _show(store, Path(tmp), url, opts)
+                self.exitcode = _show(
+                    store, Path(tmp), url, opts, self.settings.getint("DOWNLOAD_MAXSIZE")
+                )
         except StorageError as error:
             print(f"show: {error}", file=sys.stderr)
             self.exitcode = 1
 
 
-def _show(store: ArchiveStore, tmp: Path, url: str, opts) -> int:
+def _show(store: ArchiveStore, tmp: Path, url: str, opts, max_decoded: int) -> int:
     # A local archive's indexes are read in place; an S3 archive's are copied first.
     root = store.root if isinstance(store, FileStore) else _copy_indexes(store, tmp, opts.crawl)
     captures = archive_captures(root, url, crawl_id=opts.crawl)
@@ -94,7 +96,13 @@ def _show(store: ArchiveStore, tmp: Path, url: str, opts) -> int:
         file=sys.stderr,
     )
     member = store.get_range(key, newest.offset, newest.length)
-    response = parse_capture(member, newest, f"{store.uri}/{key}", decoded=opts.decoded)
+    try:
+        response = parse_capture(
+            member, newest, f"{store.uri}/{key}", decoded=opts.decoded, max_decoded=max_decoded
+        )
+    except ValueError as error:
+        print(f"show: {error}", file=sys.stderr)
+        return 1
     out = sys.stdout.buffer
     out.write(response.head_bytes())
     if not opts.headers_only:
