@@ -48,3 +48,7 @@ def test_the_walk_says_what_is_left_for_the_next_run():
     )
     done = crawl_report({"frontier/sections": 9, "frontier/pending": 3}, "finished")
     assert done["walk"]["complete"] and done["summary"].endswith("walk complete")
+    # A crawl that read no listing (the home page or robots.txt unreachable) walked nothing.
+    none = crawl_report({"frontier/sections": 0}, "finished")
+    assert not none["walk"]["complete"]
+    assert none["summary"].endswith("walk not started: no section found yet")

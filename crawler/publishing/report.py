@@ -143,12 +143,16 @@ def _walk(stats: dict) -> dict | None:
     (the incremental state's frontier; None when there is no state)."""
     if "frontier/sections" not in stats:
         return None
+    sections = stats.get("frontier/sections", 0)
     incomplete = stats.get("frontier/incomplete_walks", 0)
     unfetched = stats.get("frontier/unfetched", 0)
     retry = stats.get("frontier/retry_later", 0)
-    complete = not incomplete and not unfetched
+    # As the state judges it (crawler/incremental/crawl.py walk_complete): no section, no walk.
+    complete = sections > 0 and not incomplete and not unfetched
     if complete:
         summary = "walk complete"
+    elif not sections:
+        summary = "walk not started: no section found yet"
     else:
         summary = (
             f"walk incomplete: {incomplete} listings and {unfetched} pages left for the next run"
@@ -158,7 +162,7 @@ def _walk(stats: dict) -> dict | None:
     return {
         "summary": summary,
         "complete": complete,
-        "sections": stats.get("frontier/sections", 0),
+        "sections": sections,
         "incomplete_sections": incomplete,
         "resume_points": stats.get("frontier/resume_points", 0),
         "unfetched_pages": unfetched,

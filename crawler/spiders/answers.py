@@ -13,6 +13,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler.extract import ExtractionError
 from crawler.extract.article import parse_html
 from crawler.http_text import decode_html
+from crawler.middlewares.robots import ROBOTS_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class PageAnswers:
             if self.incremental is not None:
                 if ROBOTS_FORBIDDEN in message:
                     self.incremental.refused(first)
+                elif ROBOTS_UNREACHABLE in message:
+                    self.incremental.failed(first, message)  # not a try: asked again next run
                 else:
                     self.incremental.answered_badly(first, f"not used: {message}")
             return
