@@ -167,7 +167,10 @@ def test_after_kill_9_of_the_group_the_next_run_on_this_host_takes_the_lock_at_o
 def test_a_killed_crawl_on_another_host_is_taken_over_when_its_lock_expires(portal, tmp_path):
     prefix = other_host_prefix()
     archive = tmp_path / "archive"
-    killed = start_crawl(portal, tmp_path / "killed", "killed", prefix, ARCHIVE_URI=archive)
+    # A lock that lives long enough for the next run to find it still held however slowly
+    # it starts on a busy machine (the default TTL is minutes; TTL's 6 s was not always).
+    ttl = {"INCREMENTAL_LOCK_TTL": 5 * TTL}
+    killed = start_crawl(portal, tmp_path / "killed", "killed", prefix, ARCHIVE_URI=archive, **ttl)
     assert lock_of(archive)["host"] == "other-host"
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait()
@@ -176,7 +179,7 @@ def test_a_killed_crawl_on_another_host_is_taken_over_when_its_lock_expires(port
         portal.base_url,
         tmp_path / "next",
         crawl_id="next",
-        settings={**SETTINGS, "ARCHIVE_URI": archive},
+        settings={**SETTINGS, **ttl, "ARCHIVE_URI": archive},
     )
     assert after.returncode == 0, after.log[-3000:]
     assert "crawl killed on other-host holds the state lock" in after.log
