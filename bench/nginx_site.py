@@ -25,7 +25,7 @@ up to ``TRAP_PAGES``, calendar days within ``CALENDAR_DAYS`` of the site's date.
 
 Run alone to serve a site until interrupted:
 
-    .venv/bin/python bench/nginx_site.py --articles 2000
+    .venv/bin/python bench/nginx_site.py --articles 2000 [--article-kib 62]
 """
 
 from __future__ import annotations
@@ -405,8 +405,12 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--theme", default="classic", choices=("classic", "alt"))
+    parser.add_argument(
+        "--article-kib", type=float, help="article pages of about this size (default: about 18)"
+    )
     args = parser.parse_args()
-    with NginxSite(build_site(seed=args.seed, n_articles=args.articles), args.theme) as served:
+    site = build_site(seed=args.seed, n_articles=args.articles, article_kib=args.article_kib)
+    with NginxSite(site, args.theme) as served:
         print(f"serving {args.articles} articles at {served.base_url} (Ctrl-C stops)", flush=True)
         try:
             served.process.wait()

@@ -1,6 +1,7 @@
 """The archiver against plain Scrapy's CrawlSpider, on the same nginx-served site.
 
-    .venv/bin/python bench/vs_crawlspider.py [--articles 2000] [--repeat 3] [--profile]
+    .venv/bin/python bench/vs_crawlspider.py [--articles 2000] [--article-kib 62] [--repeat 3]
+                                             [--profile]
 
 Serves a generated fixture portal from Debian's nginx (bench/nginx_site.py: gzip, keep-alive),
 then in one invocation, alternating, ``--repeat`` times each:
@@ -10,8 +11,9 @@ then in one invocation, alternating, ``--repeat`` times each:
   feed, manifest) into a ``file://`` archive root; the browser off (the HTTP path).
 Each run is a whole process timed from outside (bench/measured.py). Prints the medians of
 pages/s, CPU seconds, CPU ms per page and peak RSS of both, the ratios, and the bytes the
-archiver stored by kind and per page. ``--profile`` then runs each once more under py-spy
-(every process) and prints the top functions by share.
+archiver stored by kind and per page. ``--article-kib`` pads the articles' bodies to pages of
+about that size (issue 13's site: 62 KiB; the fixture's own: about 18). ``--profile`` then
+runs each once more under py-spy (every process) and prints the top functions by share.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from bench.common import REPO, measured_run  # noqa: E402
 from bench.nginx_site import NginxSite  # noqa: E402
 from bench.profile_summary import print_summary  # noqa: E402
 from fixture_portal import build_site  # noqa: E402
+from fixture_portal.pages import Router  # noqa: E402
 
 # Top-level folders of the archive root, by what they hold.
 KINDS = {
@@ -140,11 +143,25 @@ def profile(workdir: Path, name: str, args: list[str]) -> Path:
     return out
 
 
+def article_kib(served: NginxSite) -> float:
+    """Mean size of the article pages nginx serves (uncompressed; the first 500)."""
+    router = Router(served.site, served.theme, served.base_url)
+    sizes = [
+        len(router.resolve(f"/{a.slug}.html").body)
+        for a in served.site.articles[:500]
+        if a.kind == "article"
+    ]
+    return statistics.mean(sizes) / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--theme", default="classic", choices=("classic", "alt"))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; medians shown")
+    parser.add_argument(
+        "--article-kib", type=float, help="article pages of about this size (default: about 18)"
+    )
     parser.add_argument("--profile", action="store_true", help="then one run each under py-spy")
     parser.add_argument(
         "--keep-profiles", type=Path, help="copy the raw profiles (collapsed stacks) there"
@@ -153,7 +170,7 @@ def main() -> None:
     if args.profile and not PY_SPY.exists():
         parser.error(f"--profile needs py-spy ({PY_SPY}): pip install -r requirements-dev.lock")
 
-    site = build_site(seed=7, n_articles=args.articles)
+    site = build_site(seed=7, n_articles=args.articles, article_kib=args.article_kib)
     with tempfile.TemporaryDirectory(prefix="bench-vs-") as tmp, NginxSite(site, args.theme) as s:
         workdir = Path(tmp)
         runs: dict[str, list[dict]] = {"plain": [], "archiver": []}
@@ -167,7 +184,8 @@ def main() -> None:
                 run_args = make_args(workdir, f"{name}-p", s.base_url)
                 profiles.append((name, profile(workdir, f"{name}-p", run_args)))
         print(
-            f"\nnginx-served fixture portal: {args.articles} articles, theme {args.theme}; "
+            f"\nnginx-served fixture portal: {args.articles} articles "
+            f"(article pages {article_kib(s):.1f} KiB on average), theme {args.theme}; "
             f"medians of {args.repeat} runs each, alternating"
         )
         print_table(summary(runs["plain"]), summary(runs["archiver"]))

@@ -78,9 +78,11 @@ CUE_CASES = {
 }
 
 
-def build_site(seed: int = 1, n_articles: int = 160) -> Site:
+def build_site(seed: int = 1, n_articles: int = 160, article_kib: float | None = None) -> Site:
     """A deterministic site with ``n_articles`` real articles, plus the CUE_CASES posts and 3
-    bad-input posts."""
+    bad-input posts. ``article_kib``: pad ordinary articles' bodies with more generated
+    paragraphs, to pages of about that many KiB of HTML (classic theme); None: as generated
+    (about 18 KiB)."""
     if n_articles < 150:
         raise ValueError(f"n_articles must be at least 150, got {n_articles}")
     rng = random.Random(seed)
@@ -144,6 +146,8 @@ def build_site(seed: int = 1, n_articles: int = 160) -> Site:
     for name, d in hosts.items():
         cases[name] = d
     _plant_cue_cases(seed, drafts, cases, titles, used)
+    if article_kib is not None:
+        _pad(seed, [d for d in drafts if d is not drafts[0]], article_kib)
     articles = sorted((_freeze(d) for d in drafts), key=lambda a: (a.published, a.id), reverse=True)
     return Site(
         seed=seed,
@@ -203,6 +207,26 @@ def _plant_cue_cases(seed: int, drafts: list[dict], cases: dict, titles: set, us
             host["related"][-1] = Link(f"{d['slug']}.html", d["title"])
         cases[name] = d
         drafts.append(d)
+
+
+# HTML of an article page around its sapo and paragraphs (classic theme: 12-23 KB, 14.7 KB on
+# average; alt: 10.8 KB).
+PAGE_FURNITURE_BYTES = 14_700
+
+
+def _pad(seed: int, drafts: list[dict], article_kib: float) -> None:
+    """More paragraphs at the end of each ordinary article (no quirk: their markup is the
+    point), from their own generator, until its page is about ``article_kib`` KiB."""
+    rng = random.Random(f"fixture-portal-pad:{seed}")
+    gen = TextGen(rng)
+    for d in drafts:
+        if d["kind"] != "article" or d["quirk"]:
+            continue
+        size = len((d["sapo"] or "").encode()) + sum(len(p.encode()) for p in d["paragraphs"])
+        while size + PAGE_FURNITURE_BYTES < article_kib * 1024:
+            paragraph = gen.paragraph(d["section"])
+            d["paragraphs"].append(paragraph)
+            size += len(paragraph.encode()) + len("<p></p>\n")
 
 
 def _when(rng: random.Random) -> datetime:

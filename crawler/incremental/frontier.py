@@ -20,7 +20,10 @@ Pure data: ``RunProgress`` records what one run did, ``Frontier.after_run`` fold
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
+
+from crawler.incremental.spill import SpillMap
 
 ARTICLE, IMAGE = "article", "image"
 # How a walker ended: it reached the listing's end, or stopped at a page of known articles.
@@ -73,7 +76,8 @@ class RunProgress:
 
     walkers: dict[str, Walker] = field(default_factory=dict)
     sections: dict[str, dict] = field(default_factory=dict)  # walk url -> section
-    asked: dict[str, PendingPage] = field(default_factory=dict)
+    # One per article or image asked for: on disk (spill.py), read back at the crawl's end.
+    asked: MutableMapping[str, PendingPage] = field(default_factory=SpillMap)
     answered: dict[str, str] = field(default_factory=dict)  # url -> a bad answer
     failed: dict[str, str] = field(default_factory=dict)  # url -> a failure, not a try
     produced: dict[str, str] = field(default_factory=dict)  # fetched url -> canonical url

@@ -7,6 +7,7 @@ import logging
 from scrapy.exceptions import DropItem
 
 from crawler.items import ArticleItem
+from crawler.urls import UrlSet
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class DeduplicationPipeline:
 
     def __init__(self, stats):
         self.stats = stats
-        self.seen: set[str] = set()
+        self.seen = UrlSet()
 
     @classmethod
     def from_crawler(cls, crawler):

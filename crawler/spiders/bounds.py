@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from crawler.config import LimitsConfig
-from crawler.urls import listing_base
+from crawler.urls import UrlSet, listing_base
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class CrawlBounds:
         self._crawler = crawler  # its stats exist only once the crawl starts
         # Per listing walk (section): the articles it listed, and how many pages in a row
         # listed none new.
-        self._listed: dict[str, set[str]] = {}
+        self._listed: dict[str, UrlSet] = {}
         self._stale_pages: dict[str, int] = {}
         self._warned: set[str] = set()
 
@@ -65,7 +65,9 @@ class CrawlBounds:
         walk stops, counted). Articles already requested some other way (a "Tin khác" list
         shows the next page's articles) do not make a page stale: only this walk's own."""
         walk = section.get("slug") or listing_base(url)
-        listed = self._listed.setdefault(walk, set())
+        listed = self._listed.get(walk)
+        if listed is None:
+            listed = self._listed[walk] = UrlSet()
         stale = 0 if not listed.issuperset(links) else self._stale_pages.get(walk, 0) + 1
         listed.update(links)
         self._stale_pages[walk] = stale

@@ -26,6 +26,7 @@ from crawler.outlinks import announces_outlinks
 from crawler.spiders.answers import PageAnswers, first_url
 from crawler.spiders.bounds import DEPTH_META, CrawlBounds
 from crawler.spiders.seeds import SeedSources
+from crawler.urls import UrlSet
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class PortalSpider(SeedSources, PageAnswers, scrapy.Spider):
         # Article URLs this spider already asked for: most "Tin khác" links
         # repeat, and skipping them here saves building requests the
         # duplicate filter would drop anyway (the filter stays the authority).
-        self._requested: set[str] = set()
+        self._requested = UrlSet()
 
     @classmethod
     def from_crawler(cls, crawler, *args, portal_url: str | None = None, **kwargs):
