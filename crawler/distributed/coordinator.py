@@ -31,6 +31,7 @@ from scrapy.utils.asyncio import create_looping_call
 from crawler.config import WarcConfig
 from crawler.distributed.config import DistributedConfig
 from crawler.distributed.scheduler import REDIS_DOWN, DistributedScheduler
+from crawler.publishing.items_file import sync_items_feeds
 
 logger = logging.getLogger(__name__)
 
@@ -165,11 +166,20 @@ class Coordinator:
         if scheduler.redis_down_since is not None or scheduler.waiting:
             raise DontCloseSpider
         try:
+            self._forget_done_now()
             if not self._crawl_over():
                 raise DontCloseSpider
         except REDIS_DOWN as error:
             scheduler.redis_lost(error)
             raise DontCloseSpider from None
+
+    def _forget_done_now(self) -> None:
+        # Idle, every request taken done and its items flushed to the spool: the in-flight
+        # entries go now, not DONE_DELAY later, so that the other workers (waiting for this
+        # one's in-flight hash to be empty) can end sooner.
+        scheduler = self.scheduler
+        if scheduler.all_done and scheduler.has_done() and sync_items_feeds(self.crawler):
+            scheduler.forget_done(everything=True)
 
     def _crawl_over(self) -> bool:
         if self.server.zcard(self.keys.requests):
