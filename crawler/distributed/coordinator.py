@@ -51,6 +51,7 @@ class Coordinator:
         self.server = Redis.from_url(config.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.ttl_ms = int(config.lease_ttl * 1000)
         self.seeding = False
+        self.seeds_queued = False
         self.stopping = False
         self._loop = None
         self._scheduler: DistributedScheduler | None = None
@@ -100,8 +101,19 @@ class Coordinator:
         return self.seeding
 
     def seeded(self) -> None:
-        self.server.set(self.keys.seeded, self.me)
-        self.seeding = False
+        # The last seeds are in the frontier first (or, Redis away, once it is back: _tick).
+        self.scheduler.push_queued()
+        self.seeds_queued = True
+        self._say_seeded()
+
+    def _say_seeded(self) -> None:
+        if self.seeds_queued and self.seeding and not self.scheduler.waiting:
+            try:
+                self.server.set(self.keys.seeded, self.me)
+            except REDIS_DOWN as error:
+                self.scheduler.redis_lost(error)
+                return
+            self.seeding = False
 
     # -- alive -------------------------------------------------------------
 
@@ -138,6 +150,7 @@ class Coordinator:
         if scheduler.redis_down_since is not None:
             logger.warning("Redis answers again: going on")
             scheduler.redis_back()
+        self._say_seeded()
         scheduler.forget_done()
 
     def _stop(self, reason: str, why: str) -> None:

@@ -11,11 +11,11 @@ the item pipelines, or the request went back to the frontier (a retry, a redirec
 ``DONE_DELAY`` for the items feed to reach the disk (crawler/publishing/items_file.py), or
 at once when the worker is idle and its items feed was flushed (``forget_done``).
 
-Round trips kept few (each is on the crawl's thread): requests are popped as many at a time
-as the downloader can start at once (never more than one by one would take), an empty
-frontier is asked again only after ``EMPTY_WAIT`` unless this worker queued something, and
-a request whose URL (or fingerprint) this worker already saw in the duplicate filter is
-dropped without asking Redis: the filter's set only grows while the crawl lasts.
+Round trips kept few (each is on the crawl's thread): the requests queued in one turn of the
+event loop are checked against the duplicate filter and queued in one pipeline; requests are
+popped as many at a time as the downloader can start at once (never more than one by one
+would take); an empty frontier is asked again only after ``EMPTY_WAIT`` unless this worker
+queued something.
 
 Requests cross Redis as ``Request.to_dict`` (callbacks and errbacks are spider methods, by
 name) pickled, without the meta values that do not pickle (a retry's WARC record handle):
@@ -25,6 +25,7 @@ are kept here and pushed when it is back; the coordinator decides how long to wa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 import time
@@ -32,6 +33,7 @@ from collections import deque
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from scrapy import signals
 from scrapy_redis import picklecompat
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
@@ -53,9 +55,6 @@ POP_BATCH = 16
 # Seconds before an empty frontier is asked again (the engine asks after every response);
 # the engine's heartbeat (crawler/distributed/coordinator.py) asks anyway.
 EMPTY_WAIT = 0.05
-# Requests (URLs or fingerprints) known to be in the duplicate filter, kept at most: then
-# forgotten at once (a cache: Redis still has them all).
-KNOWN_MAX = 50_000
 
 # Every script first checks that the crawl's keys are there (this worker in KEYS[1], the
 # workers hash): a Redis restarted empty must not get requests, fingerprints or in-flight
@@ -172,7 +171,8 @@ class DistributedScheduler(Scheduler):
         self._done: list[tuple[float, str]] = []  # (when, in-flight field), not removed yet
         self._popped: deque[tuple[str, bytes]] = deque()  # popped, not given to the engine
         self._empty_until = 0.0
-        self._known: set[str] = set()  # in the duplicate filter (see KNOWN_MAX)
+        self._pushing: list = []  # (request, in-flight field it replaces), to push
+        self._push_call: asyncio.Handle | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -201,6 +201,9 @@ class DistributedScheduler(Scheduler):
     def close(self, reason):
         # Keys stay: other workers go on; the finishing worker removes them. What this
         # worker popped and never started goes back into the frontier.
+        if self._push_call is not None:
+            self._push_call.cancel()
+        self.push_queued()
         popped, self._popped = list(self._popped), deque()
         if not popped or self.redis_down_since is not None:
             return  # (left in its in-flight hash: taken over once its lease expires)
@@ -227,47 +230,51 @@ class DistributedScheduler(Scheduler):
         if self.redis_down_since is not None:
             self.waiting.append((request, field))
             return True
+        # Pushed with the others queued in this turn of the event loop, in one round trip;
+        # a duplicate is dropped then (the request_dropped signal sent then too).
+        self._pushing.append((request, field))
+        if self._push_call is None:
+            self._push_call = asyncio.get_event_loop().call_soon(self.push_queued)
+        return True
+
+    def push_queued(self) -> None:
+        self._push_call = None
+        batch, self._pushing = self._pushing, []
+        if not batch:
+            return
+        if self.redis_down_since is not None:
+            self.waiting.extend(batch)
+            return
         try:
-            return self._push(request, field)
+            self._push(batch)
         except REDIS_DOWN as error:
             self.redis_lost(error)
-            self.waiting.append((request, field))
-            return True
+            self.waiting.extend(batch)
 
-    def _push(self, request, field: str | None) -> bool:
-        try:
-            known = None if request.dont_filter else self._known_as(request)
-            if known in self._known:
-                self.stats.inc_value("scheduler/duplicates/known")
-                self.df.log(request)
-                return False
+    def _push(self, batch: list) -> None:
+        """Check and queue ``batch`` ((request, in-flight field it replaces)) in one round
+        trip; the duplicates are dropped."""
+        pipe = self.server.pipeline(transaction=False)
+        keys = [self.workers_key, self.queue_key, self.df.key]
+        for request, _field in batch:
             fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
             data = self.queue._encode_request(request)
-            keys = [self.workers_key, self.queue_key, self.df.key]
             args = [self.config.worker_id, fingerprint, -request.priority, data]
-            pushed = self._push_script(keys=keys, args=args)
-            if pushed == -1:
-                raise FrontierLost("Redis answers without this crawl's keys")
-            if known is not None:
-                if len(self._known) >= KNOWN_MAX:
-                    self._known.clear()
-                self._known.add(known)
-            if not pushed:
+            self._push_script(keys=keys, args=args, client=pipe)
+        answers = pipe.execute()
+        if -1 in answers:  # (nothing of the batch was queued: registration comes first)
+            raise FrontierLost("Redis answers without this crawl's keys")
+        for (request, field), pushed in zip(batch, answers, strict=True):
+            if pushed:
+                self._empty_until = 0.0  # the frontier has one at least
+                self.stats.inc_value("scheduler/enqueued/redis")
+            else:
                 self.df.log(request)
-                return False
-            self._empty_until = 0.0  # the frontier has one at least
-            self.stats.inc_value("scheduler/enqueued/redis")
-            return True
-        finally:
+                self.crawler.signals.send_catch_log(
+                    signal=signals.request_dropped, request=request, spider=self.spider
+                )
             if field is not None:
                 self.done(field)
-
-    def _known_as(self, request) -> str:
-        # A GET without a body: its URL names its fingerprint (same URL, same canonical
-        # form), without computing it. (A URL never equals a hex fingerprint.)
-        if request.method == "GET" and not request.body:
-            return request.url
-        return self.df.request_fingerprint(request)
 
     def next_request(self):
         if self.redis_down_since is not None or self.waiting:
@@ -307,7 +314,7 @@ class DistributedScheduler(Scheduler):
         return True
 
     def has_pending_requests(self) -> bool:
-        if self.waiting or self.redis_down_since is not None or self._popped:
+        if self.waiting or self.redis_down_since is not None or self._popped or self._pushing:
             return True
         try:
             return len(self.queue) > 0
@@ -340,13 +347,11 @@ class DistributedScheduler(Scheduler):
             self.redis_lost(error)
             return
         waiting, self.waiting = self.waiting, []
-        for index, (request, field) in enumerate(waiting):
-            try:
-                self._push(request, field)
-            except REDIS_DOWN as error:
-                self.waiting = waiting[index:]
-                self.redis_lost(error)
-                return
+        try:
+            self._push(waiting)
+        except REDIS_DOWN as error:
+            self.waiting = waiting + self.waiting
+            self.redis_lost(error)
 
     # -- in flight -----------------------------------------------------------
 
@@ -360,7 +365,7 @@ class DistributedScheduler(Scheduler):
     @property
     def all_done(self) -> bool:
         """Whether every request this worker took is done (or back in the frontier)."""
-        return not self._open and not self._popped and not self.waiting
+        return not (self._open or self._popped or self._pushing or self.waiting)
 
     def forget_done(self, everything: bool = False) -> None:
         """Remove the in-flight entries of requests done ``DONE_DELAY`` ago (all of them
