@@ -32,6 +32,7 @@ from crawler.config import WarcConfig
 from crawler.distributed.config import DistributedConfig
 from crawler.distributed.scheduler import REDIS_DOWN, DistributedScheduler
 from crawler.publishing.items_file import sync_items_feeds
+from crawler.publishing.spool_lock import spool_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Coordinator:
         self.ttl_ms = int(config.lease_ttl * 1000)
         self.seeding = False
         self.seeds_queued = False
+        self._lapsed: set[str] = set()  # workers seen alive here without a lease
         self.stopping = False
         self._loop = None
         self._scheduler: DistributedScheduler | None = None
@@ -209,7 +211,7 @@ class Coordinator:
             self.stopping = True  # no finishing: the crawl was never whole
             raise CloseSpider("seeder_lost")
         busy = False
-        for worker in self.server.hkeys(self.keys.workers):
+        for worker, who in self.server.hgetall(self.keys.workers).items():
             worker = worker.decode()
             if worker == self.me:
                 continue
@@ -217,9 +219,22 @@ class Coordinator:
                 continue
             if self.server.exists(self.keys.lease(worker)):
                 busy = True
+            elif self._alive_here(worker, json.loads(who)):
+                busy = True
             elif self.take_over(worker):
                 return False
         return not busy
+
+    def _alive_here(self, worker: str, who: dict) -> bool:
+        """A worker whose lease lapsed but whose process still holds its spool's lock on
+        this host (starved of CPU, its event loop held up): alive, not to be taken over or
+        finished without; its lease comes back with its next renewal."""
+        if who.get("host") != socket.gethostname() or not spool_in_use(who.get("spool")):
+            return False
+        if worker not in self._lapsed:
+            self._lapsed.add(worker)
+            logger.warning("worker %s: lease lapsed but its process runs here: waiting", worker)
+        return True
 
     def take_over(self, worker: str) -> int:
         """Put the requests a dead worker had taken back into the frontier."""
@@ -265,9 +280,10 @@ class Coordinator:
             worker = worker.decode()
             if worker in done:
                 continue
-            if self.server.exists(self.keys.lease(worker)):
+            who = json.loads(who)
+            if self.server.exists(self.keys.lease(worker)) or self._alive_here(worker, who):
                 return "wait", []
-            dead.append({"worker": worker, **json.loads(who)})
+            dead.append({"worker": worker, **who})
         if self.server.set(self.keys.finisher, self.me, nx=True, px=FINISHER_TTL_MS):
             return "finisher", dead
         return "member", []
