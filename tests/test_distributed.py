@@ -162,20 +162,35 @@ def test_a_missing_redis_url_stops_the_crawl_with_exit_status_3(tmp_path):
 
 @pytest.fixture(
     scope="module",
-    # The WACZ at the crawl's end asked for in one of them (off by default: `scrapy wacz`).
-    params=[("classic", 2, True), ("alt", 3, False)],
+    # The WACZ at the crawl's end asked for in one of them (off by default: `scrapy wacz`);
+    # the classic crawl is followed by an incremental second run of 2 workers (one crawl
+    # less than a first run of its own).
+    params=[("classic", 2, True, True), ("alt", 3, False, False)],
     ids=["classic-2-wacz", "alt-3"],
 )
 def crawl(request, redis, tmp_path_factory):
-    theme, n, wacz = request.param
+    theme, n, wacz, second_run = request.param
     site = build_site(seed=1, n_articles=N_ARTICLES)
     workdir = tmp_path_factory.mktemp(f"dist-{theme}")
+    second = None
     with FixturePortal(site, theme=theme) as portal:
         workers = Workers(portal.base_url, workdir, redis.url, n, WACZ_ENABLED=wacz)
         codes = workers.wait()
         expected = expected_items(site, theme=theme, base_url=portal.base_url)
         requests = list(portal.request_log)
         base_url = portal.base_url
+        if second_run:
+            evolved = evolve_site(site, new=3, changed=2)
+            portal.replace_site(evolved)
+            again = Workers(
+                base_url, workdir, redis.url, 2, crawl_id="second", BROWSER_ENABLED=False
+            )
+            second = {
+                "workers": again,
+                "codes": again.wait(),
+                "site": evolved,
+                "requests": list(portal.request_log)[len(requests) :],
+            }
     return {
         "n": n,
         "wacz": wacz,
@@ -185,6 +200,7 @@ def crawl(request, redis, tmp_path_factory):
         "expected": expected,
         "requests": requests,
         "base_url": base_url,
+        "second": second,
     }
 
 
@@ -322,28 +338,21 @@ def test_redis_lost_mid_crawl_stops_the_workers_and_a_second_run_finishes(tmp_pa
     assert manifest["stats"]["items/accepted"] == len(expected)
 
 
-def test_an_incremental_second_run_of_two_workers_fetches_only_what_changed(redis, tmp_path):
-    site = build_site(seed=1, n_articles=N_ARTICLES)
-    evolved = evolve_site(site, new=3, changed=2)
-    settings = {"BROWSER_ENABLED": False}
-    with FixturePortal(site, theme="classic") as portal:
-        first = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="first", **settings)
-        assert first.wait() == [0, 0], first.log(0)[-3000:]
-        before = len(portal.request_log)
-        portal.replace_site(evolved)
-        second = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="second", **settings)
-        assert second.wait() == [0, 0], second.log(0)[-3000:]
-        requests = portal.request_log[before:]
-        base = portal.base_url
+def test_an_incremental_second_run_of_two_workers_fetches_only_what_changed(crawl):
+    second = crawl["second"]
+    if second is None:
+        pytest.skip("made after the classic theme's crawl")
+    workers, evolved, base = second["workers"], second["site"], crawl["base_url"]
+    assert second["codes"] == [0, 0], workers.log(0)[-3000:]
     new, changed = set(evolved.new_urls(base)), set(evolved.changed_urls(base))
     retried = {base + a.path for a in evolved.articles if a.kind != "article"}
-    fetched = {base.rstrip("/") + path for path in article_paths(evolved, requests)}
+    fetched = {base.rstrip("/") + path for path in article_paths(evolved, second["requests"])}
     assert fetched == new | changed | retried
-    assert {item["url"] for item in stored_items(tmp_path / "archive", "second")} == new | changed
-    crawls = json.loads((tmp_path / "archive" / "state" / "crawls.json").read_text())["crawls"]
+    assert {item["url"] for item in stored_items(workers.archive, "second")} == new | changed
+    crawls = json.loads((workers.archive / "state" / "crawls.json").read_text())["crawls"]
     assert [(c["crawl_id"], c["mode"]) for c in crawls] == [
-        ("first", "full"),
+        ("dist", "full"),
         ("second", "incremental"),
     ]
-    assert not (tmp_path / "archive" / "state" / "lock.json").exists()
-    assert_state_true(tmp_path / "archive")
+    assert not (workers.archive / "state" / "lock.json").exists()
+    assert_state_true(workers.archive)

@@ -1,15 +1,20 @@
-"""The parts of a distributed crawl that need no Redis and no crawl: how requests cross Redis,
+"""The parts of a distributed crawl that need no crawl: how requests cross Redis,
 how the finishing worker merges the workers' stats, frontier notes and file lists."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 from pathlib import Path
 
 import scrapy
+from redis import Redis
 from scrapy.utils.request import request_from_dict
 
+from crawler.distributed.config import RedisKeys
+from crawler.distributed.coordinator import Coordinator
 from crawler.distributed.finishing import merge_stats
 from crawler.distributed.scheduler import RequestCodec
 from crawler.incremental.frontier import RunProgress, Walker
@@ -17,7 +22,9 @@ from crawler.incremental.parts import WalkNotes, merge_progress
 from crawler.layout import worker_part_key
 from crawler.publishing.manifest import with_files
 from crawler.publishing.spool import CrawlSpool
+from crawler.publishing.spool_lock import lock_spool, spool_in_use
 from crawler.storage.base import StoredObject
+from tests.redis_server import RedisServer
 
 
 class Spider(scrapy.Spider):
@@ -115,3 +122,36 @@ def test_sync_of_a_dead_workers_spool_leaves_its_record_for_the_finisher(tmp_pat
     # No manifest: the crawl's finishing worker writes the one manifest.
     assert not (tmp_path / "archive" / "crawls" / "c1" / "manifest.json").exists()
     assert not (tmp_path / "archive" / "items" / "c1.jsonl.gz").exists()
+
+
+def test_a_spool_in_use_is_seen_without_taking_its_lock(tmp_path: Path):
+    spool = tmp_path / "workers" / "w1"
+    assert not spool_in_use(spool)  # nothing there: nothing made either
+    assert not spool.exists()
+    fd = lock_spool(spool)
+    assert spool_in_use(spool)
+    os.close(fd)
+    assert not spool_in_use(spool)
+
+
+def test_a_worker_whose_lease_lapsed_but_runs_here_is_waited_for(tmp_path: Path):
+    # The finisher must not finish without a live worker's record (its articles would be
+    # missing from the items and the incremental state): a worker starved of CPU can miss
+    # its lease renewals while its process still holds its spool.
+
+    with RedisServer() as redis:
+        coordinator = Coordinator.__new__(Coordinator)  # its Redis side only, no crawl
+        coordinator.server = Redis.from_url(redis.url)
+        coordinator.keys, coordinator.me = RedisKeys("archiver:portal:c1"), "a"
+        coordinator._lapsed = set()
+        spool = tmp_path / "workers" / "b"
+        for worker, where in (("a", tmp_path / "workers" / "a"), ("b", spool)):
+            who = {"host": socket.gethostname(), "pid": 1, "spool": str(where)}
+            coordinator.server.hset(coordinator.keys.workers, worker, json.dumps(who))
+        coordinator.server.sadd(coordinator.keys.done, "a")  # b: no lease, not done
+        fd = lock_spool(spool)
+        assert coordinator.role() == ("wait", [])
+        os.close(fd)  # b's process ends
+        role, dead = coordinator.role()
+        assert role == "finisher" and [d["worker"] for d in dead] == ["b"]
+        coordinator.server.close()

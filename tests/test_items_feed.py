@@ -43,3 +43,16 @@ def test_the_level_asked_is_the_level_used(tmp_path):
             plugin.close()
         sizes[level] = path.stat().st_size
     assert sizes[9] < sizes[1]
+
+
+def test_sync_puts_every_line_written_in_the_file_at_once(tmp_path):
+    # What a distributed worker does when idle, before it forgets its requests in flight.
+    path = tmp_path / "items.jsonl.gz.open"
+    with open(path, "wb") as file:
+        plugin = ThreadedGzipPlugin(file, {"gzip_compresslevel": 6, "gzip_mtime": 0})
+        for line in LINES:
+            plugin.write(line)
+        assert plugin.sync(timeout=10)
+        assert readable_lines(path) == LINES  # now, not a flush interval later
+        plugin.close()
+    assert not plugin.sync(timeout=1)  # closed: nothing can be said of it

@@ -160,6 +160,29 @@ def test_turns_of_all_workers_are_one_delay_apart_and_leases_bound_concurrency(r
     assert 0.2 <= fourth.wait <= 0.4
 
 
+def test_a_lease_given_back_with_the_next_ask_frees_its_slot_first(redis):
+    async def scenario():
+        a, b = two_workers(redis.url, key_prefix="releases", min_delay_ms=0)
+        taken = [await a.take("portal", "a1"), await a.take("portal", "a2")]
+        full = await a.take("portal", "a3")
+        # a1 done: given back in the same call as the next ask (one round trip, not two).
+        again = await a.take("portal", "a3", ["a1"])
+        other = await b.take("portal", "b1")
+        leases = await a.client.zrange(a.keys("portal")["leases"], 0, -1)
+        await a.give_back("portal", "a2", "a3")
+        emptied = await a.client.zcard(a.keys("portal")["leases"])
+        await close(a, b)
+        return taken, full, again, other, leases, emptied
+
+    taken, full, again, other, leases, emptied = run(scenario())
+    assert all(turn.wait == 0.0 for turn in taken)
+    assert full.wait is None  # both slots taken
+    assert again.wait == 0.0  # a1's slot, freed before the ask
+    assert other.wait is None  # still two at once, whoever asks
+    assert sorted(leases) == [b"a2", b"a3"]
+    assert emptied == 0
+
+
 def test_a_dead_workers_slots_come_back_when_their_leases_expire(redis):
     async def take_all():
         a, b = two_workers(redis.url, key_prefix="leases", lease_ttl=1.0, min_delay_ms=0)

@@ -31,6 +31,8 @@ from scrapy.utils.asyncio import create_looping_call
 from crawler.config import WarcConfig
 from crawler.distributed.config import DistributedConfig
 from crawler.distributed.scheduler import REDIS_DOWN, DistributedScheduler
+from crawler.publishing.items_file import sync_items_feeds
+from crawler.publishing.spool_lock import spool_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ class Coordinator:
         self.server = Redis.from_url(config.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.ttl_ms = int(config.lease_ttl * 1000)
         self.seeding = False
+        self.seeds_queued = False
+        self._lapsed: set[str] = set()  # workers seen alive here without a lease
         self.stopping = False
         self._loop = None
         self._scheduler: DistributedScheduler | None = None
@@ -99,8 +103,19 @@ class Coordinator:
         return self.seeding
 
     def seeded(self) -> None:
-        self.server.set(self.keys.seeded, self.me)
-        self.seeding = False
+        # The last seeds are in the frontier first (or, Redis away, once it is back: _tick).
+        self.scheduler.push_queued()
+        self.seeds_queued = True
+        self._say_seeded()
+
+    def _say_seeded(self) -> None:
+        if self.seeds_queued and self.seeding and not self.scheduler.waiting:
+            try:
+                self.server.set(self.keys.seeded, self.me)
+            except REDIS_DOWN as error:
+                self.scheduler.redis_lost(error)
+                return
+            self.seeding = False
 
     # -- alive -------------------------------------------------------------
 
@@ -137,6 +152,7 @@ class Coordinator:
         if scheduler.redis_down_since is not None:
             logger.warning("Redis answers again: going on")
             scheduler.redis_back()
+        self._say_seeded()
         scheduler.forget_done()
 
     def _stop(self, reason: str, why: str) -> None:
@@ -165,11 +181,20 @@ class Coordinator:
         if scheduler.redis_down_since is not None or scheduler.waiting:
             raise DontCloseSpider
         try:
+            self._forget_done_now()
             if not self._crawl_over():
                 raise DontCloseSpider
         except REDIS_DOWN as error:
             scheduler.redis_lost(error)
             raise DontCloseSpider from None
+
+    def _forget_done_now(self) -> None:
+        # Idle, every request taken done and its items flushed to the spool: the in-flight
+        # entries go now, not DONE_DELAY later, so that the other workers (waiting for this
+        # one's in-flight hash to be empty) can end sooner.
+        scheduler = self.scheduler
+        if scheduler.all_done and scheduler.has_done() and sync_items_feeds(self.crawler):
+            scheduler.forget_done(everything=True)
 
     def _crawl_over(self) -> bool:
         if self.server.zcard(self.keys.requests):
@@ -186,7 +211,7 @@ class Coordinator:
             self.stopping = True  # no finishing: the crawl was never whole
             raise CloseSpider("seeder_lost")
         busy = False
-        for worker in self.server.hkeys(self.keys.workers):
+        for worker, who in self.server.hgetall(self.keys.workers).items():
             worker = worker.decode()
             if worker == self.me:
                 continue
@@ -194,9 +219,22 @@ class Coordinator:
                 continue
             if self.server.exists(self.keys.lease(worker)):
                 busy = True
+            elif self._alive_here(worker, json.loads(who)):
+                busy = True
             elif self.take_over(worker):
                 return False
         return not busy
+
+    def _alive_here(self, worker: str, who: dict) -> bool:
+        """A worker whose lease lapsed but whose process still holds its spool's lock on
+        this host (starved of CPU, its event loop held up): alive, not to be taken over or
+        finished without; its lease comes back with its next renewal."""
+        if who.get("host") != socket.gethostname() or not spool_in_use(who.get("spool")):
+            return False
+        if worker not in self._lapsed:
+            self._lapsed.add(worker)
+            logger.warning("worker %s: lease lapsed but its process runs here: waiting", worker)
+        return True
 
     def take_over(self, worker: str) -> int:
         """Put the requests a dead worker had taken back into the frontier."""
@@ -242,9 +280,10 @@ class Coordinator:
             worker = worker.decode()
             if worker in done:
                 continue
-            if self.server.exists(self.keys.lease(worker)):
+            who = json.loads(who)
+            if self.server.exists(self.keys.lease(worker)) or self._alive_here(worker, who):
                 return "wait", []
-            dead.append({"worker": worker, **json.loads(who)})
+            dead.append({"worker": worker, **who})
         if self.server.set(self.keys.finisher, self.me, nx=True, px=FINISHER_TTL_MS):
             return "finisher", dead
         return "member", []

@@ -29,10 +29,12 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 # KEYS: leases, next, throttle, backoff. ARGV: lease id, concurrency, lease ttl ms,
 # min delay ms, state ttl ms, throttle start ms (0: AutoThrottle off), the factor of this
 # turn's delay (Scrapy's DOWNLOAD_DELAY_JITTER, drawn by the caller).
+# ARGV[8…]: leases this worker gives back first (done since its last call).
 # Returns {wait ms, delay ms}, or {-1, ms until a lease expires} when all are taken.
 _TAKE = (
     _NOW
     + """
+for i = 8, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -127,7 +129,8 @@ class SharedPace:
         base = f"{self.config.key_prefix}:{{{site}}}"
         return {name: f"{base}:{name}" for name in ("leases", "next", "throttle", "backoff")}
 
-    async def take(self, site: str, lease: str) -> Turn:
+    async def take(self, site: str, lease: str, releases: list[str] | tuple = ()) -> Turn:
+        """A turn for ``lease``; ``releases``: leases given back first, in the same call."""
         keys = self.keys(site)
         cfg = self.config
         wait_ms, delay_ms = await self._take(
@@ -141,14 +144,15 @@ class SharedPace:
                 cfg.autothrottle_start_ms if cfg.autothrottle else 0,
                 # As Scrapy's slots do: the delay varies by ±jitter around its value.
                 1 + random.uniform(-cfg.jitter, cfg.jitter),  # noqa: S311
+                *releases,
             ],
         )
         if wait_ms < 0:
             return Turn(None, retry_in=max(0, delay_ms) / 1000)
         return Turn(wait_ms / 1000, delay=delay_ms / 1000)
 
-    async def give_back(self, site: str, lease: str) -> None:
-        await self.client.zrem(self.keys(site)["leases"], lease)
+    async def give_back(self, site: str, *leases: str) -> None:
+        await self.client.zrem(self.keys(site)["leases"], *leases)
 
     async def throttle(self, site: str, latency: float, status: int) -> float:
         """AutoThrottle's step on one answer; the site's throttle delay after it (seconds)."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from scrapy.extensions.feedexport import FileFeedStorage
+from scrapy.extensions.feedexport import FeedExporter, FileFeedStorage
 
 from crawler.atomic import atomic_file, rename_durably
 from crawler.layout import OPEN_SUFFIX
@@ -61,7 +61,7 @@ class ThreadedGzipPlugin:
             mtime=feed_options.get("gzip_mtime"),
             filename=feed_options.get("gzip_filename"),
         )
-        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUE_LINES)
+        self._queue: queue.Queue[bytes | threading.Event | None] = queue.Queue(QUEUE_LINES)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._compress, name="items-gzip", daemon=True)
         self._thread.start()
@@ -71,6 +71,18 @@ class ThreadedGzipPlugin:
             raise OSError(f"compressing the items feed failed: {self._error}") from self._error
         self._queue.put(bytes(data))
         return len(data)
+
+    def sync(self, timeout: float) -> bool:
+        """Whether every line written so far reached the operating system within
+        ``timeout`` seconds (a sync flush now, not ``FLUSH_INTERVAL`` later)."""
+        if self._error is not None or not self._thread.is_alive():
+            return False
+        flushed = threading.Event()
+        try:
+            self._queue.put(flushed, timeout=timeout)
+        except queue.Full:
+            return False
+        return flushed.wait(timeout)
 
     def close(self) -> None:
         self._queue.put(None)
@@ -90,6 +102,12 @@ class ThreadedGzipPlugin:
                     data = b""
                 if data is None:
                     return
+                if isinstance(data, threading.Event):  # sync(): flush now, say so
+                    if dirty:
+                        self.gzipfile.flush(zlib.Z_SYNC_FLUSH)
+                        dirty, flushed = False, time.monotonic()
+                    data.set()
+                    continue
                 if data:
                     self.gzipfile.write(data)
                     dirty = True
@@ -103,6 +121,18 @@ class ThreadedGzipPlugin:
             self._error = error
             while self._queue.get() is not None:
                 pass  # let the crawl's puts through until close()
+
+
+def sync_items_feeds(crawler, timeout: float = 5.0) -> bool:
+    """Whether every item exported so far by the crawl's gzipped feeds reached the operating
+    system (each flushed now; see ``ThreadedGzipPlugin.sync``)."""
+    exporter = crawler.get_extension(FeedExporter)
+    synced = True
+    for slot in getattr(exporter, "slots", ()):  # Scrapy's feed slots (no public accessor)
+        plugin = getattr(slot.file, "head_plugin", None)  # its PostProcessingManager's
+        if isinstance(plugin, ThreadedGzipPlugin):
+            synced = plugin.sync(timeout) and synced
+    return synced
 
 
 class SpoolItemsStorage(FileFeedStorage):

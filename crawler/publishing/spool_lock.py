@@ -70,6 +70,23 @@ def lock_spool(spool_dir: Path) -> int:
     return fd
 
 
+def spool_in_use(spool_dir: Path | str | None) -> bool:
+    """Whether a running process holds ``<spool>/.lock`` (nothing taken, nothing made)."""
+    if not spool_dir:
+        return False
+    try:
+        fd = os.open(Path(spool_dir) / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # (a shared lock taken goes with the descriptor)
+    return False
+
+
 def held_spool_id(spool_dir: Path) -> str | None:
     """The id of the spool this process holds the lock of, or None if it holds none
     there (only the flock's holder writes the file, after taking it)."""
