@@ -160,12 +160,15 @@ def test_a_missing_redis_url_stops_the_crawl_with_exit_status_3(tmp_path):
 # -- one crawl, several workers -------------------------------------------------------------
 
 
+CLASSIC = ("classic", 2, True, True)  # theme, workers, WACZ, an incremental second run
+
+
 @pytest.fixture(
     scope="module",
     # The WACZ at the crawl's end asked for in one of them (off by default: `scrapy wacz`);
     # the classic crawl is followed by an incremental second run of 2 workers (one crawl
     # less than a first run of its own).
-    params=[("classic", 2, True, True), ("alt", 3, False, False)],
+    params=[CLASSIC, ("alt", 3, False, False)],
     ids=["classic-2-wacz", "alt-3"],
 )
 def crawl(request, redis, tmp_path_factory):
@@ -338,10 +341,9 @@ def test_redis_lost_mid_crawl_stops_the_workers_and_a_second_run_finishes(tmp_pa
     assert manifest["stats"]["items/accepted"] == len(expected)
 
 
+@pytest.mark.parametrize("crawl", [CLASSIC], indirect=True, ids=["classic-2-wacz"])
 def test_an_incremental_second_run_of_two_workers_fetches_only_what_changed(crawl):
-    second = crawl["second"]
-    if second is None:
-        pytest.skip("made after the classic theme's crawl")
+    second = crawl["second"]  # made after the classic theme's crawl
     workers, evolved, base = second["workers"], second["site"], crawl["base_url"]
     assert second["codes"] == [0, 0], workers.log(0)[-3000:]
     new, changed = set(evolved.new_urls(base)), set(evolved.changed_urls(base))
