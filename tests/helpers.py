@@ -1,5 +1,6 @@
 """Small helpers shared by tests: waiting on a condition, settings, processes, spools."""
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -134,3 +135,13 @@ def run_unprivileged(function: Callable[..., None], *args) -> None:
         report = pipe.read().decode()
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, report
+
+
+def run_in_own_loop(coroutine, timeout: float = 60.0):
+    """Run ``coroutine`` to its end on an event loop of its own: not ``asyncio.run``, which
+    would unset the loop of the reactor the test session installed."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+    finally:
+        loop.close()

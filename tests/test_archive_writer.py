@@ -19,7 +19,7 @@ from crawler.archive.records import build_exchange_records
 from crawler.archive.writer import BackgroundWarcWriter, WriterFailed, WriterSpec
 from fixture_portal import FixturePortal, build_site, expected_items
 from tests.crawl import crawl_command, run_crawl
-from tests.helpers import wait_for, warc_writer_of
+from tests.helpers import run_in_own_loop, wait_for, warc_writer_of
 from tests.test_archive_records import (
     CRAWL_INFO,
     assert_fastwarc_digests,
@@ -45,13 +45,7 @@ def with_writer(test):
             finally:
                 writer.shutdown()
 
-        # A loop of its own, not asyncio.run: that would unset the loop of the reactor that
-        # the test session installed.
-        loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(main())
-        finally:
-            loop.close()
+        run_in_own_loop(main(), timeout=None)
 
     run.__name__ = test.__name__
     return run

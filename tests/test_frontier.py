@@ -26,6 +26,7 @@ from crawler.incremental.frontier import (
 from crawler.incremental.state import CrawlState
 from crawler.publishing.items_file import repair_items
 from crawler.storage import FileStore
+from tests.helpers import run_in_own_loop
 
 LISTING = "https://portal.test/chuyen-muc/kinh-te/"
 SECTION = {"name": "Kinh tế", "slug": "kinh-te"}
@@ -234,11 +235,7 @@ def test_an_image_written_leaves_only_its_file_name_in_memory():
         failed.written.exception()  # retrieved: no "never retrieved" warning
         return dict(archived.images.items())
 
-    loop = asyncio.new_event_loop()  # not asyncio.run: it would drop the thread's own loop
-    try:
-        images = loop.run_until_complete(run())
-    finally:
-        loop.close()
+    images = run_in_own_loop(run())
     assert images == {"http://p/ok.jpg": "c1-0.warc.gz"}
     archived = ArchivedThisRun("c1", needs_warc=True, needs_items=True, images=images)
     _, committed = archived.commit(CrawlState(), {"warcs/c1/c1-0.warc.gz"})

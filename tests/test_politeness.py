@@ -25,6 +25,7 @@ from crawler.politeness.retry import PoliteRetryMiddleware
 from crawler.politeness.waits import backoff_wait, parse_retry_after
 from crawler.publishing.report import crawl_report
 from tests.helpers import project_settings
+from tests.helpers import run_in_own_loop as run
 
 URL = "https://thanhphohaiphong.gov.vn/bai-viet.html"
 NOW = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
@@ -156,15 +157,6 @@ def test_other_answers_pass(retry):
 
 
 # -- parked retries ---------------------------------------------------------------------------
-def run(coroutine):
-    # A loop of its own (asyncio.run would unset the reactor's loop at its end).
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(asyncio.wait_for(coroutine, 60))
-    finally:
-        loop.close()
-
-
 async def until(condition, what: str) -> None:
     while not condition():
         await asyncio.sleep(0.01)

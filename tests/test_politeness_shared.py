@@ -6,7 +6,6 @@ single-process behaviour)."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import time
 
@@ -21,6 +20,7 @@ from crawler.politeness.pace import SharedPace
 from fixture_portal import FixturePortal, build_site
 from tests import faults
 from tests.crawl import CrawlResult, assert_no_warning_raised, crawl_command
+from tests.helpers import run_in_own_loop as run
 from tests.helpers import wait_for
 from tests.redis_server import RedisServer
 
@@ -122,15 +122,6 @@ def two_workers(url: str, **overrides) -> tuple[SharedPace, SharedPace]:
 async def close(*paces: SharedPace) -> None:
     for pace in paces:
         await pace.client.aclose()
-
-
-def run(coroutine):
-    # A loop of its own (asyncio.run would unset the reactor's loop at its end).
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(asyncio.wait_for(coroutine, 60))
-    finally:
-        loop.close()
 
 
 @pytest.fixture(scope="module")
