@@ -60,16 +60,15 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     async def _parse_robots(self, response, netloc, request) -> None:
         status = response.status
-        if status == 429 or status >= 500:
-            self._stats.inc_value("robotstxt/response_count")
-            self._stats.inc_value(f"robotstxt/response_status_count/{status}")
-            self._unreachable(netloc, f"HTTP {status}")
-        elif 400 <= status < 500:
-            self._stats.inc_value("robotstxt/response_count")
-            self._stats.inc_value(f"robotstxt/response_status_count/{status}")
-            self._settle(netloc, None)  # no rules: everything allowed
-        else:
+        if status < 400:
             await super()._parse_robots(response, netloc, request)
+            return
+        self._stats.inc_value("robotstxt/response_count")
+        self._stats.inc_value(f"robotstxt/response_status_count/{status}")
+        if status == 429 or status >= 500:
+            self._unreachable(netloc, f"HTTP {status}")
+        else:
+            self._settle(netloc, None)  # 4xx: no rules, everything allowed
 
     def _robots_error(self, exc, netloc) -> None:
         if isinstance(exc, IgnoreRequest):  # refused before it was sent (scope, sizes)
