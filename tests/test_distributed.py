@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,6 +64,16 @@ class Workers:
         path = self.logs[index]
         return path.read_text(encoding="utf-8") if path.exists() else ""
 
+    def joined(self, index: int) -> tuple[str, str] | None:
+        """(worker id, Redis namespace) once the ``index``-th worker joined the crawl."""
+        joined = re.search(r"worker (\S+) joined crawl (\S+)", self.log(index))
+        return joined.groups() if joined else None
+
+    def frontier_lost(self, index: int) -> bool:
+        """Whether the ``index``-th worker's frontier found Redis away (its shared
+        politeness may notice first, or alone)."""
+        return re.search(r"Redis at \S+ does not answer", self.log(index)) is not None
+
     def kill(self, index: int) -> None:
         os.killpg(self.processes[index].pid, signal.SIGKILL)
 
@@ -98,6 +109,19 @@ def assert_ground_truth(items: list[dict], expected: dict) -> None:
 def redis():
     with RedisServer() as server:
         yield server
+
+
+def in_flight(redis, workers: Workers, index: int) -> int:
+    """How many requests the ``index``-th worker has taken and not finished (0 before it
+    joined the crawl)."""
+    from redis import Redis
+
+    joined = workers.joined(index)
+    if joined is None:
+        return 0
+    worker, namespace = joined
+    with Redis.from_url(redis.url) as client:
+        return client.hlen(f"{namespace}:inflight:{worker}")
 
 
 def lasting_redis_keys(redis) -> list[bytes]:
@@ -265,7 +289,12 @@ def test_a_worker_killed_midway_loses_nothing(redis, tmp_path):
     site = build_site(seed=2, n_articles=N_ARTICLES)
     with FixturePortal(site, theme="classic") as portal:
         workers = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="killed")
-        wait_for(lambda: len(portal.request_log) > 120, "the crawl half way", deadline=300)
+        # Killed with requests in flight, not before it joined (a slow start under load).
+        wait_for(
+            lambda: len(portal.request_log) > 120 and in_flight(redis, workers, 0),
+            "the crawl half way, worker 0 fetching",
+            deadline=300,
+        )
         workers.kill(0)
         codes = workers.wait()
         expected = expected_items(site, theme="classic", base_url=portal.base_url)
@@ -299,10 +328,14 @@ def test_redis_restarted_with_its_data_mid_crawl_the_workers_go_on(tmp_path):
     site = build_site(seed=4, n_articles=N_ARTICLES)
     with PersistentRedis() as redis, FixturePortal(site, theme="classic") as portal:
         workers = Workers(portal.base_url, tmp_path, redis.url, 2)
-        wait_for(lambda: len(portal.request_log) > 80, "the crawl under way", deadline=300)
+        wait_for(
+            lambda: len(portal.request_log) > 80 and all(map(workers.joined, range(2))),
+            "the crawl under way, both workers in it",
+            deadline=300,
+        )
         redis.stop()
         wait_for(
-            lambda: all("does not answer" in workers.log(i) for i in range(2)),
+            lambda: all(workers.frontier_lost(i) for i in range(2)),
             "the workers to notice",
         )
         redis.start()
@@ -319,10 +352,14 @@ def test_redis_lost_mid_crawl_stops_the_workers_and_a_second_run_finishes(tmp_pa
     site = build_site(seed=3, n_articles=N_ARTICLES)
     with RedisServer() as redis, FixturePortal(site, theme="classic") as portal:
         first = Workers(portal.base_url, tmp_path, redis.url, 2, DISTRIBUTED_REDIS_WAIT=30)
-        wait_for(lambda: len(portal.request_log) > 80, "the crawl under way", deadline=300)
+        wait_for(
+            lambda: len(portal.request_log) > 80 and all(map(first.joined, range(2))),
+            "the crawl under way, both workers in it",
+            deadline=300,
+        )
         redis.stop()
         wait_for(
-            lambda: all("does not answer" in first.log(i) for i in range(2)),
+            lambda: all(first.frontier_lost(i) for i in range(2)),
             "the workers to notice",
         )
         redis.start()  # empty: Redis without persistence lost the crawl's frontier
