@@ -13,7 +13,9 @@ archive root, Redis emptied between runs.
 Pages are what nginx answered (its access log: the server's count, whatever the workers'
 stats say); wall time from the first start to the last worker's exit; CPU seconds of the
 workers (each with its WARC writer, bench/measured.py), of nginx and of Redis. The fastest run
-of each kind is reported, with the ratio of pages/s.
+of each kind is reported, with the ratio of pages/s. ``--timeline`` prints each run second by
+second: the shared frontier (and how often it was empty), the requests in flight, the shared
+politeness slots taken, the pages nginx answered and each worker's CPU.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -53,7 +56,11 @@ def mirror_overrides() -> dict:
 def cpu_seconds(process: psutil.Process) -> float:
     """CPU of a process and its children, now."""
     total = 0.0
-    for each in [process, *process.children(recursive=True)]:
+    try:
+        family = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0.0  # ended meanwhile
+    for each in family:
         try:
             times = each.cpu_times()
             total += times.user + times.system
@@ -76,6 +83,7 @@ def run(
     workdir: Path,
     profile: str,
     extra: dict,
+    sample: bool = False,
 ) -> dict:
     redis_py.Redis.from_url(redis_url).flushall()
     archive = workdir / name / "archive"
@@ -109,8 +117,15 @@ def run(
         for key, value in settings.items():
             command += ["-s", f"{key}={json.dumps(value) if isinstance(value, list) else value}"]
         processes.append((usage, subprocess.Popen(command, cwd=workdir / name, env=env)))
+    sampler = None
+    if sample:
+        watched = [psutil.Process(process.pid) for _, process in processes]
+        sampler = FrontierSampler(redis_url, started, site.access_log, log_start, watched)
+        sampler.start()
     codes = [process.wait() for _, process in processes]
     seconds = time.perf_counter() - started
+    if sampler is not None:
+        sampler.stop()
     pages, _ = served_pages(site.access_log, log_start)
     worker_cpu = sum(json.loads(usage.read_text())["cpu_seconds"] for usage, _ in processes)
     return {
@@ -122,7 +137,74 @@ def run(
         "worker_cpu": worker_cpu,
         "nginx_cpu": cpu_seconds(nginx) - nginx_cpu,
         "redis_cpu": cpu_seconds(server) - redis_cpu,
+        "samples": sampler.samples if sampler is not None else [],
     }
+
+
+class FrontierSampler(threading.Thread):
+    """Every SAMPLE_EVERY seconds of a run: the shared frontier's length, the requests the
+    workers hold in flight, the pages nginx answered and each worker's CPU seconds so far."""
+
+    SAMPLE_EVERY = 0.1
+
+    def __init__(self, redis_url, started, access_log, log_start, workers):
+        super().__init__(daemon=True)
+        self.client = redis_py.Redis.from_url(redis_url)
+        self.started = started
+        self.access_log, self.log_offset, self.pages = access_log, log_start, 0
+        self.workers = workers
+        self.samples: list[tuple] = []
+        self._ended = threading.Event()
+
+    def _served(self) -> int:
+        with open(self.access_log, "rb") as log:
+            log.seek(self.log_offset)
+            data = log.read()
+        complete = data.rfind(b"\n") + 1
+        self.log_offset += complete
+        self.pages += data[:complete].count(b"\n")
+        return self.pages
+
+    def run(self) -> None:
+        while not self._ended.wait(self.SAMPLE_EVERY):
+            frontier = inflight = leases = 0
+            for key in self.client.scan_iter(count=1000):
+                if key.endswith(b":requests"):
+                    frontier += self.client.zcard(key)
+                elif b":inflight:" in key:
+                    inflight += self.client.hlen(key)
+                elif key.endswith(b":leases"):
+                    leases += self.client.zcard(key)
+            cpu = tuple(cpu_seconds(worker) for worker in self.workers)
+            at = time.perf_counter() - self.started
+            self.samples.append((at, frontier, inflight, self._served(), cpu, leases))
+
+    def stop(self) -> None:
+        self._ended.set()
+        self.join()
+
+
+def timeline(row: dict, every: float = 1.0) -> str:
+    """The samples of a run, a line a second: the time; the frontier and the requests in
+    flight at its end, and the share of its samples with the frontier empty; the pages
+    nginx answered in it; each worker's CPU use in it (1.00: a whole core)."""
+    lines, bucket, last = [], [], (0.0, 0, 0, 0, (0.0,) * len(row["exit"]), 0)
+    for sample in row["samples"]:
+        bucket.append(sample)
+        if sample[0] < (len(lines) + 1) * every:
+            continue
+        at, frontier, inflight, pages, cpu, leases = sample
+        empty = sum(1 for each in bucket if each[1] == 0) / len(bucket)
+        cores = " ".join(
+            f"{(now - then) / (at - last[0]):.2f}" if now >= then else "ended"
+            for now, then in zip(cpu, last[4], strict=True)
+        )
+        lines.append(
+            f"  {at:5.1f}s frontier {frontier:5d} ({100 * empty:3.0f}% empty) in flight "
+            f"{inflight:4d} turns {leases:3d} pages {pages - last[3]:4d} cores {cores}"
+        )
+        bucket, last = [], sample
+    return "\n".join(lines)
 
 
 def redis_server_pid(url: str) -> int:
@@ -154,6 +236,11 @@ def main() -> None:
         action="store_true",
         help="each worker keeps its own pace (POLITENESS_REDIS_URL empty): the cost of sharing",
     )
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="print each run's shared frontier and requests in flight, second by second",
+    )
     args = parser.parse_args()
     extra = {"POLITENESS_REDIS_URL": ""} if args.unshared_politeness else {}
 
@@ -166,7 +253,7 @@ def main() -> None:
         workdir = Path(tmp)
 
         def measure(name: str, workers: int) -> dict:
-            return run(name, workers, site, redis.url, workdir, args.profile, extra)
+            return run(name, workers, site, redis.url, workdir, args.profile, extra, args.timeline)
 
         measure("warmup", 1)
         rows: dict[str, list[dict]] = {"one": [], "many": []}
@@ -175,6 +262,9 @@ def main() -> None:
             rows["many"].append(measure(f"many-{attempt}", args.workers))
         all_runs = [(f"{kind}-{n}", row) for kind in rows for n, row in enumerate(rows[kind])]
         table(all_runs)
+        if args.timeline:
+            for name, row in all_runs:
+                print(f"\n{name}:\n{timeline(row)}")
         one = max(rows["one"], key=lambda row: row["rate"])
         many = max(rows["many"], key=lambda row: row["rate"])
         print(

@@ -413,6 +413,31 @@ def test_retry_after_met_by_one_worker_holds_every_worker(tmp_path, redis):
         assert any(item["url"].endswith(path) for item in result.items)
 
 
+def test_requests_waiting_for_a_slot_go_as_the_worker_gives_slots_back(tmp_path, redis):
+    # Two slots, eight requests at once wanted, no delay: most requests find both slots
+    # taken. Each must go when this worker gives one back, never after the poll interval
+    # (10 min here; the leases last longer still): the crawl ends in seconds.
+    site = build_site(seed=1)
+    with FixturePortal(site) as portal:
+        portal.inject(lambda target: True, slow_answer(0.05))
+        (workdir, process), = start_workers(
+            portal, site, tmp_path, 1, redis.url,
+            DOWNLOAD_DELAY=0, CONCURRENT_REQUESTS=8, CONCURRENT_REQUESTS_PER_DOMAIN=2,
+            PORTAL_MAX_LISTING_PAGES=2, POLITENESS_POLL_INTERVAL=600,
+            POLITENESS_LEASE_TTL=900, DOWNLOAD_TIMEOUT=60,
+        )  # fmt: skip
+        try:
+            process.wait(timeout=120)
+        finally:
+            process.kill()  # (ended already, unless it waited for the poll interval)
+            process.wait()
+        (result,) = finish([(workdir, process)])
+        spans = list(portal.request_spans)
+    assert len(result.items) >= 20
+    assert result.stats["politeness/slot_waited"] >= 10
+    assert most_at_once(spans) <= 2
+
+
 def test_redis_away_nothing_is_sent_until_it_answers(tmp_path):
     site = build_site(seed=1)
     redis = RedisServer()  # its port chosen, not started yet

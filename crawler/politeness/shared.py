@@ -54,6 +54,7 @@ class SharedPolitenessMiddleware:
         self.crawler = crawler
         self._held: dict[int, tuple[str, str]] = {}  # id(request) -> (site, lease)
         self._locks: dict[str, asyncio.Lock] = {}  # one request per site polls at a time
+        self._released: dict[str, asyncio.Event] = {}  # set when a slot of the site is given back
         self._tasks: set[asyncio.Task] = set()
         self._releases: dict[str, list[str]] = {}  # site -> leases given back, not sent yet
         self._release_timer: asyncio.TimerHandle | None = None
@@ -99,16 +100,26 @@ class SharedPolitenessMiddleware:
 
     async def _take_turn(self, site: str, lease: str, request) -> Turn:
         # The first ask at once, beside the worker's other requests (a mirror's pace has free
-        # slots); while all the site's slots are taken, one request per site asks again.
+        # slots); while all the site's slots are taken, one request per site asks again:
+        # at once when it comes first in line (those before it may have freed slots), then
+        # when this worker gives a slot of the site back, or after the poll interval (a
+        # slot given back by another worker, or expired).
         turn = await self._ask(site, lease, request)
         if turn.wait is not None:
             return turn
+        self.stats.inc_value("politeness/slot_waited")
+        released = self._released.setdefault(site, asyncio.Event())
         async with self._locks.setdefault(site, asyncio.Lock()):
             while True:
-                await asyncio.sleep(min(self.config.poll_interval, max(turn.retry_in, 0.001)))
+                released.clear()
                 turn = await self._ask(site, lease, request)
                 if turn.wait is not None:
                     return turn
+                pause = min(self.config.poll_interval, max(turn.retry_in, 0.001))
+                try:
+                    await asyncio.wait_for(released.wait(), pause)
+                except TimeoutError:
+                    pass
 
     async def _ask(self, site: str, lease: str, request) -> Turn:
         """One ask for a turn, however long Redis takes to answer it."""
@@ -158,6 +169,9 @@ class SharedPolitenessMiddleware:
     def _release(self, site: str, lease: str) -> None:
         """Give ``lease`` back: with the next ask at ``site``, or alone a moment later."""
         self._releases.setdefault(site, []).append(lease)
+        released = self._released.get(site)
+        if released is not None:
+            released.set()  # a request waiting for a slot asks now, taking this one back
         if self._release_timer is None:
             loop = asyncio.get_running_loop()
             self._release_timer = loop.call_later(_RELEASE_WAIT, self._send_releases)
