@@ -90,7 +90,10 @@ def test_a_stopped_crawl_is_true_and_the_next_run_finishes_the_walk(
         base_url = portal.base_url
     assert resumed.returncode == 0, resumed.log[-3000:]
     assert "resuming the walk of" in resumed.log
-    assert resumed.manifest["report"]["walk"]["complete"], resumed.manifest["report"]
+    assert resumed.manifest["report"]["walk"]["complete"], (
+        resumed.manifest["report"]["walk"],
+        resumed.log[-6000:],
+    )
     assert_crawl_true(archive, "resumed")
     # The stopped crawl's manifest is as it wrote it.
     assert (archive / "crawls" / "stopped" / "manifest.json").read_bytes() == manifest_bytes
