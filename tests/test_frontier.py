@@ -65,6 +65,21 @@ def test_a_walk_cut_short_resumes_at_its_last_page_and_completes_at_the_end():
     assert frontier.may_stop_early(LISTING, resumed=False)
 
 
+def test_a_walk_resumed_at_its_first_page_is_not_mistaken_for_the_walk_from_it():
+    # A first crawl stopped before it read the section's first page: resume point page 1.
+    frontier = Frontier()
+    frontier.walks[LISTING] = Walk(LISTING, SECTION, resume=[ResumePoint(LISTING, 1)])
+    run = RunProgress()
+    resumed = run.walker(LISTING, SECTION, frontier.resume_points()[0][1])
+    top = run.walker(LISTING, SECTION, None)  # the section found on the home page
+    assert resumed.walker_id != top.walker_id
+    top.position, top.outcome = (LISTING, 1), KNOWN
+    resumed.position, resumed.outcome = (page(30), 30), END
+    report = frontier.after_run(run, never, max_tries=3)
+    assert frontier.walk(LISTING).complete and not frontier.walk(LISTING).resume
+    assert report.incomplete_walks == 0
+
+
 def test_a_walk_interrupted_after_it_was_complete_keeps_where_it_stopped():
     frontier = Frontier()
     run = RunProgress()

@@ -67,7 +67,9 @@ class Walker:
 
     @property
     def walker_id(self) -> str:
-        return f"{self.walk}#{self.start.page if self.start else 1}"
+        # A walk resumed at page 1 (its first page never read) runs beside the walk from
+        # the first page: the two must not share an id.
+        return f"{self.walk}#resumed-{self.start.page}" if self.start else f"{self.walk}#1"
 
 
 @dataclass
