@@ -24,6 +24,7 @@ from tests.archive_truth import assert_crawl_true, assert_state_true, stored_ite
 from tests.crawl import assert_no_warning_raised, crawl_command
 from tests.helpers import wait_for
 from tests.redis_server import RedisServer
+from tests.seaweedfs import SeaweedFS, s3_settings, stored_objects
 from tests.test_crawl import RUN_FIELDS
 from tests.test_replay import fetch
 
@@ -395,3 +396,42 @@ def test_an_incremental_second_run_of_two_workers_fetches_only_what_changed(craw
     ]
     assert not (workers.archive / "state" / "lock.json").exists()
     assert_state_true(workers.archive)
+
+
+# -- the store away at the end ----------------------------------------------------------
+
+
+def test_a_store_outage_leaves_the_crawl_unfinished_and_the_next_run_finishes_it(redis, tmp_path):
+    site = build_site(seed=5, n_articles=N_ARTICLES)
+    with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
+        prefix = f"{seaweed.prefix}/outage"
+        store = {
+            **s3_settings(seaweed),
+            "ARCHIVE_URI": f"s3://{seaweed.bucket}/{prefix}",
+            "ARCHIVE_S3_ADDRESSING_STYLE": "path",
+        }
+        first = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="outage", **store)
+        wait_for(
+            lambda: len(portal.request_log) > 120 and all(map(first.joined, range(2))),
+            "the crawl under way, both workers in it",
+            deadline=300,
+        )
+        seaweed.stop()  # the workers crawl on; nothing can be stored at their end
+        codes = first.wait()
+        seaweed.start()
+        # Neither worker claims what the store does not hold: files kept in the spools
+        # (exit 4), no manifest, and the finisher gave its place back.
+        assert codes == [4, 4], first.log(1)[-3000:]
+        assert "crawls/outage/manifest.json" not in stored_objects(seaweed, prefix)
+        assert "not finished" in first.log(0) + first.log(1)
+        # The next run of the same crawl id stores what the first left and finishes it.
+        second = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="outage", **store)
+        assert second.wait() == [0, 0], second.log(0)[-3000:]
+        expected = expected_items(site, theme="classic", base_url=portal.base_url)
+        archive = tmp_path / "stored"
+        for key, data in stored_objects(seaweed, prefix).items():
+            (archive / key).parent.mkdir(parents=True, exist_ok=True)
+            (archive / key).write_bytes(data)
+    assert_ground_truth(stored_items(archive, "outage"), expected)
+    assert len(assert_crawl_true(archive, "outage")["workers"]) == 4
+    assert not list((tmp_path / "spool").rglob("*.warc.gz*"))

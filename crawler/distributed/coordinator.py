@@ -39,6 +39,11 @@ logger = logging.getLogger(__name__)
 # Engine heartbeat (Scrapy's is 5 s): how soon an idle worker sees what others queued.
 HEARTBEAT = 0.5
 FINISHER_TTL_MS = 600_000
+# KEYS[1] deleted if its value is ARGV[1] (a finisher gives its place back, never another's).
+_RELEASE_IF_MINE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class Coordinator:
@@ -287,6 +292,11 @@ class Coordinator:
         if self.server.set(self.keys.finisher, self.me, nx=True, px=FINISHER_TTL_MS):
             return "finisher", dead
         return "member", []
+
+    def release_finisher(self) -> None:
+        """This worker could not finish the crawl (the store failed it): the finisher's
+        place is free again, for the last worker of the next run of the crawl."""
+        self.server.eval(_RELEASE_IF_MINE, 1, self.keys.finisher, self.me)
 
     def forget_crawl(self) -> None:
         """The crawl is finished: its keys go."""

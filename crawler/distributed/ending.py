@@ -53,6 +53,7 @@ async def end_worker(run, coordinator, incremental) -> str:
         await publisher.run(store_record, storage, crawl_id, record, part)
     except StorageError as error:
         logger.error("could not store the record of worker %s: %s", coordinator.me, error)
+        storage.spool(crawl_id).keep_record(record)  # stored with the spool, later
         pending = [*pending, storage.spool(crawl_id).path]
     run.unstored = pending
     if coordinator.stopping:
@@ -80,7 +81,22 @@ async def end_worker(run, coordinator, incremental) -> str:
             storage.spool(crawl_id).remove()
         logger.info("worker %s done; another worker finishes crawl %s", coordinator.me, crawl_id)
         return MEMBER
-    await _finish_crawl(run, coordinator, incremental, dead)
+    try:
+        await _finish_crawl(run, coordinator, incremental, dead)
+    except StorageError as error:
+        logger.error(
+            "crawl %s not finished: %s; what it archived is stored or in the spools: run "
+            "it again with the same CRAWL_ID to finish it",
+            crawl_id,
+            error,
+        )
+        run.unstored = [*run.unstored, storage.spool(crawl_id).path]
+    if run.unstored:
+        # Not finished: the next run's last worker must be free to finish it.
+        try:
+            coordinator.release_finisher()
+        except REDIS_DOWN as error:
+            logger.warning("finisher's place not given back (%s): it expires", error)
     return FINISHER
 
 

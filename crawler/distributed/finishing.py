@@ -104,7 +104,8 @@ def recover_dead(storage: CrawlStorage, crawl_id: str, dead: dict) -> bool:
             if spool.key_of(warc) not in spool.stored():
                 theirs.index_and_store(warc, crawl_id)
         left = theirs.store_pending(crawl_id)
-        record = worker_record(dead["worker"], theirs, crawl_id, {}, recovered=True)
+        kept = spool.kept_record().get("stats", {})  # its own, if it ended but not stored
+        record = worker_record(dead["worker"], theirs, crawl_id, kept, recovered=True)
         store_record(theirs, crawl_id, record, None)
         storage.count("distributed/workers_recovered")
         logger.warning(

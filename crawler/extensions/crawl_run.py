@@ -24,7 +24,7 @@ from scrapy import signals
 
 from crawler.config import ConfigError, WarcConfig
 from crawler.distributed.coordinator import Coordinator
-from crawler.distributed.ending import MEMBER, drop_worker_spool, end_worker
+from crawler.distributed.ending import MEMBER, UNFINISHED, drop_worker_spool, end_worker
 from crawler.distributed.finishing import recover_siblings
 from crawler.incremental.crawl import IncrementalCrawl
 from crawler.layout import items_key, manifest_key
@@ -150,8 +150,17 @@ class CrawlRunExtension:
             final.get("downloader/response_count", 0),
             self.root,
             items_key(self.crawl_id),
-            "kept in the spool" if self.unstored else f"{self.root}/{manifest_key(self.crawl_id)}",
+            self._manifest_said(),
         )
+
+    def _manifest_said(self) -> str:
+        if self.unstored:
+            return "kept in the spool"
+        if self.role == MEMBER:
+            return "written by the worker that finishes the crawl"
+        if self.role == UNFINISHED:
+            return "none yet (the next run of this CRAWL_ID finishes the crawl)"
+        return f"{self.root}/{manifest_key(self.crawl_id)}"
 
 
 def _store_leftovers_or_refuse(publisher: ArchivePublisher, crawl_id: str) -> None:

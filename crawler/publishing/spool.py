@@ -19,7 +19,7 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
-from crawler.atomic import fsync_dir
+from crawler.atomic import fsync_dir, write_atomically
 from crawler.layout import (
     CDXJ_SUFFIX,
     ITEMS_FILE,
@@ -27,6 +27,7 @@ from crawler.layout import (
     OPEN_SUFFIX,
     PAGES_FILE,
     WARC_SUFFIX,
+    WORKER_RECORD,
     index_key,
     items_key,
     wacz_key,
@@ -135,6 +136,21 @@ class CrawlSpool:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    def keep_record(self, record: dict) -> None:
+        """A distributed crawl's worker whose record the store did not take keeps it here
+        (never stored as a file: ``key_of`` knows no such name), so that whoever stores this
+        spool later (a worker restarted beside it, the finisher, ``scrapy sync``) stores the
+        record with the worker's stats."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.path / WORKER_RECORD, json.dumps(record).encode("utf-8"))
+
+    def kept_record(self) -> dict:
+        """The record ``keep_record`` left, or {}."""
+        try:
+            return json.loads((self.path / WORKER_RECORD).read_bytes())
+        except (OSError, ValueError):
+            return {}
 
     def remove(self) -> list[Path]:
         """Delete the crawl's spool directory once everything in it is stored:

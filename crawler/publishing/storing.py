@@ -277,7 +277,7 @@ class CrawlStorage:
         record = {
             "worker": self.worker,
             "files": [asdict(entry) for entry in spool.stored().values()],
-            "stats": {},
+            "stats": spool.kept_record().get("stats", {}),
             "recovered": True,
         }
         key = worker_part_key(spool.crawl_id, self.worker, WORKER_RECORD)
