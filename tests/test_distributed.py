@@ -23,6 +23,7 @@ from settings import default as default_settings
 from tests.archive_truth import assert_crawl_true, assert_state_true, stored_items
 from tests.crawl import assert_no_warning_raised, crawl_command
 from tests.helpers import wait_for
+from tests.holding_proxy import HoldingProxy
 from tests.redis_server import RedisServer
 from tests.seaweedfs import SeaweedFS, s3_settings, stored_objects
 from tests.test_crawl import RUN_FIELDS
@@ -435,3 +436,43 @@ def test_a_store_outage_leaves_the_crawl_unfinished_and_the_next_run_finishes_it
     assert_ground_truth(stored_items(archive, "outage"), expected)
     assert len(assert_crawl_true(archive, "outage")["workers"]) == 4
     assert not list((tmp_path / "spool").rglob("*.warc.gz*"))
+
+
+def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(redis, tmp_path):
+    # The other worker waits for the finish; once the finisher's lease is gone it takes its
+    # place and finishes the crawl (it used to exit 0 at once, leaving no manifest for ever
+    # or, to the next run of the crawl, for 10 minutes).
+    site = build_site(seed=6, n_articles=N_ARTICLES)
+    with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
+        prefix = f"{seaweed.prefix}/replaced"
+        manifest_put = f"PUT /{seaweed.bucket}/{prefix}/crawls/replaced/manifest.json "
+        with HoldingProxy(seaweed.endpoint_url, hold=manifest_put.encode()) as proxy:
+            store = {
+                **s3_settings(seaweed),
+                "AWS_ENDPOINT_URL": proxy.url,
+                "ARCHIVE_URI": f"s3://{seaweed.bucket}/{prefix}",
+                "ARCHIVE_S3_ADDRESSING_STYLE": "path",
+            }
+            workers = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="replaced", **store)
+            # The finisher has merged the items and committed everything but the manifest.
+            wait_for(proxy.held.is_set, "the finisher storing the manifest", deadline=300)
+            finisher = next(i for i in range(2) if "finishes crawl" in workers.log(i))
+            survivor = 1 - finisher
+            dead_id, _ = workers.joined(finisher)
+            workers.kill(finisher)
+            codes = workers.wait()
+        archive = tmp_path / "stored"
+        for key, data in stored_objects(seaweed, prefix).items():
+            (archive / key).parent.mkdir(parents=True, exist_ok=True)
+            (archive / key).write_bytes(data)
+    assert codes[survivor] == 0, workers.log(survivor)[-3000:]
+    assert codes[finisher] == -signal.SIGKILL
+    assert f"worker {dead_id} died finishing crawl" in workers.log(survivor)
+    manifest = assert_crawl_true(archive, "replaced")  # every file once, the merged items too
+    assert len(manifest["workers"]) == 2
+    assert manifest["stats"]["distributed/finisher_replaced"] == dead_id
+    expected = expected_items(site, theme="classic", base_url=portal.base_url)
+    assert_ground_truth(stored_items(archive, "replaced"), expected)
+    assert not list((archive / "crawls" / "replaced").glob("workers/*"))  # the parts went
+    assert not list((tmp_path / "spool").rglob("*.warc.gz*"))
+    assert not (tmp_path / "spool" / "workers" / dead_id).exists()  # its spool stored

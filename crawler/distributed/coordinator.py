@@ -38,11 +38,26 @@ logger = logging.getLogger(__name__)
 
 # Engine heartbeat (Scrapy's is 5 s): how soon an idle worker sees what others queued.
 HEARTBEAT = 0.5
+# The finisher's place, renewed while it finishes: a backstop; a finisher that died is known
+# by its lease, and replaced.
 FINISHER_TTL_MS = 600_000
 # KEYS[1] deleted if its value is ARGV[1] (a finisher gives its place back, never another's).
 _RELEASE_IF_MINE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+# KEYS[1]'s expiry set to ARGV[2] ms if its value is ARGV[1] (a finisher keeps its place).
+_RENEW_IF_MINE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+# KEYS[1] set to ARGV[2] (expiring in ARGV[3] ms) if it still names ARGV[1], a dead finisher:
+# of the survivors that see it dead, one takes its place.
+_TAKE_IF_HELD_BY = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return false
 """
 
 
@@ -60,6 +75,8 @@ class Coordinator:
         self.seeds_queued = False
         self._lapsed: set[str] = set()  # workers seen alive here without a lease
         self.stopping = False
+        self.finishing = False
+        self.replaced: str | None = None  # a finisher that died finishing, replaced by this one
         self._loop = None
         self._scheduler: DistributedScheduler | None = None
 
@@ -127,9 +144,14 @@ class Coordinator:
     def _tick(self) -> None:
         slot = self.crawler.engine._slot if self.crawler.engine else None
         if slot is None:
-            # The engine has stopped (the worker is finishing): only the lease is kept.
+            # The engine has stopped (the worker is storing or finishing): the lease is
+            # kept, and the finisher's place while it finishes (however long a WACZ takes).
             try:
                 self.server.set(self.keys.lease(self.me), "1", px=self.ttl_ms)
+                if self.finishing:
+                    self.server.eval(
+                        _RENEW_IF_MINE, 1, self.keys.finisher, self.me, FINISHER_TTL_MS
+                    )
             except REDIS_DOWN:
                 pass
             return
@@ -273,33 +295,63 @@ class Coordinator:
 
     def role(self) -> tuple[str, list[dict]]:
         """("finisher", dead workers) once every other worker is done or dead and this one
-        won; ("member", []) when another finishes; ("wait", []) while others still work."""
-        finisher = self.server.get(self.keys.finisher)
-        if finisher is not None:
-            return ("finisher" if finisher.decode() == self.me else "member"), []
+        won; ("member", []) once another worker has finished the crawl (its keys are gone);
+        ("wait", []) while others still work or another finishes. A finisher that died
+        finishing (its lease gone) is replaced: its place goes to one survivor, which
+        counts it among the dead (``replaced``) and finishes the crawl again."""
         if not self.server.hexists(self.keys.workers, self.me):
             return "member", []  # finished by another worker already (its keys are gone)
         done = {worker.decode() for worker in self.server.smembers(self.keys.done)}
+        workers = {
+            worker.decode(): json.loads(who)
+            for worker, who in self.server.hgetall(self.keys.workers).items()
+        }
         dead = []
-        for worker, who in self.server.hgetall(self.keys.workers).items():
-            worker = worker.decode()
-            if worker in done:
+        for worker, who in workers.items():
+            if worker in done or worker == self.me:
                 continue
-            who = json.loads(who)
-            if self.server.exists(self.keys.lease(worker)) or self._alive_here(worker, who):
+            if self._lives(worker, who):
                 return "wait", []
             dead.append({"worker": worker, **who})
-        if self.server.set(self.keys.finisher, self.me, nx=True, px=FINISHER_TTL_MS):
+        finisher = self.server.get(self.keys.finisher)
+        if finisher is None:
+            if self.server.set(self.keys.finisher, self.me, nx=True, px=FINISHER_TTL_MS):
+                self.finishing = True
+                return "finisher", dead
+            return "wait", []
+        finisher = finisher.decode()
+        if finisher == self.me:
+            self.finishing = True
             return "finisher", dead
-        return "member", []
+        if self._lives(finisher, workers.get(finisher, {})):
+            return "wait", []
+        taken = self.server.eval(
+            _TAKE_IF_HELD_BY, 1, self.keys.finisher, finisher, self.me, FINISHER_TTL_MS
+        )
+        if not taken:
+            return "wait", []  # another survivor took its place
+        logger.warning(
+            "worker %s died finishing crawl %s: worker %s finishes it",
+            finisher,
+            self.keys.namespace,
+            self.me,
+        )
+        self.finishing, self.replaced = True, finisher
+        self.crawler.stats.set_value("distributed/finisher_replaced", finisher)
+        return "finisher", [*dead, {"worker": finisher, **workers.get(finisher, {})}]
+
+    def _lives(self, worker: str, who: dict) -> bool:
+        return bool(self.server.exists(self.keys.lease(worker))) or self._alive_here(worker, who)
 
     def release_finisher(self) -> None:
         """This worker could not finish the crawl (the store failed it): the finisher's
         place is free again, for the last worker of the next run of the crawl."""
+        self.finishing = False
         self.server.eval(_RELEASE_IF_MINE, 1, self.keys.finisher, self.me)
 
     def forget_crawl(self) -> None:
         """The crawl is finished: its keys go."""
+        self.finishing = False
         keys = [
             key
             for key in self.server.scan_iter(match=f"{self.keys.namespace}:*", count=1000)

@@ -79,7 +79,7 @@ async def end_worker(run, coordinator, incremental) -> str:
     if role == MEMBER or coordinator.stopping:
         if not pending:
             storage.spool(crawl_id).remove()
-        logger.info("worker %s done; another worker finishes crawl %s", coordinator.me, crawl_id)
+        logger.info("worker %s done; crawl %s finished by another worker", coordinator.me, crawl_id)
         return MEMBER
     try:
         await _finish_crawl(run, coordinator, incremental, dead)
@@ -118,6 +118,15 @@ async def _finish_crawl(run, coordinator, incremental, dead: list[dict]) -> None
     logger.info("worker %s finishes crawl %s", coordinator.me, crawl_id)
     for worker in dead:
         await publisher.run(recover_dead, storage, crawl_id, worker)
+    if coordinator.replaced and await publisher.run(storage.crawl_id_taken, crawl_id):
+        # The finisher replaced died after storing the manifest, while deleting the parts:
+        # finishing again would merge what is left of them. The crawl is finished; this
+        # worker's files are added to its manifest, the parts and keys go.
+        logger.warning("crawl %s was finished by worker %s", crawl_id, coordinator.replaced)
+        run.unstored = await publisher.complete(crawl_id, None)
+        if not run.unstored:
+            await _forget(publisher, storage, coordinator, crawl_id)
+        return
     records = await publisher.run(read_records, storage, crawl_id)
     merged = merge_stats(stats.get_stats(), records, coordinator.me)
     for key, value in merged.items():
@@ -160,8 +169,13 @@ async def _finish_crawl(run, coordinator, incremental, dead: list[dict]) -> None
     manifest["files"] = [entry for record in records for entry in record["files"]]
     run.unstored = await publisher.complete(crawl_id, manifest)
     if not run.unstored:
-        await publisher.run(delete_parts, storage, crawl_id)
-        try:
-            coordinator.forget_crawl()
-        except REDIS_DOWN as error:
-            logger.warning("crawl %s finished; its Redis keys stay (%s)", crawl_id, error)
+        await _forget(publisher, storage, coordinator, crawl_id)
+
+
+async def _forget(publisher, storage, coordinator, crawl_id: str) -> None:
+    """The crawl is finished: its parts in the store and its keys in Redis go."""
+    await publisher.run(delete_parts, storage, crawl_id)
+    try:
+        coordinator.forget_crawl()
+    except REDIS_DOWN as error:
+        logger.warning("crawl %s finished; its Redis keys stay (%s)", crawl_id, error)

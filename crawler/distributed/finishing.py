@@ -42,12 +42,13 @@ from crawler.layout import (
 from crawler.publishing.manifest import crawl_manifest
 from crawler.publishing.spool_lock import SpoolLocked, lock_spool
 from crawler.publishing.storing import CrawlStorage
-from crawler.storage import StorageError
+from crawler.storage import StorageError, StorageNotFound
 
 logger = logging.getLogger(__name__)
 
 INCREMENTAL_PART = "incremental.pickle"
 MERGED_ITEMS = "merged-" + ITEMS_FILE
+WACZ_BUILD = ".wacz-build"
 # Stats that are a maximum across workers, not a sum.
 _MAX_STATS = ("elapsed_time_seconds", "memusage/max", "memusage/startup")
 WAIT_POLL = 0.5
@@ -58,13 +59,28 @@ def json_safe(stats: dict) -> dict:
 
 
 def worker_record(worker: str, storage: CrawlStorage, crawl_id: str, stats: dict, **more) -> dict:
+    # The worker's own files: not the crawl's items or WACZ, which a finisher that died
+    # finishing may have stored from this spool (the next finisher stores them again).
+    crawl_level = {items_key(crawl_id), wacz_key(crawl_id)}
     return {
         "worker": worker,
         "host": socket.gethostname(),
-        "files": [asdict(entry) for entry in storage.spool(crawl_id).stored().values()],
+        "files": [
+            asdict(entry)
+            for key, entry in storage.spool(crawl_id).stored().items()
+            if key not in crawl_level
+        ],
         "stats": json_safe(stats),
         **more,
     }
+
+
+def stored_record(storage: CrawlStorage, crawl_id: str, worker: str) -> dict | None:
+    """The record a worker stored at its end, or None."""
+    try:
+        return json.loads(storage.store.get_bytes(worker_part_key(crawl_id, worker, WORKER_RECORD)))
+    except StorageNotFound:
+        return None
 
 
 def store_record(storage: CrawlStorage, crawl_id: str, record: dict, part: bytes | None) -> None:
@@ -99,13 +115,25 @@ def recover_dead(storage: CrawlStorage, crawl_id: str, dead: dict) -> bool:
         theirs = CrawlStorage(storage.store, spool_dir, storage.portal_url, storage.count)
         theirs.worker = dead["worker"]
         spool = theirs.spool(crawl_id)
+        # A finisher that died finishing left the crawl's merged items and WACZ half made:
+        # the finisher that replaces it makes them again.
+        for by_product in (spool.wacz_path, spool.path / MERGED_ITEMS):
+            by_product.unlink(missing_ok=True)
+        shutil.rmtree(spool.path / WACZ_BUILD, ignore_errors=True)
         theirs.recover(crawl_id)
         for warc in spool.warcs():
             if spool.key_of(warc) not in spool.stored():
                 theirs.index_and_store(warc, crawl_id)
         left = theirs.store_pending(crawl_id)
-        kept = spool.kept_record().get("stats", {})  # its own, if it ended but not stored
-        record = worker_record(dead["worker"], theirs, crawl_id, kept, recovered=True)
+        earlier = stored_record(theirs, crawl_id, dead["worker"])
+        if earlier is not None and not earlier.get("recovered"):
+            # It ended and stored its record (a finisher that died finishing): kept, with
+            # its stats and incremental part, and whatever was stored since.
+            files = worker_record(dead["worker"], theirs, crawl_id, {})["files"]
+            record = {**earlier, "files": files}
+        else:
+            kept = spool.kept_record().get("stats", {})  # its own, if it ended but not stored
+            record = worker_record(dead["worker"], theirs, crawl_id, kept, recovered=True)
         store_record(theirs, crawl_id, record, None)
         storage.count("distributed/workers_recovered")
         logger.warning(
@@ -176,7 +204,7 @@ def pack_wacz(storage: CrawlStorage, crawl_id: str, records: list[dict]) -> bool
     """The crawl's one WACZ, from every worker's WARCs and indexes (fetched back from the
     store but the finisher's own) and pages lists; stored. False if it could not be."""
     spool = storage.spool(crawl_id)
-    build = spool.path / ".wacz-build"
+    build = spool.path / WACZ_BUILD
     build.mkdir(parents=True, exist_ok=True)
     try:
         warcs, indexes, pages = [], [], []
@@ -262,6 +290,7 @@ __all__ = [
     "recover_dead",
     "recover_siblings",
     "store_record",
+    "stored_record",
     "wait_for_role",
     "worker_record",
     "crawl_manifest",

@@ -157,7 +157,7 @@ class CrawlRunExtension:
         if self.unstored:
             return "kept in the spool"
         if self.role == MEMBER:
-            return "written by the worker that finishes the crawl"
+            return f"{self.root}/{manifest_key(self.crawl_id)}, written by another worker"
         if self.role == UNFINISHED:
             return "none yet (the next run of this CRAWL_ID finishes the crawl)"
         return f"{self.root}/{manifest_key(self.crawl_id)}"

@@ -129,12 +129,17 @@ def _distributed(stats: dict) -> dict | None:
         return None
     taken = stats.get("distributed/taken_over", 0)
     recovered = stats.get("distributed/workers_recovered", 0)
+    replaced = stats.get("distributed/finisher_replaced")
+    summary = f"{workers} workers, {taken} requests taken over from {recovered} dead"
+    if replaced:
+        summary += f"; finished in place of {replaced}, which died finishing"
     return {
-        "summary": f"{workers} workers, {taken} requests taken over from {recovered} dead",
+        "summary": summary,
         "workers": workers,
         "taken_over": taken,
         "dead_workers_recovered": recovered,
         "duplicate_items_dropped": stats.get("distributed/items_duplicates", 0),
+        "finisher_replaced": replaced,
     }
 
 
