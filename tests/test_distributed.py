@@ -438,15 +438,19 @@ def test_a_store_outage_leaves_the_crawl_unfinished_and_the_next_run_finishes_it
     assert not list((tmp_path / "spool").rglob("*.warc.gz*"))
 
 
-def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(redis, tmp_path):
+@pytest.mark.parametrize("held", ["PUT {}/manifest.json ", "DELETE {}/workers/"])
+def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(
+    redis, tmp_path, held
+):
     # The other worker waits for the finish; once the finisher's lease is gone it takes its
     # place and finishes the crawl (it used to exit 0 at once, leaving no manifest for ever
-    # or, to the next run of the crawl, for 10 minutes).
+    # or, to the next run of the crawl, for 10 minutes). Killed before its manifest was
+    # stored, or after it, while deleting the workers' parts.
     site = build_site(seed=6, n_articles=N_ARTICLES)
     with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
         prefix = f"{seaweed.prefix}/replaced"
-        manifest_put = f"PUT /{seaweed.bucket}/{prefix}/crawls/replaced/manifest.json "
-        with HoldingProxy(seaweed.endpoint_url, hold=manifest_put.encode()) as proxy:
+        held = held.format(f"/{seaweed.bucket}/{prefix}/crawls/replaced")
+        with HoldingProxy(seaweed.endpoint_url, hold=held.encode()) as proxy:
             store = {
                 **s3_settings(seaweed),
                 "AWS_ENDPOINT_URL": proxy.url,
@@ -455,7 +459,7 @@ def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(re
             }
             workers = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="replaced", **store)
             # The finisher has merged the items and committed everything but the manifest.
-            wait_for(proxy.held.is_set, "the finisher storing the manifest", deadline=300)
+            wait_for(proxy.held.is_set, f"the finisher asking {held}", deadline=300)
             finisher = next(i for i in range(2) if "finishes crawl" in workers.log(i))
             survivor = 1 - finisher
             dead_id, _ = workers.joined(finisher)
@@ -468,9 +472,13 @@ def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(re
     assert codes[survivor] == 0, workers.log(survivor)[-3000:]
     assert codes[finisher] == -signal.SIGKILL
     assert f"worker {dead_id} died finishing crawl" in workers.log(survivor)
+    finished_already = f"crawl replaced was finished by worker {dead_id}"
+    assert (finished_already in workers.log(survivor)) == held.startswith("DELETE")
     manifest = assert_crawl_true(archive, "replaced")  # every file once, the merged items too
     assert len(manifest["workers"]) == 2
-    assert manifest["stats"]["distributed/finisher_replaced"] == dead_id
+    # The dead finisher's manifest stands (it finished), else the replacing worker's.
+    replaced = None if held.startswith("DELETE") else dead_id
+    assert manifest["stats"].get("distributed/finisher_replaced") == replaced
     expected = expected_items(site, theme="classic", base_url=portal.base_url)
     assert_ground_truth(stored_items(archive, "replaced"), expected)
     assert not list((archive / "crawls" / "replaced").glob("workers/*"))  # the parts went

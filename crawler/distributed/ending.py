@@ -5,7 +5,6 @@ crawl if it is the last (crawler/distributed/finishing.py)."""
 from __future__ import annotations
 
 import logging
-import shutil
 
 from crawler.distributed.finishing import (
     INCREMENTAL_PART,
@@ -22,7 +21,6 @@ from crawler.distributed.finishing import (
 from crawler.distributed.scheduler import REDIS_DOWN
 from crawler.layout import worker_part_key
 from crawler.publishing.manifest import crawl_manifest
-from crawler.publishing.spool_lock import LOCK_FILE
 from crawler.storage import StorageError
 
 logger = logging.getLogger(__name__)
@@ -98,16 +96,6 @@ async def end_worker(run, coordinator, incremental) -> str:
         except REDIS_DOWN as error:
             logger.warning("finisher's place not given back (%s): it expires", error)
     return FINISHER
-
-
-def drop_worker_spool(spool_dir) -> None:
-    """A worker's own spool directory, once nothing but its lock file is left in it."""
-    try:
-        leftover = [path.name for path in spool_dir.iterdir()]
-        if leftover in ([], [LOCK_FILE]):
-            shutil.rmtree(spool_dir, ignore_errors=True)
-    except OSError:
-        pass
 
 
 async def _finish_crawl(run, coordinator, incremental, dead: list[dict]) -> None:

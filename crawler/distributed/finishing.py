@@ -40,7 +40,7 @@ from crawler.layout import (
     worker_parts_prefix,
 )
 from crawler.publishing.manifest import crawl_manifest
-from crawler.publishing.spool_lock import SpoolLocked, lock_spool
+from crawler.publishing.spool_lock import LOCK_FILE, SpoolLocked, lock_spool
 from crawler.publishing.storing import CrawlStorage
 from crawler.storage import StorageError, StorageNotFound
 
@@ -97,7 +97,8 @@ def recover_dead(storage: CrawlStorage, crawl_id: str, dead: dict) -> bool:
     spool_dir = Path(dead.get("spool") or "")
     here = dead.get("host") == socket.gethostname()
     if here and not (spool_dir / crawl_id).is_dir():
-        return True  # stored already (by a worker restarted on this host)
+        drop_worker_spool(spool_dir)
+        return True  # stored already (by a worker restarted on this host, or itself)
     if not here:
         logger.warning(
             "worker %s (%s) died; its spool is not on this host: `scrapy sync` with "
@@ -146,6 +147,16 @@ def recover_dead(storage: CrawlStorage, crawl_id: str, dead: dict) -> bool:
     if not left:
         shutil.rmtree(spool_dir, ignore_errors=True)
     return not left
+
+
+def drop_worker_spool(spool_dir) -> None:
+    """A worker's own spool directory, once nothing but its lock file is left in it."""
+    try:
+        leftover = [path.name for path in spool_dir.iterdir()]
+        if leftover in ([], [LOCK_FILE]):
+            shutil.rmtree(spool_dir, ignore_errors=True)
+    except OSError:
+        pass
 
 
 def recover_siblings(storage: CrawlStorage, crawl_id: str) -> int:
@@ -283,6 +294,7 @@ async def wait_for_role(coordinator) -> tuple[str, list[dict]]:
 __all__ = [
     "INCREMENTAL_PART",
     "delete_parts",
+    "drop_worker_spool",
     "merge_items",
     "merge_stats",
     "pack_wacz",

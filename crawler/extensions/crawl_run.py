@@ -24,8 +24,8 @@ from scrapy import signals
 
 from crawler.config import ConfigError, WarcConfig
 from crawler.distributed.coordinator import Coordinator
-from crawler.distributed.ending import MEMBER, UNFINISHED, drop_worker_spool, end_worker
-from crawler.distributed.finishing import recover_siblings
+from crawler.distributed.ending import MEMBER, UNFINISHED, end_worker
+from crawler.distributed.finishing import drop_worker_spool, recover_siblings
 from crawler.incremental.crawl import IncrementalCrawl
 from crawler.layout import items_key, manifest_key
 from crawler.publishing.access import check_store
