@@ -7,7 +7,8 @@ Keys (``<ns>`` = ``archiver:<portal host>:<crawl_id>``; crawler/distributed/conf
   DISTRIBUTED_LEASE_TTL, gone that long after it died;
 - ``<ns>:inflight:<worker>`` hash: the requests the worker took and is not done with;
 - ``<ns>:seeder`` (with an expiry, while seeding) and ``<ns>:seeded``: one worker seeds;
-- ``<ns>:done`` set: the workers whose files are stored; ``<ns>:finisher``: who finishes.
+- ``<ns>:done`` set: the workers whose files are stored; ``<ns>:finisher``: who finishes
+  (the others wait until it has; if its lease expires first, one of them takes its place).
 
 A worker is idle-finished when the frontier is empty, seeding is over and no other live
 worker has a request in flight; the requests of a worker whose lease expired are put back

@@ -10,7 +10,8 @@ The last worker (crawler/distributed/coordinator.py: every other one is done or 
 finishes: it stores what dead workers on its host left in their spools, merges the items
 parts into the crawl's one items file (an article once: a request taken over from a dead
 worker may have been itemised by both), sums the stats, commits the incremental state,
-writes the one manifest listing every worker's files, and deletes the parts.
+writes the one manifest listing every worker's files, and deletes the parts. A finisher that
+dies finishing is replaced (coordinator.py): its spool is stored as a dead worker's.
 """
 
 from __future__ import annotations
