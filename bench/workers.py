@@ -1,6 +1,6 @@
 """One crawl by 1 worker against the same crawl by 2 workers, on the nginx-served portal.
 
-    .venv/bin/python bench/workers.py [--articles 2000] [--repeat 2] [--workers 2]
+    .venv/bin/python bench/workers.py [--articles 2000] [--repeat 2] [--workers 2] [--apart]
 
 Serves a generated portal (``--articles``) with Debian's nginx (bench/nginx_site.py), starts
 a Redis (tests/redis_server.py), then in the same invocation, after a warm-up crawl (the
@@ -15,7 +15,10 @@ stats say); wall time from the first start to the last worker's exit; CPU second
 workers (each with its WARC writer, bench/measured.py), of nginx and of Redis. The fastest run
 of each kind is reported, with the ratio of pages/s. ``--timeline`` prints each run second by
 second: the shared frontier (and how often it was empty), the requests in flight, the shared
-politeness slots taken, the pages nginx answered and each worker's CPU.
+politeness slots taken, the pages nginx answered and each worker's CPU. ``--apart`` also
+runs, alternated with the others, ``--workers`` whole crawls of their own at once (own crawl
+id, archive and pace): they share nothing but the machine, so their pages/s is what that
+many workers could reach here if sharing one crawl cost nothing.
 """
 
 from __future__ import annotations
@@ -84,7 +87,10 @@ def run(
     profile: str,
     extra: dict,
     sample: bool = False,
+    apart: bool = False,
 ) -> dict:
+    """``workers`` workers of one crawl; ``apart``: as many whole crawls of their own at once
+    (own crawl id, archive and pace), which share nothing but the machine."""
     redis_py.Redis.from_url(redis_url).flushall()
     archive = workdir / name / "archive"
     env = {
@@ -114,7 +120,8 @@ def run(
         command = [sys.executable, str(REPO / "bench" / "measured.py"), str(usage),
                    "crawl", "portal", "-a", f"portal_url={site.base_url}",
                    "-s", f"LOG_FILE={workdir / name / f'worker-{number}.log'}"]  # fmt: skip
-        for key, value in settings.items():
+        own = {"CRAWL_ID": f"{name}-{number}", "ARCHIVE_URI": archive / str(number)}
+        for key, value in {**settings, **(own if apart else {})}.items():
             command += ["-s", f"{key}={json.dumps(value) if isinstance(value, list) else value}"]
         processes.append((usage, subprocess.Popen(command, cwd=workdir / name, env=env)))
     sampler = None
@@ -237,6 +244,12 @@ def main() -> None:
         help="each worker keeps its own pace (POLITENESS_REDIS_URL empty): the cost of sharing",
     )
     parser.add_argument(
+        "--apart",
+        action="store_true",
+        help="also run --workers whole crawls of their own at once, sharing nothing but the "
+        "machine: the most that many workers could give here",
+    )
+    parser.add_argument(
         "--timeline",
         action="store_true",
         help="print each run's shared frontier and requests in flight, second by second",
@@ -252,14 +265,21 @@ def main() -> None:
     ):
         workdir = Path(tmp)
 
-        def measure(name: str, workers: int) -> dict:
-            return run(name, workers, site, redis.url, workdir, args.profile, extra, args.timeline)
+        def measure(name: str, workers: int, apart: bool = False) -> dict:
+            more = {**extra, "POLITENESS_REDIS_URL": ""} if apart else extra
+            return run(
+                name, workers, site, redis.url, workdir, args.profile, more, args.timeline, apart
+            )
 
         measure("warmup", 1)
         rows: dict[str, list[dict]] = {"one": [], "many": []}
+        if args.apart:
+            rows["apart"] = []
         for attempt in range(args.repeat):
             rows["one"].append(measure(f"one-{attempt}", 1))
             rows["many"].append(measure(f"many-{attempt}", args.workers))
+            if args.apart:
+                rows["apart"].append(measure(f"apart-{attempt}", args.workers, apart=True))
         all_runs = [(f"{kind}-{n}", row) for kind in rows for n, row in enumerate(rows[kind])]
         table(all_runs)
         if args.timeline:
@@ -273,6 +293,14 @@ def main() -> None:
             f"CPU per page: {1000 * one['worker_cpu'] / one['pages']:.1f} ms (1 worker), "
             f"{1000 * many['worker_cpu'] / many['pages']:.1f} ms ({args.workers} workers)"
         )
+        if args.apart:
+            apart = max(rows["apart"], key=lambda row: row["rate"])
+            print(
+                f"{args.workers} crawls apart / 1 worker, pages/s: "
+                f"{apart['rate'] / one['rate']:.2f}x  ({apart['rate']:.1f} / {one['rate']:.1f}); "
+                f"CPU per page {1000 * apart['worker_cpu'] / apart['pages']:.1f} ms: what "
+                f"{args.workers} workers would give here if sharing cost nothing"
+            )
 
 
 if __name__ == "__main__":
