@@ -11,6 +11,8 @@ from pathlib import Path
 
 import scrapy
 from redis import Redis
+from scrapy.crawler import Crawler
+from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.request import request_from_dict
 
 from crawler.distributed.config import RedisKeys
@@ -134,16 +136,25 @@ def test_a_spool_in_use_is_seen_without_taking_its_lock(tmp_path: Path):
     assert not spool_in_use(spool)
 
 
+def redis_side(url: str, me: str) -> Coordinator:
+    """A coordinator's Redis side only, no crawl (its stats in a plain collector)."""
+    coordinator = Coordinator.__new__(Coordinator)
+    coordinator.server = Redis.from_url(url)
+    coordinator.keys, coordinator.me = RedisKeys("archiver:portal:c1"), me
+    coordinator._lapsed, coordinator.ttl_ms = set(), 3000
+    coordinator.finishing, coordinator.replaced = False, None
+    coordinator.crawler = Crawler(scrapy.Spider, {"STATS_CLASS": MemoryStatsCollector})
+    coordinator.crawler.stats = MemoryStatsCollector(coordinator.crawler)
+    return coordinator
+
+
 def test_a_worker_whose_lease_lapsed_but_runs_here_is_waited_for(tmp_path: Path):
     # The finisher must not finish without a live worker's record (its articles would be
     # missing from the items and the incremental state): a worker starved of CPU can miss
     # its lease renewals while its process still holds its spool.
 
     with RedisServer() as redis:
-        coordinator = Coordinator.__new__(Coordinator)  # its Redis side only, no crawl
-        coordinator.server = Redis.from_url(redis.url)
-        coordinator.keys, coordinator.me = RedisKeys("archiver:portal:c1"), "a"
-        coordinator._lapsed = set()
+        coordinator = redis_side(redis.url, "a")
         spool = tmp_path / "workers" / "b"
         for worker, where in (("a", tmp_path / "workers" / "a"), ("b", spool)):
             who = {"host": socket.gethostname(), "pid": 1, "spool": str(where)}
@@ -155,3 +166,31 @@ def test_a_worker_whose_lease_lapsed_but_runs_here_is_waited_for(tmp_path: Path)
         role, dead = coordinator.role()
         assert role == "finisher" and [d["worker"] for d in dead] == ["b"]
         coordinator.server.close()
+
+
+def test_a_finisher_that_died_is_replaced_by_one_survivor_only(tmp_path: Path):
+    # Every worker is done; f took the finisher's place and died (no lease, its spool free).
+    with RedisServer() as redis:
+        a, b = redis_side(redis.url, "a"), redis_side(redis.url, "b")
+        for worker in ("a", "b", "f"):
+            who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / worker)}
+            a.server.hset(a.keys.workers, worker, json.dumps(who))
+            a.server.sadd(a.keys.done, worker)
+        a.server.set(a.keys.finisher, "f")
+        a.server.set(a.keys.lease("f"), "1")
+        assert a.role() == ("wait", []) == b.role()  # f's lease lives: it is finishing
+        a.server.delete(a.keys.lease("f"))
+        for live in ("a", "b"):
+            a.server.set(a.keys.lease(live), "1")
+        role, dead = a.role()
+        assert role == "finisher" and [d["worker"] for d in dead] == ["f"]
+        assert (
+            a.replaced == "f" and a.crawler.stats.get_value("distributed/finisher_replaced") == "f"
+        )
+        assert b.role() == ("wait", [])  # a lives and finishes: b waits for it
+        a.server.delete(a.keys.lease("a"))  # a dies too
+        assert b.role()[0] == "finisher" and b.replaced == "a"
+        a.forget_crawl()  # the crawl finished: its keys gone
+        assert b.role() == ("member", [])
+        for coordinator in (a, b):
+            coordinator.server.close()
