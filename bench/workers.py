@@ -15,7 +15,9 @@ stats say); wall time from the first start to the last worker's exit; CPU second
 workers (each with its WARC writer, bench/measured.py), of nginx and of Redis. The fastest run
 of each kind is reported, with the ratio of pages/s. ``--timeline`` prints each run second by
 second: the shared frontier (and how often it was empty), the requests in flight, the shared
-politeness slots taken, the pages nginx answered and each worker's CPU. ``--apart`` also
+politeness slots taken, the pages nginx answered and each worker's CPU. The ceiling printed
+is what one worker's run kept busy of the machine (its crawl, its WARC writer, nginx, Redis)
+set against the machine's cores. ``--apart`` also
 runs, alternated with the others, ``--workers`` whole crawls of their own at once (own crawl
 id, archive and pace): they share nothing but the machine, so their pages/s is what that
 many workers could reach here if sharing one crawl cost nothing.
@@ -134,14 +136,15 @@ def run(
     if sampler is not None:
         sampler.stop()
     pages, _ = served_pages(site.access_log, log_start)
-    worker_cpu = sum(json.loads(usage.read_text())["cpu_seconds"] for usage, _ in processes)
+    usages = [json.loads(usage.read_text()) for usage, _ in processes]
     return {
         "workers": workers,
         "exit": codes,
         "pages": pages,
         "seconds": seconds,
         "rate": pages / seconds,
-        "worker_cpu": worker_cpu,
+        "worker_cpu": sum(usage["cpu_seconds"] for usage in usages),
+        "crawler_cpu": sum(usage["crawler_cpu_seconds"] for usage in usages),
         "nginx_cpu": cpu_seconds(nginx) - nginx_cpu,
         "redis_cpu": cpu_seconds(server) - redis_cpu,
         "samples": sampler.samples if sampler is not None else [],
@@ -231,6 +234,22 @@ def table(rows: list[tuple[str, dict]]) -> None:
         )
 
 
+def machine_ceiling(one: dict, workers: int) -> str:
+    """What one worker's run kept busy of the machine, and so the most ``workers`` workers
+    could reach on it: every core as busy, each page costing what it cost one worker."""
+    cores = len(os.sched_getaffinity(0))
+    seconds = one["seconds"]
+    crawl, writer = one["crawler_cpu"], one["worker_cpu"] - one["crawler_cpu"]
+    busy = (one["worker_cpu"] + one["nginx_cpu"] + one["redis_cpu"]) / seconds
+    return (
+        f"1 worker kept {busy:.2f} of the {cores} cores busy (its crawl process "
+        f"{crawl / seconds:.2f}, its WARC writer {writer / seconds:.2f}, nginx "
+        f"{one['nginx_cpu'] / seconds:.2f}, Redis {one['redis_cpu'] / seconds:.2f}): "
+        f"{workers} workers can reach at most {min(workers, cores / busy):.2f}x here, with no "
+        f"CPU at all spent on sharing one crawl"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=2000)
@@ -293,6 +312,7 @@ def main() -> None:
             f"CPU per page: {1000 * one['worker_cpu'] / one['pages']:.1f} ms (1 worker), "
             f"{1000 * many['worker_cpu'] / many['pages']:.1f} ms ({args.workers} workers)"
         )
+        print(machine_ceiling(one, args.workers))
         if args.apart:
             apart = max(rows["apart"], key=lambda row: row["rate"])
             print(
