@@ -1,6 +1,7 @@
 """One crawl by 1 worker against the same crawl by 2 workers, on the nginx-served portal.
 
     .venv/bin/python bench/workers.py [--articles 2000] [--repeat 2] [--workers 2] [--apart]
+        [--set NAME=VALUE]
 
 Serves a generated portal (``--articles``) with Debian's nginx (bench/nginx_site.py), starts
 a Redis (tests/redis_server.py), then in the same invocation, after a warm-up crawl (the
@@ -269,12 +270,21 @@ def main() -> None:
         "machine: the most that many workers could give here",
     )
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every run, as scrapy's -s (e.g. CONCURRENT_REQUESTS_PER_DOMAIN=128)",
+    )
+    parser.add_argument(
         "--timeline",
         action="store_true",
         help="print each run's shared frontier and requests in flight, second by second",
     )
     args = parser.parse_args()
-    extra = {"POLITENESS_REDIS_URL": ""} if args.unshared_politeness else {}
+    extra = dict(setting.split("=", 1) for setting in args.set)
+    if args.unshared_politeness:
+        extra["POLITENESS_REDIS_URL"] = ""
 
     site_model = build_site(seed=7, n_articles=args.articles)
     with (
