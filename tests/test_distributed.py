@@ -484,3 +484,33 @@ def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(
     assert not list((archive / "crawls" / "replaced").glob("workers/*"))  # the parts went
     assert not list((tmp_path / "spool").rglob("*.warc.gz*"))
     assert not (tmp_path / "spool" / "workers" / dead_id).exists()  # its spool stored
+
+
+def test_a_worker_stopped_while_it_waits_for_the_finish_does_not_claim_it(redis, tmp_path):
+    # A shutdown signal (a container stopped) stops the reactor in the worker's end, where it
+    # waits for the finisher: it exited 0, "finished by another worker", with no manifest
+    # stored and none to come if the finisher then failed.
+    site = build_site(seed=6, n_articles=N_ARTICLES)
+    with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
+        prefix = f"{seaweed.prefix}/stopped"
+        held = f"PUT /{seaweed.bucket}/{prefix}/crawls/stopped/manifest.json "
+        with HoldingProxy(seaweed.endpoint_url, hold=held.encode()) as proxy:
+            store = {
+                **s3_settings(seaweed),
+                "AWS_ENDPOINT_URL": proxy.url,
+                "ARCHIVE_URI": f"s3://{seaweed.bucket}/{prefix}",
+                "ARCHIVE_S3_ADDRESSING_STYLE": "path",
+            }
+            workers = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="stopped", **store)
+            wait_for(proxy.held.is_set, f"the finisher asking {held}", deadline=300)
+            finisher = next(i for i in range(2) if "finishes crawl" in workers.log(i))
+            waiting = workers.processes[1 - finisher]
+            waiting.send_signal(signal.SIGTERM)
+            code = waiting.wait(timeout=60)
+            log = workers.log(1 - finisher)
+            workers.kill(finisher)
+            workers.wait()
+    assert code == 6, log[-3000:]
+    assert "its end did not run to its close" in log
+    assert "finished by another worker" not in log
+    assert "written by another worker" not in log

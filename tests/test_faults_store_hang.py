@@ -30,6 +30,7 @@ from crawler.storage import S3Store, StorageUnavailable
 from fixture_portal import FixturePortal, build_site
 from tests.crawl import REPO, assert_no_warning_raised, crawl_command, scrapy_env
 from tests.helpers import storage_config, wait_for
+from tests.holding_proxy import HoldingProxy
 from tests.seaweedfs import SeaweedFS, s3_settings, stored_objects
 
 # The grace period deploy/k8s gives a crawl between SIGTERM and SIGKILL.
@@ -271,3 +272,28 @@ def test_a_store_that_hangs_mid_crawl_ends_it_within_the_grace_period(
     assert manifest["stats"]["incremental/state_not_saved"] == 1
     state = json.loads(stored_objects(seaweed, f"{prefix}/state")["crawls.json"])
     assert [crawl["crawl_id"] for crawl in state["crawls"]] == ["after-hang"]
+
+
+def test_a_crawl_stopped_while_it_stores_its_manifest_does_not_claim_it(seaweed, portal, tmp_path):
+    """A shutdown signal while the manifest is on its way (the store slow to answer it) stops
+    the reactor in the crawl's end: the crawl used to exit 0 there. It says it stopped (6);
+    what it wrote is stored or kept, and ``scrapy sync`` completes it."""
+    prefix = f"{seaweed.prefix}/stopped-end"
+    held = f"PUT /{seaweed.bucket}/{prefix}/crawls/stopped-end/manifest.json "
+    with HoldingProxy(seaweed.endpoint_url, hold=held.encode()) as proxy:
+        crawl = start(
+            portal, seaweed, tmp_path, "stopped-end", prefix, AWS_ENDPOINT_URL=proxy.url,
+            ARCHIVE_S3_READ_TIMEOUT=2,
+        )  # fmt: skip
+        try:
+            wait_for(proxy.held.is_set, f"the crawl asking {held}", deadline=GRACE)
+            crawl.send_signal(signal.SIGTERM)
+            assert crawl.wait(timeout=GRACE) == 6
+        finally:
+            crawl.kill()
+    log = (tmp_path / "stopped-end.log").read_text(encoding="utf-8")
+    assert "its end did not run to its close" in log
+    done = sync(seaweed, tmp_path, prefix)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert_manifest_true(seaweed, prefix, "stopped-end")
+    assert not (tmp_path / "spool" / "stopped-end").exists()

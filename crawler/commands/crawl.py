@@ -9,7 +9,8 @@
   spool, and ``scrapy sync`` (or the next crawl) stores them;
 - 5: another run overlaps this one: it holds the archive's state lock (an overlapping
   scheduled run) or the spool (``WARC_SPOOL_DIR``): nothing was fetched;
-- 6: the crawl stopped before its end (its archive failed, a shutdown signal);
+- 6: the crawl stopped before its end (its archive failed, a shutdown signal, also one
+  that came while it stored its files or waited for a distributed crawl's finish);
 - 7: no listing page could be read, or a full crawl found no article at all (the
   portal's markup or address changed, or it is down): everything fetched is stored,
   but something is wrong.
@@ -109,6 +110,16 @@ def exit_status(crawler, errors: list[BaseException], bootstrap_failed: bool) ->
     # A crawl cut short is the first thing to hear of (what it wrote is stored, or kept
     # in the spool for the next run, either way).
     if stats.get("finish_reason") not in COMPLETE_REASONS:
+        return EXIT_STOPPED
+    if run is not None and not run.ended:
+        # A shutdown signal in the crawl's end (storing, finishing, waiting for the worker
+        # that finishes), or an error there: nothing of that end can be claimed.
+        logger.error(
+            "crawl %s: its end did not run to its close (a shutdown signal, or an error "
+            "logged above): what it wrote is stored or kept in the spool; the next run of "
+            "the crawl (or `scrapy sync`) completes it",
+            run.crawl_id,
+        )
         return EXIT_STOPPED
     if run is not None and run.unstored:
         return EXIT_UNSTORED

@@ -49,6 +49,9 @@ class CrawlRunExtension:
         self.finish_reason: str | None = None
         self.unstored: list[Path] = []
         self.role: str | None = None  # a worker of a distributed crawl: member, finisher
+        # The crawl's end (files stored, manifest, a distributed crawl's finish or the wait
+        # for it) ran to its close: not so when a shutdown signal stopped the reactor in it.
+        self.ended = False
         self._spool_lock = spool_lock
 
     @classmethod
@@ -93,6 +96,7 @@ class CrawlRunExtension:
                 self._log_end()
             elif self.started_at is not None:
                 await self._complete(incremental)
+            self.ended = True
         finally:
             if incremental is not None:
                 # The lock is the crawl's: the worker that finishes it releases it.
