@@ -4,6 +4,7 @@ lost mid-crawl; incremental runs (docs/distributed.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -440,6 +441,26 @@ def test_a_store_outage_leaves_the_crawl_unfinished_and_the_next_run_finishes_it
     assert not list((tmp_path / "spool").rglob("*.warc.gz*"))
 
 
+@contextlib.contextmanager
+def held_at_the_finish(seaweed, portal, redis, tmp_path, crawl_id: str, held: str):
+    """2 workers of ``crawl_id`` storing into SeaweedFS through a HoldingProxy that holds the
+    request starting with ``held`` ("{}" is the crawl's key prefix): (workers, finisher's
+    index, the request held) once the finisher sent it."""
+    prefix = f"{seaweed.prefix}/{crawl_id}"
+    held = held.format(f"/{seaweed.bucket}/{prefix}/crawls/{crawl_id}")
+    with HoldingProxy(seaweed.endpoint_url, hold=held.encode()) as proxy:
+        store = {
+            **s3_settings(seaweed),
+            "AWS_ENDPOINT_URL": proxy.url,
+            "ARCHIVE_URI": f"s3://{seaweed.bucket}/{prefix}",
+            "ARCHIVE_S3_ADDRESSING_STYLE": "path",
+        }
+        workers = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id=crawl_id, **store)
+        wait_for(proxy.held.is_set, f"the finisher asking {held}", deadline=300)
+        finisher = next(i for i in range(2) if "finishes crawl" in workers.log(i))
+        yield workers, finisher, held
+
+
 @pytest.mark.parametrize("held", ["PUT {}/manifest.json ", "DELETE {}/workers/"])
 def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(
     redis, tmp_path, held
@@ -450,25 +471,18 @@ def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(
     # stored, or after it, while deleting the workers' parts.
     site = build_site(seed=6, n_articles=N_ARTICLES)
     with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
-        prefix = f"{seaweed.prefix}/replaced"
-        held = held.format(f"/{seaweed.bucket}/{prefix}/crawls/replaced")
-        with HoldingProxy(seaweed.endpoint_url, hold=held.encode()) as proxy:
-            store = {
-                **s3_settings(seaweed),
-                "AWS_ENDPOINT_URL": proxy.url,
-                "ARCHIVE_URI": f"s3://{seaweed.bucket}/{prefix}",
-                "ARCHIVE_S3_ADDRESSING_STYLE": "path",
-            }
-            workers = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="replaced", **store)
+        with held_at_the_finish(seaweed, portal, redis, tmp_path, "replaced", held) as (
+            workers,
+            finisher,
+            held,
+        ):
             # The finisher has merged the items and committed everything but the manifest.
-            wait_for(proxy.held.is_set, f"the finisher asking {held}", deadline=300)
-            finisher = next(i for i in range(2) if "finishes crawl" in workers.log(i))
             survivor = 1 - finisher
             dead_id, _ = workers.joined(finisher)
             workers.kill(finisher)
             codes = workers.wait()
         archive = tmp_path / "stored"
-        for key, data in stored_objects(seaweed, prefix).items():
+        for key, data in stored_objects(seaweed, f"{seaweed.prefix}/replaced").items():
             (archive / key).parent.mkdir(parents=True, exist_ok=True)
             (archive / key).write_bytes(data)
     assert codes[survivor] == 0, workers.log(survivor)[-3000:]
@@ -494,18 +508,12 @@ def test_a_worker_stopped_while_it_waits_for_the_finish_does_not_claim_it(redis,
     # stored and none to come if the finisher then failed.
     site = build_site(seed=6, n_articles=N_ARTICLES)
     with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
-        prefix = f"{seaweed.prefix}/stopped"
-        held = f"PUT /{seaweed.bucket}/{prefix}/crawls/stopped/manifest.json "
-        with HoldingProxy(seaweed.endpoint_url, hold=held.encode()) as proxy:
-            store = {
-                **s3_settings(seaweed),
-                "AWS_ENDPOINT_URL": proxy.url,
-                "ARCHIVE_URI": f"s3://{seaweed.bucket}/{prefix}",
-                "ARCHIVE_S3_ADDRESSING_STYLE": "path",
-            }
-            workers = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="stopped", **store)
-            wait_for(proxy.held.is_set, f"the finisher asking {held}", deadline=300)
-            finisher = next(i for i in range(2) if "finishes crawl" in workers.log(i))
+        held = "PUT {}/manifest.json "
+        with held_at_the_finish(seaweed, portal, redis, tmp_path, "stopped", held) as (
+            workers,
+            finisher,
+            _held,
+        ):
             waiting = workers.processes[1 - finisher]
             waiting.send_signal(signal.SIGTERM)
             code = waiting.wait(timeout=60)
