@@ -497,6 +497,8 @@ def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(
     assert manifest["stats"].get("distributed/finisher_replaced") == replaced
     expected = expected_items(site, theme="classic", base_url=portal.base_url)
     assert_ground_truth(stored_items(archive, "replaced"), expected)
+    # Its status and last line are the crawl's (it may have read no listing page itself).
+    assert f"crawl replaced finished (finished): {len(expected)} items," in workers.log(survivor)
     assert not list((archive / "crawls" / "replaced").glob("workers/*"))  # the parts went
     assert not list((tmp_path / "spool").rglob("*.warc.gz*"))
     assert not (tmp_path / "spool" / "workers" / dead_id).exists()  # its spool stored

@@ -4,6 +4,7 @@ crawl if it is the last (crawler/distributed/finishing.py)."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from crawler.distributed.finishing import (
@@ -19,13 +20,15 @@ from crawler.distributed.finishing import (
     worker_record,
 )
 from crawler.distributed.scheduler import REDIS_DOWN
-from crawler.layout import worker_part_key
+from crawler.layout import manifest_key, worker_part_key
 from crawler.publishing.manifest import crawl_manifest
 from crawler.storage import StorageError
 
 logger = logging.getLogger(__name__)
 
 MEMBER, FINISHER, UNFINISHED = "member", "finisher", "unfinished"
+# The stats the exit status judges a crawl by (crawler/commands/crawl.py).
+CRAWL_JUDGED_BY = ("listing/pages", "items/accepted", "incremental/mode")
 
 
 async def end_worker(run, coordinator, incremental) -> str:
@@ -111,6 +114,12 @@ async def _finish_crawl(run, coordinator, incremental, dead: list[dict]) -> None
         # finishing again would merge what is left of them. The crawl is finished; this
         # worker's files are added to its manifest, the parts and keys go.
         logger.warning("crawl %s was finished by worker %s", crawl_id, coordinator.replaced)
+        # The finisher's status is the crawl's: judged by what the manifest stored says of
+        # the whole crawl, not by what this worker fetched (maybe no listing page).
+        stored = json.loads(await publisher.run(storage.store.get_bytes, manifest_key(crawl_id)))
+        for key in CRAWL_JUDGED_BY:
+            if key in stored["stats"]:
+                stats.set_value(key, stored["stats"][key])
         run.unstored = await publisher.complete(crawl_id, None)
         if not run.unstored:
             await _forget(publisher, storage, coordinator, crawl_id)
