@@ -127,6 +127,22 @@ def in_flight(redis, workers: Workers, index: int) -> int:
         return client.hlen(f"{namespace}:inflight:{worker}")
 
 
+def spooled_warcs(workers: Workers, index: int) -> list[Path]:
+    """The WARC files (open or closed) in the ``index``-th worker's spool."""
+    joined = workers.joined(index)
+    if joined is None:
+        return []
+    crawl_spool = workers.workdir / "spool" / "workers" / joined[0] / workers.crawl_id
+    found = []
+    for path in crawl_spool.glob("*.warc.gz*"):
+        try:
+            if path.stat().st_size:
+                found.append(path)
+        except FileNotFoundError:
+            pass  # renamed as it closed
+    return found
+
+
 def lasting_redis_keys(redis) -> list[bytes]:
     """The keys in Redis that do not expire."""
     from redis import Redis
@@ -292,10 +308,16 @@ def test_a_worker_killed_midway_loses_nothing(redis, tmp_path):
     site = build_site(seed=2, n_articles=N_ARTICLES)
     with FixturePortal(site, theme="classic") as portal:
         workers = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id="killed")
-        # Killed with requests in flight, not before it joined (a slow start under load).
+        # Killed with requests in flight and WARC records in its spool, not before it
+        # joined or wrote anything (a slow start under load; see
+        # tests/test_distributed_parts.py for a worker that died before writing).
         wait_for(
-            lambda: len(portal.request_log) > 120 and in_flight(redis, workers, 0),
-            "the crawl half way, worker 0 fetching",
+            lambda: (
+                len(portal.request_log) > 120
+                and in_flight(redis, workers, 0)
+                and spooled_warcs(workers, 0)
+            ),
+            "the crawl half way, worker 0 fetching and writing",
             deadline=300,
         )
         workers.kill(0)

@@ -126,6 +126,38 @@ def test_sync_of_a_dead_workers_spool_leaves_its_record_for_the_finisher(tmp_pat
     assert not (tmp_path / "archive" / "items" / "c1.jsonl.gz").exists()
 
 
+def test_a_dead_worker_that_wrote_nothing_is_recorded_and_counted_once(tmp_path: Path):
+    from crawler.distributed.finishing import read_records, recover_dead
+    from crawler.publishing.storing import CrawlStorage
+    from crawler.storage import FileStore
+
+    # It joined and took requests, then died before its first record: a lock file only.
+    dead_spool = tmp_path / "spool" / "workers" / "w0"
+    lock = lock_spool(dead_spool)
+    os.close(lock)
+    store = FileStore(tmp_path / "archive")
+    counted = MemoryStatsCollector(Crawler(Spider))
+    storage = CrawlStorage(
+        store, tmp_path / "spool" / "workers" / "w1", "http://portal/", counted.inc_value
+    )
+    dead = {"worker": "w0", "host": socket.gethostname(), "spool": str(dead_spool)}
+    assert recover_dead(storage, "c1", dead)
+    assert not dead_spool.exists()
+    [record] = read_records(storage, "c1")
+    assert record == {
+        "worker": "w0",
+        "host": socket.gethostname(),
+        "files": [],
+        "stats": {},
+        "recovered": True,
+    }
+    assert counted.get_value("distributed/workers_recovered") == 1
+    # Dealt with again (a finisher replaced): neither recorded nor counted twice.
+    assert recover_dead(storage, "c1", dead)
+    assert len(read_records(storage, "c1")) == 1
+    assert counted.get_value("distributed/workers_recovered") == 1
+
+
 def test_a_spool_in_use_is_seen_without_taking_its_lock(tmp_path: Path):
     spool = tmp_path / "workers" / "w1"
     assert not spool_in_use(spool)  # nothing there: nothing made either

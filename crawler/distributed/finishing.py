@@ -99,7 +99,16 @@ def recover_dead(storage: CrawlStorage, crawl_id: str, dead: dict) -> bool:
     here = dead.get("host") == socket.gethostname()
     if here and not (spool_dir / crawl_id).is_dir():
         drop_worker_spool(spool_dir)
-        return True  # stored already (by a worker restarted on this host, or itself)
+        if stored_record(storage, crawl_id, dead["worker"]) is None:
+            # It died before it wrote anything (its requests were taken over): its record,
+            # with no files, says it was one of the crawl's workers.
+            record = {"worker": dead["worker"], "host": dead["host"], "files": [], "stats": {}}
+            store_record(storage, crawl_id, {**record, "recovered": True}, None)
+            storage.count("distributed/workers_recovered")
+            logger.warning(
+                "worker %s died before it wrote anything: none of it to store", dead["worker"]
+            )
+        return True  # or stored already (by a worker restarted on this host, or itself)
     if not here:
         logger.warning(
             "worker %s (%s) died; its spool is not on this host: `scrapy sync` with "
