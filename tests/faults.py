@@ -79,6 +79,19 @@ def hang(portal) -> Fault:
     return fault
 
 
+def held_until(gate: threading.Event) -> Fault:
+    """Hold the request until ``gate`` is set (or the portal stops), then answer it as the
+    portal does."""
+
+    def fault(handler) -> None:
+        portal = handler.server.portal
+        while not gate.wait(0.05) and not portal.stopping.is_set():
+            pass
+        portal.serve_normally(handler)
+
+    return fault
+
+
 def first(count: int, fault: Fault, then: Fault | None = None) -> Fault:
     """``fault`` for the first ``count`` requests it matches, then ``then`` (by default
     the portal's own answer: the page recovered)."""

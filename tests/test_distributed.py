@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from fixture_portal import FixturePortal, build_site, evolve_site, expected_item
 from settings import default as default_settings
 from tests.archive_truth import assert_crawl_true, assert_state_true, stored_items
 from tests.crawl import assert_no_warning_raised, crawl_command
+from tests.faults import held_until
 from tests.helpers import wait_for
 from tests.holding_proxy import HoldingProxy
 from tests.redis_server import RedisServer
@@ -93,6 +95,25 @@ class Workers:
     @property
     def archive(self) -> Path:
         return self.workdir / "archive"
+
+
+def started_together(portal, *args, **settings) -> Workers:
+    """``Workers(portal.base_url, *args, **settings)`` with the portal holding every request
+    until all of them joined: a short crawl is not over before a slow starter joins it
+    (which is then too late to join)."""
+    gate = threading.Event()
+    portal.inject(lambda _target: True, held_until(gate))
+    workers = Workers(portal.base_url, *args, **settings)
+    try:
+        wait_for(
+            lambda: all(map(workers.joined, range(len(workers.processes)))),
+            "every worker joined",
+            deadline=300,
+        )
+    finally:
+        gate.set()
+        portal.clear_faults()
+    return workers
 
 
 def article_paths(site, requests) -> Counter:
@@ -220,7 +241,11 @@ def crawl(request, redis, tmp_path_factory):
     workdir = tmp_path_factory.mktemp(f"dist-{theme}")
     second = None
     with FixturePortal(site, theme=theme) as portal:
-        workers = Workers(portal.base_url, workdir, redis.url, n, WACZ_ENABLED=wacz)
+        # An id per crawl: the Redis is the module's, and keeps a finished crawl's name.
+        crawl_id = f"dist-{theme}"
+        workers = Workers(
+            portal.base_url, workdir, redis.url, n, crawl_id=crawl_id, WACZ_ENABLED=wacz
+        )
         codes = workers.wait()
         expected = expected_items(site, theme=theme, base_url=portal.base_url)
         requests = list(portal.request_log)
@@ -228,8 +253,8 @@ def crawl(request, redis, tmp_path_factory):
         if second_run:
             evolved = evolve_site(site, new=3, changed=2)
             portal.replace_site(evolved)
-            again = Workers(
-                base_url, workdir, redis.url, 2, crawl_id="second", BROWSER_ENABLED=False
+            again = started_together(
+                portal, workdir, redis.url, 2, crawl_id="second", BROWSER_ENABLED=False
             )
             second = {
                 "workers": again,
@@ -238,6 +263,7 @@ def crawl(request, redis, tmp_path_factory):
                 "requests": list(portal.request_log)[len(requests) :],
             }
     return {
+        "crawl_id": crawl_id,
         "n": n,
         "wacz": wacz,
         "site": site,
@@ -253,13 +279,14 @@ def crawl(request, redis, tmp_path_factory):
 def test_workers_make_one_crawl_equal_to_the_ground_truth(crawl, redis):
     workers = crawl["workers"]
     assert crawl["codes"] == [0] * crawl["n"], workers.log(0)[-3000:]
-    assert_ground_truth(stored_items(workers.archive, "dist"), crawl["expected"])
-    manifest = assert_crawl_true(workers.archive, "dist")
+    crawl_id = crawl["crawl_id"]
+    assert_ground_truth(stored_items(workers.archive, crawl_id), crawl["expected"])
+    manifest = assert_crawl_true(workers.archive, crawl_id)
     # One manifest listing every worker's files, the one items file and the WACZ if asked for.
     assert len(manifest["workers"]) == crawl["n"]
     keys = [entry["key"] for entry in manifest["files"]]
-    assert "items/dist.jsonl.gz" in keys
-    assert ("wacz/dist.wacz" in keys) == crawl["wacz"]
+    assert f"items/{crawl_id}.jsonl.gz" in keys
+    assert (f"wacz/{crawl_id}.wacz" in keys) == crawl["wacz"]
     warcs = [key for key in keys if key.startswith("warcs/")]
     writers = {worker for worker in manifest["workers"] if any(worker in k for k in warcs)}
     assert len(writers) >= 2, warcs  # the work was shared
@@ -267,11 +294,10 @@ def test_workers_make_one_crawl_equal_to_the_ground_truth(crawl, redis):
     assert manifest["finish_reason"] == "finished"
     assert_state_true(workers.archive)
     # Nothing left behind: not in the store, the spool or Redis.
-    assert not (workers.archive / "crawls" / "dist" / "workers").exists() or not any(
-        p.is_file() for p in (workers.archive / "crawls" / "dist" / "workers").rglob("*")
-    )
+    parts = workers.archive / "crawls" / crawl_id / "workers"
+    assert not parts.exists() or not any(p.is_file() for p in parts.rglob("*"))
     assert not list((workers.workdir / "spool").rglob("*.warc.gz"))
-    assert not [key for key in lasting_redis_keys(redis) if b":dist:" in key]
+    assert not [key for key in lasting_redis_keys(redis) if f":{crawl_id}:".encode() in key]
 
 
 def test_every_url_is_fetched_once_across_workers(crawl):
@@ -289,14 +315,15 @@ def test_every_url_is_fetched_once_across_workers(crawl):
 
 def test_pywb_replays_articles_of_every_worker(crawl):
     archive = crawl["workers"].archive
-    items = stored_items(archive, "dist")
+    crawl_id = crawl["crawl_id"]
+    items = stored_items(archive, crawl_id)
     by_file = {}
     for item in items:
         by_file.setdefault(item["warc"]["filename"], item)
     assert len(by_file) >= 2
-    with start_pywb(archive, crawl_ids=["dist"]) as server:
+    with start_pywb(archive, crawl_ids=[crawl_id]) as server:
         for item in by_file.values():
-            replayed = fetch(server.replay_url("dist", item["fetched_url"], modifier="mp_"))
+            replayed = fetch(server.replay_url(crawl_id, item["fetched_url"], modifier="mp_"))
             assert replayed.status == 200, item["fetched_url"]
             assert crawl["expected"][item["url"]]["title"][:40] in replayed.text
 
@@ -394,7 +421,7 @@ def test_redis_lost_mid_crawl_stops_the_workers_and_a_second_run_finishes(tmp_pa
         assert not (tmp_path / "archive" / "crawls" / "dist" / "manifest.json").exists()
         # Everything the first run archived is stored (WARCs, items parts): nothing lost.
         assert not list((tmp_path / "spool").rglob("*.warc.gz*"))
-        second = Workers(portal.base_url, tmp_path, redis.url, 2)
+        second = started_together(portal, tmp_path, redis.url, 2)
         assert second.wait() == [0, 0], second.log(0)[-3000:]
         expected = expected_items(site, theme="classic", base_url=portal.base_url)
     assert_ground_truth(stored_items(tmp_path / "archive", "dist"), expected)
@@ -415,7 +442,7 @@ def test_an_incremental_second_run_of_two_workers_fetches_only_what_changed(craw
     assert {item["url"] for item in stored_items(workers.archive, "second")} == new | changed
     crawls = json.loads((workers.archive / "state" / "crawls.json").read_text())["crawls"]
     assert [(c["crawl_id"], c["mode"]) for c in crawls] == [
-        ("dist", "full"),
+        (crawl["crawl_id"], "full"),
         ("second", "incremental"),
     ]
     assert not (workers.archive / "state" / "lock.json").exists()
@@ -491,9 +518,10 @@ def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(
     # place and finishes the crawl (it used to exit 0 at once, leaving no manifest for ever
     # or, to the next run of the crawl, for 10 minutes). Killed before its manifest was
     # stored, or after it, while deleting the workers' parts.
+    crawl_id = "replaced-" + held.split()[0].lower()  # the module's Redis keeps its name
     site = build_site(seed=6, n_articles=N_ARTICLES)
     with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
-        with held_at_the_finish(seaweed, portal, redis, tmp_path, "replaced", held) as (
+        with held_at_the_finish(seaweed, portal, redis, tmp_path, crawl_id, held) as (
             workers,
             finisher,
             held,
@@ -504,24 +532,24 @@ def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(
             workers.kill(finisher)
             codes = workers.wait()
         archive = tmp_path / "stored"
-        for key, data in stored_objects(seaweed, f"{seaweed.prefix}/replaced").items():
+        for key, data in stored_objects(seaweed, f"{seaweed.prefix}/{crawl_id}").items():
             (archive / key).parent.mkdir(parents=True, exist_ok=True)
             (archive / key).write_bytes(data)
     assert codes[survivor] == 0, workers.log(survivor)[-3000:]
     assert codes[finisher] == -signal.SIGKILL
     assert f"worker {dead_id} died finishing crawl" in workers.log(survivor)
-    finished_already = f"crawl replaced was finished by worker {dead_id}"
+    finished_already = f"crawl {crawl_id} was finished by worker {dead_id}"
     assert (finished_already in workers.log(survivor)) == held.startswith("DELETE")
-    manifest = assert_crawl_true(archive, "replaced")  # every file once, the merged items too
+    manifest = assert_crawl_true(archive, crawl_id)  # every file once, the merged items too
     assert len(manifest["workers"]) == 2
     # The dead finisher's manifest stands (it finished), else the replacing worker's.
     replaced = None if held.startswith("DELETE") else dead_id
     assert manifest["stats"].get("distributed/finisher_replaced") == replaced
     expected = expected_items(site, theme="classic", base_url=portal.base_url)
-    assert_ground_truth(stored_items(archive, "replaced"), expected)
+    assert_ground_truth(stored_items(archive, crawl_id), expected)
     # Its status and last line are the crawl's (it may have read no listing page itself).
-    assert f"crawl replaced finished (finished): {len(expected)} items," in workers.log(survivor)
-    assert not list((archive / "crawls" / "replaced").glob("workers/*"))  # the parts went
+    assert f"crawl {crawl_id} finished (finished): {len(expected)} items," in workers.log(survivor)
+    assert not list((archive / "crawls" / crawl_id).glob("workers/*"))  # the parts went
     assert not list((tmp_path / "spool").rglob("*.warc.gz*"))
     assert not (tmp_path / "spool" / "workers" / dead_id).exists()  # its spool stored
 
@@ -548,3 +576,49 @@ def test_a_worker_stopped_while_it_waits_for_the_finish_does_not_claim_it(redis,
     assert "its end did not run to its close" in log
     assert "finished by another worker" not in log
     assert "written by another worker" not in log
+
+
+def test_a_worker_started_while_the_crawl_is_finished_joins_nothing(redis, tmp_path):
+    # It came once the finisher had taken its place: it used to join, be left out of the
+    # finish (its parts stored after the merge, never listed) or, the crawl's keys gone,
+    # seed the finished crawl again under its id.
+    site = build_site(seed=6, n_articles=N_ARTICLES)
+    with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
+        held = "PUT {}/manifest.json "
+        with held_at_the_finish(seaweed, portal, redis, tmp_path, "late", held) as (
+            workers,
+            finisher,
+            _held,
+        ):
+            fetched = len(portal.request_log)
+            (tmp_path / "late").mkdir()
+            late = Workers(
+                portal.base_url,
+                tmp_path / "late",
+                redis.url,
+                1,
+                crawl_id="late",
+                **s3_settings(seaweed),
+                ARCHIVE_URI=f"s3://{seaweed.bucket}/{seaweed.prefix}/late",
+                WARC_SPOOL_DIR=tmp_path / "spool",  # beside the others'
+            )
+            [code] = late.wait()
+            log = late.log(0)
+            assert len(portal.request_log) == fetched
+            workers.kill(finisher)
+            codes = workers.wait()
+        stored = stored_objects(seaweed, f"{seaweed.prefix}/late")
+    assert code == 3, log[-3000:]
+    refused = re.search(r"worker (\S+) is too late to join it", log)
+    assert refused is not None, log[-3000:]
+    assert "downloader/request_count" not in log
+    assert not any(refused[1] in key for key in stored)
+    assert not (tmp_path / "spool" / "workers" / refused[1]).exists()
+    assert codes[1 - finisher] == 0, workers.log(1 - finisher)[-3000:]
+    archive = tmp_path / "stored"
+    for key, data in stored.items():
+        (archive / key).parent.mkdir(parents=True, exist_ok=True)
+        (archive / key).write_bytes(data)
+    manifest = assert_crawl_true(archive, "late")
+    assert len(manifest["workers"]) == 2 and refused[1] not in manifest["workers"]
+    assert not [key for key in lasting_redis_keys(redis) if b":late:" in key]

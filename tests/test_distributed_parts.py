@@ -226,3 +226,71 @@ def test_a_finisher_that_died_is_replaced_by_one_survivor_only(tmp_path: Path):
         assert b.role() == ("member", [])
         for coordinator in (a, b):
             coordinator.server.close()
+
+
+def test_a_worker_is_too_late_to_join_once_the_crawl_has_a_finisher(tmp_path: Path):
+    # Joined then, it would be left out of the crawl (its files unlisted) or, once the
+    # crawl's keys are gone, seed the finished crawl again under its id.
+    with RedisServer() as redis:
+        a, late = redis_side(redis.url, "a"), redis_side(redis.url, "late")
+        who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / "a")}
+        assert a.join(who) is None
+        a.server.sadd(a.keys.done, "a")
+        assert a.role() == ("finisher", [])  # a lives (its lease), finishing
+        assert late.join(who) == "a"
+        assert a.server.hkeys(a.keys.workers) == [b"a"]
+        assert not a.server.exists(a.keys.lease("late"))
+        a.forget_crawl()  # finished: the keys go, the finisher's name stays a while
+        assert late.join(who) == "a"
+        assert a.server.keys("*") == [a.keys.finisher.encode()]
+        assert a.server.pttl(a.keys.finisher) > 60_000
+        for coordinator in (a, late):
+            coordinator.server.close()
+
+
+def test_a_finisher_that_died_keeps_no_worker_out(tmp_path: Path):
+    # Every worker ended, the finisher died finishing: a worker of the next run of the
+    # crawl joins, and takes the dead finisher's place.
+    with RedisServer() as redis:
+        f, b, late = (redis_side(redis.url, name) for name in ("f", "b", "late"))
+        who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / "none")}
+        for worker in (f, b):
+            worker.join(who)
+            f.server.sadd(f.keys.done, worker.me)
+        assert f.role() == ("finisher", [])
+        f.server.delete(f.keys.lease("f"), f.keys.lease("b"))  # every worker gone
+        assert late.join(who) is None
+        late.server.sadd(late.keys.done, "late")
+        role, dead = late.role()
+        assert role == "finisher" and late.replaced == "f"
+        assert [d["worker"] for d in dead] == ["f"]  # (b is done: its record stored)
+        for coordinator in (f, b, late):
+            coordinator.server.close()
+
+
+def test_a_worker_that_joins_as_the_last_one_takes_the_finishers_place_is_waited_for(
+    tmp_path: Path,
+):
+    with RedisServer() as redis:
+        a, late = redis_side(redis.url, "a"), redis_side(redis.url, "late")
+        who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / "a")}
+        a.join(who)
+        a.server.sadd(a.keys.done, "a")
+        read = a.server.hgetall
+
+        def late_joins_after_the_read(name):
+            workers = read(name)
+            assert late.join(who) is None
+            return workers
+
+        # The late worker joins between a's reading of the workers and its taking the
+        # finisher's place: an interleaving no real timing gives on demand.
+        a.server.hgetall = late_joins_after_the_read
+        assert a.role() == ("wait", [])
+        assert not a.server.exists(a.keys.finisher) and not a.finishing
+        a.server.hgetall = read
+        assert a.role() == ("wait", [])  # the late worker lives and is not done
+        a.server.sadd(a.keys.done, "late")
+        assert a.role() == ("finisher", [])
+        for coordinator in (a, late):
+            coordinator.server.close()

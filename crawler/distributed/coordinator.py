@@ -37,6 +37,8 @@ from crawler.publishing.spool_lock import spool_in_use
 
 logger = logging.getLogger(__name__)
 
+# The finish reason of a worker too late to join its crawl (exit status 3).
+REFUSED_REASON = "too_late_to_join"
 # Engine heartbeat (Scrapy's is 5 s): how soon an idle worker sees what others queued.
 HEARTBEAT = 0.5
 # The finisher's place, renewed while it finishes: a backstop; a finisher that died is known
@@ -51,6 +53,22 @@ return 0
 _RENEW_IF_MINE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
+"""
+# Worker ARGV[1] registered (KEYS[2] the workers hash, ARGV[2] who it is) with its lease
+# (KEYS[3], ARGV[3] ms), unless the crawl has a finisher (KEYS[1]) that lives (its lease:
+# ARGV[4] .. its name) or has finished it (the workers hash gone): then the finisher's
+# name. A worker arriving as the crawl is finished, or just after, would be left out of it
+# (its files unlisted) or, the crawl's keys gone, seed the finished crawl again. A dead
+# finisher keeps no one out: a worker of the next run replaces it.
+_JOIN_UNLESS_FINISHING = """
+local finisher = redis.call('GET', KEYS[1])
+if finisher and (redis.call('EXISTS', ARGV[4] .. finisher) == 1
+                 or redis.call('EXISTS', KEYS[2]) == 0) then
+  return finisher
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+return false
 """
 # KEYS[1] set to ARGV[2] (expiring in ARGV[3] ms) if it still names ARGV[1], a dead finisher:
 # of the survivors that see it dead, one takes its place.
@@ -78,6 +96,7 @@ class Coordinator:
         self.stopping = False
         self.finishing = False
         self.replaced: str | None = None  # a finisher that died finishing, replaced by this one
+        self.refused: str | None = None  # the finisher, when this worker came too late to join
         self._loop = None
         self._scheduler: DistributedScheduler | None = None
 
@@ -108,17 +127,38 @@ class Coordinator:
             "pid": os.getpid(),
             "spool": str(WarcConfig.from_settings(self.crawler.settings).spool_dir),
         }
-        pipe = self.server.pipeline()
-        pipe.hset(self.keys.workers, self.me, json.dumps(who))
-        pipe.set(self.keys.lease(self.me), "1", px=self.ttl_ms)
-        pipe.execute()
+        finisher = self.join(who)
+        if finisher is not None:
+            # Nothing to fetch, nothing to store: it seeds nothing, takes nothing from the
+            # frontier, and closes at its first idle (exit status 3).
+            self.refused = self._scheduler.refused = finisher
+            self.crawler.stats.set_value("distributed/refused", finisher)
+            logger.error(
+                "crawl %s is being finished, or was just finished, by worker %s: worker %s "
+                "is too late to join it and fetches nothing (if that crawl is not finished, "
+                "running it again with the same CRAWL_ID finishes it)",
+                self.keys.namespace,
+                finisher,
+                self.me,
+            )
+            return
         logger.info("worker %s joined crawl %s", self.me, self.keys.namespace)
         self._loop = create_looping_call(self._tick)
         self._loop.start(min(1.0, self.config.lease_ttl / 3), now=False)
 
+    def join(self, who: dict) -> str | None:
+        """Register this worker, with its lease; if the crawl is being finished or was
+        just finished, nothing is registered and the finisher's name is returned."""
+        keys = (self.keys.finisher, self.keys.workers, self.keys.lease(self.me))
+        leases = self.keys.lease("")
+        finisher = self.server.eval(
+            _JOIN_UNLESS_FINISHING, len(keys), *keys, self.me, json.dumps(who), self.ttl_ms, leases
+        )
+        return finisher.decode() if finisher else None
+
     def claim_seeding(self) -> bool:
         """Whether this worker seeds the crawl (one does; the others wait for its seeds)."""
-        if self.server.exists(self.keys.seeded):
+        if self.refused or self.server.exists(self.keys.seeded):
             return False
         self.seeding = bool(self.server.set(self.keys.seeder, self.me, nx=True, px=self.ttl_ms))
         if self.seeding:
@@ -203,6 +243,8 @@ class Coordinator:
     # -- idle: is the crawl over? ------------------------------------------
 
     def spider_idle(self, spider):
+        if self.refused:
+            raise CloseSpider(REFUSED_REASON)
         if self.stopping:
             return
         scheduler = self.scheduler
@@ -316,10 +358,15 @@ class Coordinator:
             dead.append({"worker": worker, **who})
         finisher = self.server.get(self.keys.finisher)
         if finisher is None:
-            if self.server.set(self.keys.finisher, self.me, nx=True, px=FINISHER_TTL_MS):
-                self.finishing = True
-                return "finisher", dead
-            return "wait", []
+            if not self.server.set(self.keys.finisher, self.me, nx=True, px=FINISHER_TTL_MS):
+                return "wait", []
+            if self.server.hlen(self.keys.workers) != len(workers):
+                # A worker joined after the workers were read above (none can now: joining
+                # checks for a finisher): the crawl is not over without it.
+                self.release_finisher()
+                return "wait", []
+            self.finishing = True
+            return "finisher", dead
         finisher = finisher.decode()
         if finisher == self.me:
             self.finishing = True
@@ -345,8 +392,8 @@ class Coordinator:
         return bool(self.server.exists(self.keys.lease(worker))) or self._alive_here(worker, who)
 
     def release_finisher(self) -> None:
-        """This worker could not finish the crawl (the store failed it): the finisher's
-        place is free again, for the last worker of the next run of the crawl."""
+        """This worker does not finish the crawl now (the store failed it, or a worker
+        joined as it took the place): the finisher's place is free again."""
         self.finishing = False
         self.server.eval(_RELEASE_IF_MINE, 1, self.keys.finisher, self.me)
 
@@ -360,7 +407,9 @@ class Coordinator:
         ]
         if keys:
             self.server.delete(*keys)
-        self.server.pexpire(self.keys.finisher, self.ttl_ms)
+        # Kept a while: a worker starting now may have checked that the crawl id was free
+        # before the manifest was stored; it must be refused, not seed the crawl again.
+        self.server.pexpire(self.keys.finisher, FINISHER_TTL_MS)
 
     def close(self) -> None:
         if self._loop is not None and self._loop.running:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 
 from crawler.distributed.finishing import (
     INCREMENTAL_PART,
@@ -26,7 +27,7 @@ from crawler.storage import StorageError
 
 logger = logging.getLogger(__name__)
 
-MEMBER, FINISHER, UNFINISHED = "member", "finisher", "unfinished"
+MEMBER, FINISHER, UNFINISHED, REFUSED = "member", "finisher", "unfinished", "refused"
 # The stats the exit status judges a crawl by (crawler/commands/crawl.py).
 CRAWL_JUDGED_BY = ("listing/pages", "items/accepted", "incremental/mode")
 
@@ -38,6 +39,12 @@ async def end_worker(run, coordinator, incremental) -> str:
     publisher = run.publisher
     storage = publisher.storage
     crawl_id = run.crawl_id
+    if coordinator.refused:
+        # Too late to join the crawl: it joined nothing and fetched nothing.
+        stats.set_value("distributed/role", REFUSED)
+        if not stats.get_value("downloader/request_count"):
+            shutil.rmtree(storage.spool(crawl_id).path, ignore_errors=True)  # empty feeds
+        return REFUSED
     pending = await publisher.finish(crawl_id)
     if pending:
         stats.set_value("archive/unstored", len(pending))

@@ -161,6 +161,7 @@ class DistributedScheduler(Scheduler):
         self.inflight_key = keys.inflight(config.worker_id)
         self.waiting: list = []  # requests not pushed yet: Redis was away
         self.redis_down_since: float | None = None
+        self.refused: str | None = None  # too late to join the crawl: takes nothing
         self._pop = server.register_script(_POP)
         self._push_script = server.register_script(_PUSH)
         self._put_back = server.register_script(_PUT_BACK)
@@ -277,7 +278,7 @@ class DistributedScheduler(Scheduler):
                 self.done(field)
 
     def next_request(self):
-        if self.redis_down_since is not None or self.waiting:
+        if self.refused or self.redis_down_since is not None or self.waiting:
             return None
         if not self._popped and not self._pop_some():
             return None
@@ -314,6 +315,8 @@ class DistributedScheduler(Scheduler):
         return True
 
     def has_pending_requests(self) -> bool:
+        if self.refused:
+            return False
         if self.waiting or self.redis_down_since is not None or self._popped or self._pushing:
             return True
         try:

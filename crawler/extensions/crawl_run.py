@@ -24,7 +24,7 @@ from scrapy import signals
 
 from crawler.config import ConfigError, WarcConfig
 from crawler.distributed.coordinator import Coordinator
-from crawler.distributed.ending import MEMBER, UNFINISHED, end_worker
+from crawler.distributed.ending import MEMBER, REFUSED, UNFINISHED, end_worker
 from crawler.distributed.finishing import drop_worker_spool, recover_siblings
 from crawler.incremental.crawl import IncrementalCrawl
 from crawler.layout import items_key, manifest_key
@@ -93,14 +93,17 @@ class CrawlRunExtension:
         try:
             if self.started_at is not None and coordinator is not None:
                 self.role = await end_worker(self, coordinator, incremental)
-                self._log_end()
+                if self.role != REFUSED:
+                    self._log_end()
             elif self.started_at is not None:
                 await self._complete(incremental)
             self.ended = True
         finally:
             if incremental is not None:
                 # The lock is the crawl's: the worker that finishes it releases it.
-                await incremental.close(release=coordinator is None or self.role != MEMBER)
+                await incremental.close(
+                    release=coordinator is None or self.role not in (MEMBER, REFUSED)
+                )
             if coordinator is not None:
                 coordinator.close()
             self.publisher.close()

@@ -36,6 +36,7 @@ from crawler.archive.recovery import recover_spool
 from crawler.archive.wire import WIRE_META
 from crawler.archive.writer import BackgroundWarcWriter, PendingRecord, WriterFailed, WriterSpec
 from crawler.config import WarcConfig
+from crawler.distributed.coordinator import REFUSED_REASON
 from crawler.extensions.crawl_run import CrawlRunExtension
 from crawler.incremental.crawl import IncrementalCrawl
 from crawler.publishing.publisher import ArchivePublisher
@@ -107,7 +108,7 @@ class WarcArchiveMiddleware:
             self.writer_spec, on_closed=lambda path: self.publisher.publish(path, self.crawl_id)
         )
 
-    async def spider_closed(self, spider):
+    async def spider_closed(self, spider, reason):
         if self.writer is not None:
             # Everything submitted is written first; the file is published before this
             # await resumes, so `finish` sees it.
@@ -118,7 +119,8 @@ class WarcArchiveMiddleware:
             self.writer.shutdown()
             self.stats.set_value("archive/warc_bytes", self.bytes_written)
             self._mend_after_writer()
-        await self.publisher.finish(self.crawl_id)
+        if reason != REFUSED_REASON:  # (a worker too late to join its crawl: nothing)
+            await self.publisher.finish(self.crawl_id)
 
     def _mend_after_writer(self) -> None:
         """A writer that died left its file open: cut it back to its last complete record
