@@ -14,6 +14,7 @@ import sys
 import threading
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -491,23 +492,41 @@ def test_a_store_outage_leaves_the_crawl_unfinished_and_the_next_run_finishes_it
 
 
 @contextlib.contextmanager
-def held_at_the_finish(seaweed, portal, redis, tmp_path, crawl_id: str, held: str):
-    """2 workers of ``crawl_id`` storing into SeaweedFS through a HoldingProxy that holds the
-    request starting with ``held`` ("{}" is the crawl's key prefix): (workers, finisher's
-    index, the request held) once the finisher sent it."""
-    prefix = f"{seaweed.prefix}/{crawl_id}"
-    held = held.format(f"/{seaweed.bucket}/{prefix}/crawls/{crawl_id}")
-    with HoldingProxy(seaweed.endpoint_url, hold=held.encode()) as proxy:
-        store = {
-            **s3_settings(seaweed),
-            "AWS_ENDPOINT_URL": proxy.url,
-            "ARCHIVE_URI": f"s3://{seaweed.bucket}/{prefix}",
-            "ARCHIVE_S3_ADDRESSING_STYLE": "path",
-        }
-        workers = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id=crawl_id, **store)
-        wait_for(proxy.held.is_set, f"the finisher asking {held}", deadline=300)
-        finisher = next(i for i in range(2) if "finishes crawl" in workers.log(i))
-        yield workers, finisher, held
+def held_at_the_finish(redis, tmp_path, crawl_id: str, held: str):
+    """2 workers of ``crawl_id`` crawling a fixture portal and storing into SeaweedFS
+    through a HoldingProxy that holds the request starting with ``held`` ("{}" is the
+    crawl's key prefix). Yields, once the finisher sent that request: the site, seaweed,
+    portal, workers, finisher (its index) and held (the request)."""
+    site = build_site(seed=6, n_articles=N_ARTICLES)
+    with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
+        prefix = f"{seaweed.prefix}/{crawl_id}"
+        held = held.format(f"/{seaweed.bucket}/{prefix}/crawls/{crawl_id}")
+        with HoldingProxy(seaweed.endpoint_url, hold=held.encode()) as proxy:
+            store = {
+                **s3_settings(seaweed),
+                "AWS_ENDPOINT_URL": proxy.url,
+                "ARCHIVE_URI": f"s3://{seaweed.bucket}/{prefix}",
+                "ARCHIVE_S3_ADDRESSING_STYLE": "path",
+            }
+            workers = Workers(portal.base_url, tmp_path, redis.url, 2, crawl_id=crawl_id, **store)
+            wait_for(proxy.held.is_set, f"the finisher asking {held}", deadline=300)
+            finisher = next(i for i in range(2) if "finishes crawl" in workers.log(i))
+            yield SimpleNamespace(
+                site=site,
+                seaweed=seaweed,
+                portal=portal,
+                workers=workers,
+                finisher=finisher,
+                held=held,
+            )
+
+
+def copied_archive(seaweed, crawl_id: str, archive: Path) -> Path:
+    """What SeaweedFS holds of ``crawl_id``, copied into ``archive`` (a directory)."""
+    for key, data in stored_objects(seaweed, f"{seaweed.prefix}/{crawl_id}").items():
+        (archive / key).parent.mkdir(parents=True, exist_ok=True)
+        (archive / key).write_bytes(data)
+    return archive
 
 
 @pytest.mark.parametrize("held", ["PUT {}/manifest.json ", "DELETE {}/workers/"])
@@ -519,22 +538,15 @@ def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(
     # or, to the next run of the crawl, for 10 minutes). Killed before its manifest was
     # stored, or after it, while deleting the workers' parts.
     crawl_id = "replaced-" + held.split()[0].lower()  # the module's Redis keeps its name
-    site = build_site(seed=6, n_articles=N_ARTICLES)
-    with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
-        with held_at_the_finish(seaweed, portal, redis, tmp_path, crawl_id, held) as (
-            workers,
-            finisher,
-            held,
-        ):
-            # The finisher has merged the items and committed everything but the manifest.
-            survivor = 1 - finisher
-            dead_id, _ = workers.joined(finisher)
-            workers.kill(finisher)
-            codes = workers.wait()
-        archive = tmp_path / "stored"
-        for key, data in stored_objects(seaweed, f"{seaweed.prefix}/{crawl_id}").items():
-            (archive / key).parent.mkdir(parents=True, exist_ok=True)
-            (archive / key).write_bytes(data)
+    with held_at_the_finish(redis, tmp_path, crawl_id, held) as run:
+        # The finisher has merged the items and committed everything but the manifest.
+        workers, finisher = run.workers, run.finisher
+        survivor = 1 - finisher
+        dead_id, _ = workers.joined(finisher)
+        workers.kill(finisher)
+        codes = workers.wait()
+        archive = copied_archive(run.seaweed, crawl_id, tmp_path / "stored")
+        expected = expected_items(run.site, theme="classic", base_url=run.portal.base_url)
     assert codes[survivor] == 0, workers.log(survivor)[-3000:]
     assert codes[finisher] == -signal.SIGKILL
     assert f"worker {dead_id} died finishing crawl" in workers.log(survivor)
@@ -545,7 +557,6 @@ def test_a_finisher_killed_while_finishing_is_replaced_and_the_crawl_finished(
     # The dead finisher's manifest stands (it finished), else the replacing worker's.
     replaced = None if held.startswith("DELETE") else dead_id
     assert manifest["stats"].get("distributed/finisher_replaced") == replaced
-    expected = expected_items(site, theme="classic", base_url=portal.base_url)
     assert_ground_truth(stored_items(archive, crawl_id), expected)
     # Its status and last line are the crawl's (it may have read no listing page itself).
     assert f"crawl {crawl_id} finished (finished): {len(expected)} items," in workers.log(survivor)
@@ -558,20 +569,13 @@ def test_a_worker_stopped_while_it_waits_for_the_finish_does_not_claim_it(redis,
     # A shutdown signal (a container stopped) stops the reactor in the worker's end, where it
     # waits for the finisher: it exited 0, "finished by another worker", with no manifest
     # stored and none to come if the finisher then failed.
-    site = build_site(seed=6, n_articles=N_ARTICLES)
-    with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
-        held = "PUT {}/manifest.json "
-        with held_at_the_finish(seaweed, portal, redis, tmp_path, "stopped", held) as (
-            workers,
-            finisher,
-            _held,
-        ):
-            waiting = workers.processes[1 - finisher]
-            waiting.send_signal(signal.SIGTERM)
-            code = waiting.wait(timeout=60)
-            log = workers.log(1 - finisher)
-            workers.kill(finisher)
-            workers.wait()
+    with held_at_the_finish(redis, tmp_path, "stopped", "PUT {}/manifest.json ") as run:
+        waiting = run.workers.processes[1 - run.finisher]
+        waiting.send_signal(signal.SIGTERM)
+        code = waiting.wait(timeout=60)
+        log = run.workers.log(1 - run.finisher)
+        run.workers.kill(run.finisher)
+        run.workers.wait()
     assert code == 6, log[-3000:]
     assert "its end did not run to its close" in log
     assert "finished by another worker" not in log
@@ -582,43 +586,33 @@ def test_a_worker_started_while_the_crawl_is_finished_joins_nothing(redis, tmp_p
     # It came once the finisher had taken its place: it used to join, be left out of the
     # finish (its parts stored after the merge, never listed) or, the crawl's keys gone,
     # seed the finished crawl again under its id.
-    site = build_site(seed=6, n_articles=N_ARTICLES)
-    with SeaweedFS() as seaweed, FixturePortal(site, theme="classic") as portal:
-        held = "PUT {}/manifest.json "
-        with held_at_the_finish(seaweed, portal, redis, tmp_path, "late", held) as (
-            workers,
-            finisher,
-            _held,
-        ):
-            fetched = len(portal.request_log)
-            (tmp_path / "late").mkdir()
-            late = Workers(
-                portal.base_url,
-                tmp_path / "late",
-                redis.url,
-                1,
-                crawl_id="late",
-                **s3_settings(seaweed),
-                ARCHIVE_URI=f"s3://{seaweed.bucket}/{seaweed.prefix}/late",
-                WARC_SPOOL_DIR=tmp_path / "spool",  # beside the others'
-            )
-            [code] = late.wait()
-            log = late.log(0)
-            assert len(portal.request_log) == fetched
-            workers.kill(finisher)
-            codes = workers.wait()
-        stored = stored_objects(seaweed, f"{seaweed.prefix}/late")
+    with held_at_the_finish(redis, tmp_path, "late", "PUT {}/manifest.json ") as run:
+        workers, finisher, seaweed = run.workers, run.finisher, run.seaweed
+        fetched = len(run.portal.request_log)
+        (tmp_path / "late").mkdir()
+        late = Workers(
+            run.portal.base_url,
+            tmp_path / "late",
+            redis.url,
+            1,
+            crawl_id="late",
+            **s3_settings(seaweed),
+            ARCHIVE_URI=f"s3://{seaweed.bucket}/{seaweed.prefix}/late",
+            WARC_SPOOL_DIR=tmp_path / "spool",  # beside the others'
+        )
+        [code] = late.wait()
+        log = late.log(0)
+        assert len(run.portal.request_log) == fetched
+        workers.kill(finisher)
+        codes = workers.wait()
+        archive = copied_archive(seaweed, "late", tmp_path / "stored")
     assert code == 3, log[-3000:]
     refused = re.search(r"worker (\S+) is too late to join it", log)
     assert refused is not None, log[-3000:]
     assert "downloader/request_count" not in log
-    assert not any(refused[1] in key for key in stored)
+    assert not [path for path in archive.rglob("*") if refused[1] in str(path)]
     assert not (tmp_path / "spool" / "workers" / refused[1]).exists()
     assert codes[1 - finisher] == 0, workers.log(1 - finisher)[-3000:]
-    archive = tmp_path / "stored"
-    for key, data in stored.items():
-        (archive / key).parent.mkdir(parents=True, exist_ok=True)
-        (archive / key).write_bytes(data)
     manifest = assert_crawl_true(archive, "late")
     assert len(manifest["workers"]) == 2 and refused[1] not in manifest["workers"]
     assert not [key for key in lasting_redis_keys(redis) if b":late:" in key]
