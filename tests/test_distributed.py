@@ -616,3 +616,27 @@ def test_a_worker_started_while_the_crawl_is_finished_joins_nothing(redis, tmp_p
     manifest = assert_crawl_true(archive, "late")
     assert len(manifest["workers"]) == 2 and refused[1] not in manifest["workers"]
     assert not [key for key in lasting_redis_keys(redis) if b":late:" in key]
+
+
+def test_a_worker_archiving_elsewhere_fetches_nothing_and_exits_3(redis, tmp_path):
+    from redis import Redis
+
+    from crawler.distributed.config import RedisKeys
+
+    site = build_site(seed=7, n_articles=N_ARTICLES)
+    with FixturePortal(site, theme="classic") as portal:
+        keys = RedisKeys(f"archiver:{urlsplit(portal.base_url).hostname}:elsewhere")
+        with Redis.from_url(redis.url) as client:
+            client.set(keys.archive, "s3://archive/other")  # its first worker's archive
+            workers = Workers(portal.base_url, tmp_path, redis.url, 1, crawl_id="elsewhere")
+            [code] = workers.wait()
+            assert client.get(keys.archive) == b"s3://archive/other"
+            assert not client.exists(keys.workers)
+            client.delete(keys.archive)
+        requests = list(portal.request_log)
+    log = workers.log(0)
+    assert code == 3, log[-3000:]
+    assert "is archived into s3://archive/other, not into file://" in log
+    assert requests == []
+    assert not [path for path in (tmp_path / "archive").rglob("*") if path.is_file()]
+    assert not list((tmp_path / "spool").rglob("*.jsonl.gz"))

@@ -168,6 +168,9 @@ def test_a_spool_in_use_is_seen_without_taking_its_lock(tmp_path: Path):
     assert not spool_in_use(spool)
 
 
+ARCHIVE = "s3://archive/crawls"
+
+
 def redis_side(url: str, me: str) -> Coordinator:
     """A coordinator's Redis side only, no crawl (its stats in a plain collector)."""
     coordinator = Coordinator.__new__(Coordinator)
@@ -234,14 +237,14 @@ def test_a_worker_is_too_late_to_join_once_the_crawl_has_a_finisher(tmp_path: Pa
     with RedisServer() as redis:
         a, late = redis_side(redis.url, "a"), redis_side(redis.url, "late")
         who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / "a")}
-        assert a.join(who) is None
+        assert a.join(who, ARCHIVE) is None
         a.server.sadd(a.keys.done, "a")
         assert a.role() == ("finisher", [])  # a lives (its lease), finishing
-        assert late.join(who) == "a"
+        assert late.join(who, ARCHIVE) == ("finisher", "a")
         assert a.server.hkeys(a.keys.workers) == [b"a"]
         assert not a.server.exists(a.keys.lease("late"))
         a.forget_crawl()  # finished: the keys go, the finisher's name stays a while
-        assert late.join(who) == "a"
+        assert late.join(who, ARCHIVE) == ("finisher", "a")
         assert a.server.keys("*") == [a.keys.finisher.encode()]
         assert a.server.pttl(a.keys.finisher) > 60_000
         for coordinator in (a, late):
@@ -255,11 +258,11 @@ def test_a_finisher_that_died_keeps_no_worker_out(tmp_path: Path):
         f, b, late = (redis_side(redis.url, name) for name in ("f", "b", "late"))
         who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / "none")}
         for worker in (f, b):
-            worker.join(who)
+            worker.join(who, ARCHIVE)
             f.server.sadd(f.keys.done, worker.me)
         assert f.role() == ("finisher", [])
         f.server.delete(f.keys.lease("f"), f.keys.lease("b"))  # every worker gone
-        assert late.join(who) is None
+        assert late.join(who, ARCHIVE) is None
         late.server.sadd(late.keys.done, "late")
         role, dead = late.role()
         assert role == "finisher" and late.replaced == "f"
@@ -274,13 +277,13 @@ def test_a_worker_that_joins_as_the_last_one_takes_the_finishers_place_is_waited
     with RedisServer() as redis:
         a, late = redis_side(redis.url, "a"), redis_side(redis.url, "late")
         who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / "a")}
-        a.join(who)
+        a.join(who, ARCHIVE)
         a.server.sadd(a.keys.done, "a")
         read = a.server.hgetall
 
         def late_joins_after_the_read(name):
             workers = read(name)
-            assert late.join(who) is None
+            assert late.join(who, ARCHIVE) is None
             return workers
 
         # The late worker joins between a's reading of the workers and its taking the
@@ -293,4 +296,18 @@ def test_a_worker_that_joins_as_the_last_one_takes_the_finishers_place_is_waited
         a.server.sadd(a.keys.done, "late")
         assert a.role() == ("finisher", [])
         for coordinator in (a, late):
+            coordinator.server.close()
+
+
+def test_a_worker_archiving_elsewhere_does_not_join_the_crawl(tmp_path: Path):
+    # The finisher merges the records in its own archive only: a worker storing into
+    # another (a typo in its ARCHIVE_URI) would take articles from the crawl unseen.
+    with RedisServer() as redis:
+        a, elsewhere, b = (redis_side(redis.url, name) for name in ("a", "elsewhere", "b"))
+        who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / "none")}
+        assert a.join(who, ARCHIVE) is None
+        assert elsewhere.join(who, "s3://archive/crawl") == ("archive", ARCHIVE)
+        assert b.join(who, ARCHIVE) is None
+        assert sorted(a.server.hkeys(a.keys.workers)) == [b"a", b"b"]
+        for coordinator in (a, elsewhere, b):
             coordinator.server.close()

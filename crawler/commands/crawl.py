@@ -5,7 +5,7 @@
 - 2: wrong command line (Scrapy's usage error);
 - 3: bad configuration, or the archive store refused the credentials, or has no
   such bucket, or (a distributed crawl's worker) the crawl was being finished when it
-  came: nothing was fetched;
+  came, or is archived elsewhere: nothing was fetched;
 - 4: the crawl ran, but some files could not be stored: they are kept in the
   spool, and ``scrapy sync`` (or the next crawl) stores them;
 - 5: another run overlaps this one: it holds the archive's state lock (an overlapping
@@ -109,7 +109,7 @@ def exit_status(crawler, errors: list[BaseException], bootstrap_failed: bool) ->
     run = crawler.get_extension(CrawlRunExtension)
     stats = crawler.stats.get_stats() if crawler.stats else {}
     if stats.get("distributed/role") == "refused":
-        return EXIT_CONFIG  # too late to join the crawl (logged then): nothing fetched
+        return EXIT_CONFIG  # it did not join the crawl (logged then): nothing fetched
     # A crawl cut short is the first thing to hear of (what it wrote is stored, or kept
     # in the spool for the next run, either way).
     if stats.get("finish_reason") not in COMPLETE_REASONS:

@@ -2,7 +2,8 @@
 
 Keys (``<ns>`` = ``archiver:<portal host>:<crawl_id>``; crawler/distributed/config.py):
 - ``<ns>:requests`` the frontier, ``<ns>:dupefilter`` the fingerprints (scrapy-redis);
-- ``<ns>:workers`` hash worker → who it is (host, pid, spool directory);
+- ``<ns>:workers`` hash worker → who it is (host, pid, spool directory); ``<ns>:archive``
+  the crawl's archive (its ARCHIVE_URI), set by the first worker to join;
 - ``<ns>:lease:<worker>`` present while the worker lives: renewed every third of
   DISTRIBUTED_LEASE_TTL, gone that long after it died;
 - ``<ns>:inflight:<worker>`` hash: the requests the worker took and is not done with;
@@ -34,10 +35,11 @@ from crawler.distributed.config import DistributedConfig
 from crawler.distributed.scheduler import REDIS_DOWN, DistributedScheduler
 from crawler.publishing.items_file import sync_items_feeds
 from crawler.publishing.spool_lock import spool_in_use
+from crawler.storage_uri import archive_root_uri
 
 logger = logging.getLogger(__name__)
 
-# The finish reason of a worker too late to join its crawl (exit status 3).
+# The finish reason of a worker that did not join its crawl (exit status 3).
 REFUSED_REASON = "too_late_to_join"
 # Engine heartbeat (Scrapy's is 5 s): how soon an idle worker sees what others queued.
 HEARTBEAT = 0.5
@@ -55,17 +57,24 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 """
 # Worker ARGV[1] registered (KEYS[2] the workers hash, ARGV[2] who it is) with its lease
-# (KEYS[3], ARGV[3] ms), unless the crawl has a finisher (KEYS[1]) that lives (its lease:
-# ARGV[4] .. its name) or has finished it (the workers hash gone): then the finisher's
-# name. A worker arriving as the crawl is finished, or just after, would be left out of it
-# (its files unlisted) or, the crawl's keys gone, seed the finished crawl again. A dead
-# finisher keeps no one out: a worker of the next run replaces it.
-_JOIN_UNLESS_FINISHING = """
+# (KEYS[3], ARGV[3] ms), unless
+# - the crawl has a finisher (KEYS[1]) that lives (its lease: ARGV[4] .. its name) or has
+#   finished it (the workers hash gone): {"finisher", its name}. A worker arriving as the
+#   crawl is finished, or just after, would be left out of it (its files unlisted) or, the
+#   crawl's keys gone, seed the finished crawl again. A dead finisher keeps no one out: a
+#   worker of the next run replaces it;
+# - the crawl is archived elsewhere (KEYS[4], set by its first worker, ARGV[5] this
+#   worker's archive): {"archive", that archive}. The finisher merges only the records in
+#   its own archive: a worker storing elsewhere would take articles from the crawl.
+_JOIN = """
 local finisher = redis.call('GET', KEYS[1])
 if finisher and (redis.call('EXISTS', ARGV[4] .. finisher) == 1
                  or redis.call('EXISTS', KEYS[2]) == 0) then
-  return finisher
+  return {'finisher', finisher}
 end
+local archive = redis.call('GET', KEYS[4])
+if archive and archive ~= ARGV[5] then return {'archive', archive} end
+redis.call('SET', KEYS[4], ARGV[5])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
 return false
@@ -96,7 +105,8 @@ class Coordinator:
         self.stopping = False
         self.finishing = False
         self.replaced: str | None = None  # a finisher that died finishing, replaced by this one
-        self.refused: str | None = None  # the finisher, when this worker came too late to join
+        # Why this worker did not join the crawl: ("finisher" or "archive", whose).
+        self.refused: tuple[str, str] | None = None
         self._loop = None
         self._scheduler: DistributedScheduler | None = None
 
@@ -127,34 +137,48 @@ class Coordinator:
             "pid": os.getpid(),
             "spool": str(WarcConfig.from_settings(self.crawler.settings).spool_dir),
         }
-        finisher = self.join(who)
-        if finisher is not None:
-            # Nothing to fetch, nothing to store: it seeds nothing, takes nothing from the
-            # frontier, and closes at its first idle (exit status 3).
-            self.refused = self._scheduler.refused = finisher
-            self.crawler.stats.set_value("distributed/refused", finisher)
-            logger.error(
-                "crawl %s is being finished, or was just finished, by worker %s: worker %s "
-                "is too late to join it and fetches nothing (if that crawl is not finished, "
-                "running it again with the same CRAWL_ID finishes it)",
-                self.keys.namespace,
-                finisher,
-                self.me,
-            )
+        archive = archive_root_uri(self.crawler.settings.get("ARCHIVE_URI"))
+        refusal = self.join(who, archive)
+        if refusal is not None:
+            self._refuse(*refusal, archive)
             return
         logger.info("worker %s joined crawl %s", self.me, self.keys.namespace)
         self._loop = create_looping_call(self._tick)
         self._loop.start(min(1.0, self.config.lease_ttl / 3), now=False)
 
-    def join(self, who: dict) -> str | None:
-        """Register this worker, with its lease; if the crawl is being finished or was
-        just finished, nothing is registered and the finisher's name is returned."""
-        keys = (self.keys.finisher, self.keys.workers, self.keys.lease(self.me))
-        leases = self.keys.lease("")
-        finisher = self.server.eval(
-            _JOIN_UNLESS_FINISHING, len(keys), *keys, self.me, json.dumps(who), self.ttl_ms, leases
-        )
-        return finisher.decode() if finisher else None
+    def join(self, who: dict, archive: str) -> tuple[str, str] | None:
+        """Register this worker, with its lease; or, if the crawl is being finished or was
+        just finished, ("finisher", its name), or if it is archived elsewhere, ("archive",
+        that archive's URI), with nothing registered."""
+        keys = (self.keys.finisher, self.keys.workers, self.keys.lease(self.me), self.keys.archive)
+        args = (self.me, json.dumps(who), self.ttl_ms, self.keys.lease(""), archive)
+        refusal = self.server.eval(_JOIN, len(keys), *keys, *args)
+        return (refusal[0].decode(), refusal[1].decode()) if refusal else None
+
+    def _refuse(self, why: str, whom: str, archive: str) -> None:
+        # Nothing to fetch, nothing to store: it seeds nothing, takes nothing from the
+        # frontier, and closes at its first idle (exit status 3).
+        self.refused = self._scheduler.refused = (why, whom)
+        self.crawler.stats.set_value("distributed/refused", f"{why} {whom}")
+        if why == "finisher":
+            logger.error(
+                "crawl %s is being finished, or was just finished, by worker %s: worker %s "
+                "is too late to join it and fetches nothing (if that crawl is not finished, "
+                "running it again with the same CRAWL_ID finishes it)",
+                self.keys.namespace,
+                whom,
+                self.me,
+            )
+        else:
+            logger.error(
+                "crawl %s is archived into %s, not into %s (ARCHIVE_URI): worker %s does not "
+                "join it and fetches nothing; the workers of one crawl share one archive, "
+                "and each crawl has its own CRAWL_ID",
+                self.keys.namespace,
+                whom,
+                archive,
+                self.me,
+            )
 
     def claim_seeding(self) -> bool:
         """Whether this worker seeds the crawl (one does; the others wait for its seeds)."""

@@ -161,7 +161,7 @@ class DistributedScheduler(Scheduler):
         self.inflight_key = keys.inflight(config.worker_id)
         self.waiting: list = []  # requests not pushed yet: Redis was away
         self.redis_down_since: float | None = None
-        self.refused: str | None = None  # too late to join the crawl: takes nothing
+        self.refused: tuple[str, str] | None = None  # did not join the crawl: takes nothing
         self._pop = server.register_script(_POP)
         self._push_script = server.register_script(_PUSH)
         self._put_back = server.register_script(_PUT_BACK)

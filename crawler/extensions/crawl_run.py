@@ -100,10 +100,12 @@ class CrawlRunExtension:
             self.ended = True
         finally:
             if incremental is not None:
-                # The lock is the crawl's: the worker that finishes it releases it.
-                await incremental.close(
-                    release=coordinator is None or self.role not in (MEMBER, REFUSED)
+                # The lock is the crawl's: the worker that finishes it releases it, not a
+                # member, nor one too late to join (one archiving elsewhere holds its own).
+                shared = self.role == MEMBER or (
+                    self.role == REFUSED and coordinator.refused[0] == "finisher"
                 )
+                await incremental.close(release=not shared)
             if coordinator is not None:
                 coordinator.close()
             self.publisher.close()
