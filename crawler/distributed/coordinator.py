@@ -40,7 +40,7 @@ from crawler.storage_uri import archive_root_uri
 logger = logging.getLogger(__name__)
 
 # The finish reason of a worker that did not join its crawl (exit status 3).
-REFUSED_REASON = "too_late_to_join"
+REFUSED_REASON = "did_not_join"
 # Engine heartbeat (Scrapy's is 5 s): how soon an idle worker sees what others queued.
 HEARTBEAT = 0.5
 # The finisher's place, renewed while it finishes: a backstop; a finisher that died is known
