@@ -3,6 +3,7 @@ how the finishing worker merges the workers' stats, frontier notes and file list
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -183,6 +184,20 @@ def redis_side(url: str, me: str) -> Coordinator:
     return coordinator
 
 
+@contextlib.contextmanager
+def redis_sides(*names: str):
+    """The Redis sides (``redis_side``) of coordinators named ``names``, on a Redis of their
+    own; and who each is (this host, a spool never in use)."""
+    with RedisServer() as redis:
+        sides = [redis_side(redis.url, name) for name in names]
+        who = {"host": socket.gethostname(), "pid": 1, "spool": "/nonexistent/spool"}
+        try:
+            yield *sides, who
+        finally:
+            for side in sides:
+                side.server.close()
+
+
 def test_a_worker_whose_lease_lapsed_but_runs_here_is_waited_for(tmp_path: Path):
     # The finisher must not finish without a live worker's record (its articles would be
     # missing from the items and the incremental state): a worker starved of CPU can miss
@@ -231,12 +246,10 @@ def test_a_finisher_that_died_is_replaced_by_one_survivor_only(tmp_path: Path):
             coordinator.server.close()
 
 
-def test_a_worker_is_too_late_to_join_once_the_crawl_has_a_finisher(tmp_path: Path):
+def test_a_worker_is_too_late_to_join_once_the_crawl_has_a_finisher():
     # Joined then, it would be left out of the crawl (its files unlisted) or, once the
     # crawl's keys are gone, seed the finished crawl again under its id.
-    with RedisServer() as redis:
-        a, late = redis_side(redis.url, "a"), redis_side(redis.url, "late")
-        who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / "a")}
+    with redis_sides("a", "late") as (a, late, who):
         assert a.join(who, ARCHIVE) is None
         a.server.sadd(a.keys.done, "a")
         assert a.role() == ("finisher", [])  # a lives (its lease), finishing
@@ -247,16 +260,12 @@ def test_a_worker_is_too_late_to_join_once_the_crawl_has_a_finisher(tmp_path: Pa
         assert late.join(who, ARCHIVE) == ("finisher", "a")
         assert a.server.keys("*") == [a.keys.finisher.encode()]
         assert a.server.pttl(a.keys.finisher) > 60_000
-        for coordinator in (a, late):
-            coordinator.server.close()
 
 
-def test_a_finisher_that_died_keeps_no_worker_out(tmp_path: Path):
+def test_a_finisher_that_died_keeps_no_worker_out():
     # Every worker ended, the finisher died finishing: a worker of the next run of the
     # crawl joins, and takes the dead finisher's place.
-    with RedisServer() as redis:
-        f, b, late = (redis_side(redis.url, name) for name in ("f", "b", "late"))
-        who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / "none")}
+    with redis_sides("f", "b", "late") as (f, b, late, who):
         for worker in (f, b):
             worker.join(who, ARCHIVE)
             f.server.sadd(f.keys.done, worker.me)
@@ -267,16 +276,10 @@ def test_a_finisher_that_died_keeps_no_worker_out(tmp_path: Path):
         role, dead = late.role()
         assert role == "finisher" and late.replaced == "f"
         assert [d["worker"] for d in dead] == ["f"]  # (b is done: its record stored)
-        for coordinator in (f, b, late):
-            coordinator.server.close()
 
 
-def test_a_worker_that_joins_as_the_last_one_takes_the_finishers_place_is_waited_for(
-    tmp_path: Path,
-):
-    with RedisServer() as redis:
-        a, late = redis_side(redis.url, "a"), redis_side(redis.url, "late")
-        who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / "a")}
+def test_a_worker_that_joins_as_the_last_one_takes_the_finishers_place_is_waited_for():
+    with redis_sides("a", "late") as (a, late, who):
         a.join(who, ARCHIVE)
         a.server.sadd(a.keys.done, "a")
         read = a.server.hgetall
@@ -295,19 +298,13 @@ def test_a_worker_that_joins_as_the_last_one_takes_the_finishers_place_is_waited
         assert a.role() == ("wait", [])  # the late worker lives and is not done
         a.server.sadd(a.keys.done, "late")
         assert a.role() == ("finisher", [])
-        for coordinator in (a, late):
-            coordinator.server.close()
 
 
-def test_a_worker_archiving_elsewhere_does_not_join_the_crawl(tmp_path: Path):
+def test_a_worker_archiving_elsewhere_does_not_join_the_crawl():
     # The finisher merges the records in its own archive only: a worker storing into
     # another (a typo in its ARCHIVE_URI) would take articles from the crawl unseen.
-    with RedisServer() as redis:
-        a, elsewhere, b = (redis_side(redis.url, name) for name in ("a", "elsewhere", "b"))
-        who = {"host": socket.gethostname(), "pid": 1, "spool": str(tmp_path / "none")}
+    with redis_sides("a", "elsewhere", "b") as (a, elsewhere, b, who):
         assert a.join(who, ARCHIVE) is None
         assert elsewhere.join(who, "s3://archive/crawl") == ("archive", ARCHIVE)
         assert b.join(who, ARCHIVE) is None
         assert sorted(a.server.hkeys(a.keys.workers)) == [b"a", b"b"]
-        for coordinator in (a, elsewhere, b):
-            coordinator.server.close()
